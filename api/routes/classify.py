@@ -1,0 +1,28 @@
+"""POST /classify and /classify/batch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import service
+from api.deps import StateDep, TriageDep
+from api.schemas import BatchIn, BatchOut, ClassificationOut, ErrorOut, PostIn
+
+router = APIRouter(tags=["classify"])
+_errors: dict[int | str, dict[str, object]] = {
+    413: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    503: {"model": ErrorOut},
+}
+
+
+@router.post("/classify", response_model=ClassificationOut, responses=_errors)
+def classify_post(post: PostIn, state: StateDep, triage: TriageDep) -> ClassificationOut:
+    """Classify one post, store it with its prediction, and say whom to tag."""
+    return service.classify_posts(triage, [post], state.db, state.settings)[0]
+
+
+@router.post("/classify/batch", response_model=BatchOut, responses=_errors)
+def classify_batch(batch: BatchIn, state: StateDep, triage: TriageDep) -> BatchOut:
+    """Classify up to `max_batch_size` posts; results come back in input order."""
+    return BatchOut(results=service.classify_posts(triage, batch.posts, state.db, state.settings))

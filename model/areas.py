@@ -1,0 +1,254 @@
+"""Finding the kecamatan and kelurahan a post is about.
+
+Runs on normalised text (before stemming: Sastrawi turns "Penurunan" into "turun"). Names are
+matched exactly as token sequences (official spelling, aliases, joined forms such as
+"sawahlebar"), then with a small edit distance for longer names. Names that are also ordinary
+words or other cities ("berkas", "penurunan", "surabaya") count only with evidence: a marker
+such as "kelurahan"/"kec" before them, an area word ("daerah", "wilayah"), an RT/RW after them,
+or their kecamatan (or one of its kelurahan) named in the same post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+from model.datafiles import DataFileError, read_rows
+from model.text import normalise_text
+
+LEVELS = ("kecamatan", "kelurahan")
+MARKERS = frozenset({"kelurahan", "kecamatan", "desa", "lurah", "camat"})
+AREA_WORDS = frozenset({"daerah", "wilayah", "kawasan", "seputaran", "sekitaran", "lingkungan"})
+FOLLOWERS = frozenset({"rt", "rw", "gang"})
+# Words that never start or end a fuzzy window.
+_GLUE = frozenset({"di", "ke", "dari", "dan", "yang", "sampai", "dekat", "depan", "jalan", "rt"})
+MAX_NAME_TOKENS = 4
+FUZZY_MIN_LEN = 8
+FUZZY_LONG_LEN = 12
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    level: str
+    kecamatan: str  # its own name for a kecamatan
+    forms: tuple[tuple[str, ...], ...]
+    needs_context: bool
+
+
+@dataclass(frozen=True)
+class AreaMatch:
+    kecamatan: str | None = None
+    kelurahan: str | None = None
+    confidence: float = 0.0
+    evidence: str | None = None
+    ambiguous: bool = False
+
+    @property
+    def found(self) -> bool:
+        return self.kecamatan is not None
+
+
+NO_AREA = AreaMatch()
+
+
+@dataclass
+class _Hit:
+    area: Area
+    start: int
+    end: int
+    score: float
+    marker: bool = False
+    evidence: str = ""
+    context_ok: bool = field(default=True)
+
+
+def _form_tokens(text: str) -> tuple[str, ...]:
+    return tuple(normalise_text(text, known_words=frozenset()).split())
+
+
+class Gazetteer:
+    """The areas of one city, read from an areas CSV (level, name, kecamatan, aliases,
+    needs_context)."""
+
+    def __init__(self, areas: Iterable[Area]) -> None:
+        self.areas = list(areas)
+        self._exact: dict[tuple[str, ...], list[Area]] = {}
+        self._joined: dict[str, Area] = {}
+        for area in self.areas:
+            for form in area.forms:
+                bucket = self._exact.setdefault(form, [])
+                if area not in bucket:
+                    bucket.append(area)
+                joined = "".join(form)
+                if len(joined) >= FUZZY_MIN_LEN:
+                    self._joined.setdefault(joined, area)
+        self._joined_keys = list(self._joined)
+        self.kecamatan_names = [a.name for a in self.areas if a.level == "kecamatan"]
+        self.kelurahan_of = {a.name: a.kecamatan for a in self.areas if a.level == "kelurahan"}
+
+    @classmethod
+    def from_csv(cls, path: Path) -> Gazetteer:
+        areas: list[Area] = []
+        seen: set[tuple[str, str]] = set()
+        kecamatan: set[str] = set()
+        pending: list[tuple[int, dict[str, str]]] = []
+        for number, row in read_rows(path, ("level", "name", "kecamatan")):
+            level, name = row["level"], row["name"]
+            if level not in LEVELS:
+                raise DataFileError(path, number, f"level must be one of {LEVELS}, got {level!r}")
+            if not name:
+                raise DataFileError(path, number, "empty name")
+            if (level, name.lower()) in seen:
+                raise DataFileError(path, number, f"duplicate {level} {name!r}")
+            seen.add((level, name.lower()))
+            if level == "kecamatan":
+                kecamatan.add(name)
+            pending.append((number, row))
+        for number, row in pending:
+            level, name = row["level"], row["name"]
+            parent = name if level == "kecamatan" else row["kecamatan"]
+            if level == "kelurahan" and parent not in kecamatan:
+                raise DataFileError(path, number, f"unknown kecamatan {parent!r} for {name!r}")
+            aliases = [a.strip() for a in row.get("aliases", "").split("|") if a.strip()]
+            forms: list[tuple[str, ...]] = []
+            for text in [name, *aliases]:
+                tokens = _form_tokens(text)
+                if not tokens:
+                    raise DataFileError(path, number, f"name or alias {text!r} has no letters")
+                for form in (tokens, ("".join(tokens),)):
+                    if form not in forms:
+                        forms.append(form)
+            needs = row.get("needs_context", "").lower() in {"yes", "true", "1", "ya"}
+            areas.append(Area(name, level, parent, tuple(forms), needs))
+        if not kecamatan:
+            raise DataFileError(path, None, "no kecamatan rows")
+        return cls(areas)
+
+    # -- matching --------------------------------------------------------------------------
+
+    def _exact_hits(self, tokens: list[str]) -> list[_Hit]:
+        hits: list[_Hit] = []
+        for i in range(len(tokens)):
+            for size in range(min(MAX_NAME_TOKENS, len(tokens) - i), 0, -1):
+                for area in self._exact.get(tuple(tokens[i : i + size]), ()):
+                    hits.append(_Hit(area, i, i + size, 0.9))
+        return hits
+
+    def _fuzzy_hits(self, tokens: list[str], covered: set[int]) -> list[_Hit]:
+        hits: list[_Hit] = []
+        for i in range(len(tokens)):
+            for size in (1, 2, 3):
+                window = tokens[i : i + size]
+                if len(window) < size or any(t in MARKERS or t.startswith("_") for t in window):
+                    continue
+                if window[0] in _GLUE or window[-1] in _GLUE:
+                    continue
+                if any(j in covered for j in range(i, i + size)):
+                    continue
+                query = "".join(window)
+                if len(query) < FUZZY_MIN_LEN:
+                    continue
+                for key in self._joined_keys:
+                    if key[0] != query[0] or abs(len(key) - len(query)) > 2:
+                        continue
+                    limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
+                    if Levenshtein.distance(query, key, score_cutoff=limit) <= limit:
+                        hits.append(_Hit(self._joined[key], i, i + size, 0.75))
+        return hits
+
+    def resolve(self, normalised: str) -> AreaMatch:
+        """The area a post names, with the evidence span and a confidence; NO_AREA if none."""
+        tokens = normalised.split()
+        if not tokens:
+            return NO_AREA
+        hits = self._exact_hits(tokens)
+        covered = {j for h in hits for j in range(h.start, h.end)}
+        hits += self._fuzzy_hits(tokens, covered)
+        # A name inside a longer name ("kandang" in "kandang limun") is not a hit of its own.
+        hits = [
+            h
+            for h in hits
+            if not any(
+                o is not h
+                and o.start <= h.start
+                and h.end <= o.end
+                and (o.end - o.start) > (h.end - h.start)
+                for o in hits
+            )
+        ]
+        if not hits:
+            return NO_AREA
+        for h in hits:
+            before = tokens[h.start - 1] if h.start > 0 else ""
+            after = tokens[h.end] if h.end < len(tokens) else ""
+            h.marker = before in MARKERS
+            start = h.start - 1 if h.marker else h.start
+            h.evidence = " ".join(tokens[start : h.end])
+            if h.marker:
+                h.score = min(0.98, h.score + 0.07)
+            local_context = h.marker or before in AREA_WORDS or after in FOLLOWERS
+            h.context_ok = not h.area.needs_context or local_context
+        # Co-mention: a kelurahan and its kecamatan vouch for each other.
+        strong = [h for h in hits if h.context_ok]
+        for h in hits:
+            if h.context_ok:
+                continue
+            if any(
+                o.area.kecamatan == h.area.kecamatan and o.area.name != h.area.name for o in strong
+            ):
+                h.context_ok = True
+                h.score = min(h.score, 0.85)
+        hits = [h for h in hits if h.context_ok]
+        if not hits:
+            return NO_AREA
+        return self._combine(hits)
+
+    @staticmethod
+    def _best(hits: list[_Hit]) -> _Hit:
+        return max(hits, key=lambda h: (h.score, -h.start))
+
+    def _combine(self, hits: list[_Hit]) -> AreaMatch:
+        kel = [h for h in hits if h.area.level == "kelurahan"]
+        kec = [h for h in hits if h.area.level == "kecamatan"]
+        if not kel:
+            best = self._best(kec)
+            distinct = {h.area.name for h in kec}
+            ambiguous = len(distinct) > 1
+            conf = best.score * (0.6 if ambiguous else 1.0)
+            return AreaMatch(best.area.name, None, round(conf, 3), best.evidence, ambiguous)
+        best_kel = self._best(kel)
+        conf = best_kel.score
+        ambiguous = False
+        distinct_kel = {h.area.name for h in kel}
+        if len(distinct_kel) > 1:
+            ambiguous = True
+            same_kec = len({h.area.kecamatan for h in kel}) == 1
+            conf *= 0.8 if same_kec else 0.6
+        if kec:
+            agreeing = [h for h in kec if h.area.name == best_kel.area.kecamatan]
+            if agreeing and len({h.area.name for h in kec}) == 1:
+                conf = min(0.99, conf + 0.05)
+                evidence = best_kel.evidence
+            else:
+                best_kec = self._best(kec)
+                if best_kec.area.name != best_kel.area.kecamatan:
+                    ambiguous = True
+                    if best_kec.score > best_kel.score:
+                        return AreaMatch(
+                            best_kec.area.name,
+                            None,
+                            round(best_kec.score * 0.6, 3),
+                            best_kec.evidence,
+                            True,
+                        )
+                    conf *= 0.6
+                evidence = best_kel.evidence
+        else:
+            evidence = best_kel.evidence
+        return AreaMatch(
+            best_kel.area.kecamatan, best_kel.area.name, round(conf, 3), evidence, ambiguous
+        )

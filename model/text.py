@@ -1,0 +1,191 @@
+"""Indonesian social-media text normalisation.
+
+Turns a raw post into lower-case word tokens: Unicode NFKC, URLs, mentions, numbers and emoji to
+placeholder tokens, squeezed elongations ("parahhh" -> "parah"), split hashtags
+("#sampahmenumpuk" -> "sampah menumpuk") and a slang/dialect lexicon ("dak" -> "tidak").
+The output is what the area resolver reads; stemming comes after it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+URL_TOKEN = "_url_"
+MENTION_TOKEN = "_mention_"
+NUMBER_TOKEN = "_angka_"
+EMOJI_TOKEN = "_emoji_"
+PLACEHOLDERS = frozenset({URL_TOKEN, MENTION_TOKEN, NUMBER_TOKEN, EMOJI_TOKEN})
+
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|id|net|org|ly|co)(?:/\S*)?\b")
+_MENTION_RE = re.compile(r"@[\w.]+")
+_HASHTAG_RE = re.compile(r"#(\w+)")
+# Reduplication written with a digit: "anak2" -> "anak anak", "bener2nya" -> "bener benernya".
+_REDUP_RE = re.compile(r"\b([a-z]{2,})2([a-z]*)\b")
+_NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*")
+_ELONGATION_RE = re.compile(r"([a-z])\1{2,}")
+_EMOJI_RE = re.compile(
+    "["
+    "\U0001f000-\U0001faff"  # pictographs, emoticons, transport, symbols
+    "\u2600-\u27bf"  # misc symbols, dingbats
+    "\u2b00-\u2bff"
+    "\ufe0f\u200d"
+    "]+"
+)
+_INVISIBLE_RE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+)
+_TOKEN_RE = re.compile(r"_[a-z]+_|[a-z0-9]+")
+_MAX_PHRASE = 3
+
+
+@cache
+def load_lexicon() -> dict[str, str]:
+    """The slang, abbreviation and Bengkulu Malay lexicon shipped in model/resources."""
+    text = resources.files("model").joinpath("resources/lexicon.tsv").read_text(encoding="utf-8")
+    rows = csv.DictReader(text.splitlines(), delimiter="\t")
+    return {row["form"]: row["replacement"] for row in rows}
+
+
+@cache
+def dictionary_words() -> frozenset[str]:
+    """Sastrawi's Indonesian root-word list, used to split hashtags and undo elongation."""
+    text = (
+        resources.files("Sastrawi.Stemmer")
+        .joinpath("data/kata-dasar.txt")
+        .read_text(encoding="utf-8")
+    )
+    return frozenset(w.strip() for w in text.split("\n") if len(w.strip()) > 1)
+
+
+def _squeeze(word: str, known: frozenset[str] | set[str]) -> str:
+    """Collapse letters repeated three or more times: to one, or to two where that is a word."""
+    if not _ELONGATION_RE.search(word):
+        return word
+    single = _ELONGATION_RE.sub(r"\1", word)
+    double = _ELONGATION_RE.sub(r"\1\1", word)
+    if single not in known and double in known:
+        return double
+    return single
+
+
+def split_joined(word: str, known: frozenset[str] | set[str], max_len: int = 40) -> list[str]:
+    """Split a joined word ("sampahmenumpuk") into known words with the fewest pieces.
+
+    Returns [word] unchanged when no complete split into known words of 2+ letters exists.
+    """
+    n = len(word)
+    if n > max_len or n < 4:
+        return [word]
+    # best[i] = (pieces, -sum of squared lengths, split) for word[:i]
+    best: list[tuple[int, int, list[str]] | None] = [None] * (n + 1)
+    best[0] = (0, 0, [])
+    for end in range(2, n + 1):
+        for start in range(max(0, end - 20), end - 1):
+            prev = best[start]
+            piece = word[start:end]
+            if prev is None or piece not in known or (start == 0 and end == n):
+                continue
+            cand = (prev[0] + 1, prev[1] - len(piece) ** 2, [*prev[2], piece])
+            cur = best[end]
+            if cur is None or cand[:2] < cur[:2]:
+                best[end] = cand
+    final = best[n]
+    if final is None:
+        return [word]
+    return final[2]
+
+
+def _apply_lexicon(tokens: list[str], lexicon: dict[str, str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
+            phrase = " ".join(tokens[i : i + size])
+            replacement = lexicon.get(phrase)
+            if replacement is not None:
+                out.extend(replacement.split())
+                i += size
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def normalise_text(
+    text: str,
+    lexicon: dict[str, str] | None = None,
+    known_words: frozenset[str] | set[str] | None = None,
+) -> str:
+    """Normalise one post; see the module docstring for the steps."""
+    lexicon = load_lexicon() if lexicon is None else lexicon
+    known = dictionary_words() if known_words is None else known_words
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE_RE.sub(" ", text).replace("\\n", " ")
+    text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+    text = _MENTION_RE.sub(f" {MENTION_TOKEN} ", text)
+    text = _EMOJI_RE.sub(f" {EMOJI_TOKEN} ", text)
+    text = text.lower()
+
+    def _hashtag(match: re.Match[str]) -> str:
+        tag = match.group(1).replace("_", " ")
+        words = [piece for w in tag.split() for piece in split_joined(_squeeze(w, known), known)]
+        return " " + " ".join(words) + " "
+
+    text = _HASHTAG_RE.sub(_hashtag, text)
+    text = _REDUP_RE.sub(r"\1 \1\2", text)
+    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", text)
+    tokens = [_squeeze(t, known) for t in _TOKEN_RE.findall(text)]
+    return " ".join(_apply_lexicon(tokens, lexicon))
+
+
+class TextNormaliser(TransformerMixin, BaseEstimator):
+    """scikit-learn step wrapping `normalise_text`.
+
+    `fit` records the lexicon and the words seen in training (`known_words_`), which join the
+    dictionary for hashtag splitting, so the fitted step does not depend on later lexicon edits.
+    """
+
+    def __init__(self, use_lexicon: bool = True, split_hashtags: bool = True) -> None:
+        self.use_lexicon = use_lexicon
+        self.split_hashtags = split_hashtags
+
+    def fit(self, X: Iterable[str], y: object = None) -> TextNormaliser:
+        self.lexicon_ = dict(load_lexicon()) if self.use_lexicon else {}
+        seen: set[str] = set()
+        base = dictionary_words()
+        for doc in X:
+            plain = _HASHTAG_RE.sub(" ", unicodedata.normalize("NFKC", str(doc)).lower())
+            for token in _TOKEN_RE.findall(plain):
+                if len(token) > 2 and not token.isdigit() and not _ELONGATION_RE.search(token):
+                    seen.add(token)
+        for replacement in self.lexicon_.values():
+            seen.update(replacement.split())
+        self.known_words_ = frozenset(seen - base)
+        return self
+
+    def _known(self) -> frozenset[str]:
+        known = getattr(self, "_known_cache", None)
+        if known is None:
+            known = dictionary_words() | self.known_words_ if self.split_hashtags else frozenset()
+            self._known_cache = known
+        return known
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state.pop("_known_cache", None)
+        return state
+
+    def transform(self, X: Iterable[str]) -> np.ndarray:
+        check_is_fitted(self, "lexicon_")
+        known = self._known()
+        return np.array([normalise_text(str(doc), self.lexicon_, known) for doc in X], dtype=object)

@@ -1,0 +1,120 @@
+"""From post text to a full triage result: topic, area, tags, review flag and deadline.
+
+Pure computation over a loaded model artifact and the city's directory; storage and HTTP live
+in `api/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from model.areas import AreaMatch
+from model.artifact import ModelArtifact
+from model.routing import NOT_A_COMPLAINT, Directory, Tag, TagPolicy, decide_tags
+
+
+@dataclass(frozen=True)
+class TopicScore:
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Classification:
+    model_version: str
+    topic: TopicScore
+    alternatives: list[TopicScore]
+    area: AreaMatch
+    tags: list[Tag]
+    needs_review: bool
+    review_reasons: list[str]
+    respond_by: datetime
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.topic.label != NOT_A_COMPLAINT
+
+
+class Triage:
+    """A loaded model plus the city's directory and the tag policy."""
+
+    def __init__(
+        self,
+        artifact: ModelArtifact,
+        directory: Directory,
+        policy: TagPolicy,
+        answer_window: timedelta = timedelta(hours=24),
+        n_alternatives: int = 3,
+    ) -> None:
+        self.artifact = artifact
+        self.directory = directory
+        self.policy = policy
+        self.answer_window = answer_window
+        self.n_alternatives = n_alternatives
+        pipeline = artifact.pipeline
+        self._normalise = pipeline.named_steps["normalise"]
+        self._rest = pipeline[1:]
+        self._labels = [str(c) for c in pipeline.classes_]
+
+    @property
+    def model_version(self) -> str:
+        return self.artifact.version
+
+    def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Normalised texts and the topic probabilities (columns in `labels` order)."""
+        normalised = [str(t) for t in self._normalise.transform(list(texts))]
+        return normalised, self._rest.predict_proba(np.asarray(normalised, dtype=object))
+
+    @property
+    def labels(self) -> list[str]:
+        return self._labels
+
+    def classify(
+        self,
+        texts: Sequence[str],
+        posted_at: Sequence[datetime | None] | None = None,
+        received_at: datetime | None = None,
+    ) -> list[Classification]:
+        if not texts:
+            return []
+        received_at = received_at or datetime.now(UTC)
+        posted = list(posted_at) if posted_at is not None else [None] * len(texts)
+        normalised, proba = self.predict_proba(texts)
+        results = []
+        for norm, row, when in zip(normalised, proba, posted, strict=True):
+            order = np.argsort(-row, kind="stable")
+            top = TopicScore(self._labels[order[0]], float(row[order[0]]))
+            second = float(row[order[1]]) if len(order) > 1 else 0.0
+            alternatives = [
+                TopicScore(self._labels[i], float(row[i]))
+                for i in order[1 : 1 + self.n_alternatives]
+            ]
+            area = self.directory.gazetteer.resolve(norm)
+            decision = decide_tags(
+                top.label,
+                top.confidence,
+                top.confidence - second,
+                area,
+                self.directory,
+                self.policy,
+            )
+            start = when if when is not None else received_at
+            if start.tzinfo is None:
+                start = start.replace(tzinfo=UTC)
+            results.append(
+                Classification(
+                    model_version=self.model_version,
+                    topic=top,
+                    alternatives=alternatives,
+                    area=area,
+                    tags=decision.tags,
+                    needs_review=decision.needs_review,
+                    review_reasons=decision.review_reasons,
+                    respond_by=start + self.answer_window,
+                )
+            )
+        return results

@@ -1,0 +1,115 @@
+"""Shared fixtures: a tiny model trained once per session, settings and databases per test."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from api.app import create_app
+from api.settings import PROJECT_DIR, Settings
+from api.storage import Base
+from model.artifact import ModelArtifact
+from training.train import train_and_save
+
+DATA_DIR = PROJECT_DIR / "data"
+POSTGRES_URL = os.environ.get(
+    "TANDAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+# A handful of posts per topic: enough for a model that tells them apart, fast to train.
+TINY_CORPUS: list[tuple[str, str]] = [
+    ("sampah menumpuk di pinggir jalan dak diangkut", "sampah"),
+    ("tumpukan sampah bau busuk sudah seminggu", "sampah"),
+    ("truk sampah tidak datang lagi, bau nian", "sampah"),
+    ("TPS liar penuh sampah plastik", "sampah"),
+    ("sampah rumah tangga dibuang sembarangan ke lahan kosong", "sampah"),
+    ("jalan berlubang besar bahaya untuk motor", "jalan"),
+    ("aspal jalan rusak parah banyak lobang", "jalan"),
+    ("jembatan retak dan jalan amblas", "jalan"),
+    ("jalan hancur dak pernah diperbaiki", "jalan"),
+    ("trotoar rusak dan jalan penuh lubang", "jalan"),
+    ("banjir setiap hujan karena selokan tersumbat", "banjir_drainase"),
+    ("drainase mampet air masuk ke rumah warga", "banjir_drainase"),
+    ("parit penuh lumpur jadi banjir", "banjir_drainase"),
+    ("gorong-gorong tersumbat banjir lagi", "banjir_drainase"),
+    ("genangan air tinggi karena siring tidak mengalir", "banjir_drainase"),
+    ("terima kasih pak wali atas kerja kerasnya", "bukan_keluhan"),
+    ("selamat pagi warga bengkulu semoga sehat selalu", "bukan_keluhan"),
+    ("mantap pelayanan cepat sekali, salut", "bukan_keluhan"),
+    ("info lowongan kerja dong min", "bukan_keluhan"),
+    ("selamat hari jadi kota bengkulu", "bukan_keluhan"),
+]
+
+
+def write_labels(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "topic", "kecamatan", "kelurahan", "source"])
+        for text_, topic in rows:
+            writer.writerow([text_, topic, "", "", "x"])
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> ModelArtifact:
+    """A model version trained on TINY_CORPUS, saved in a models directory of its own."""
+    models = tmp_path_factory.mktemp("models")
+    texts = [t for t, _ in TINY_CORPUS]
+    labels = [label for _, label in TINY_CORPUS]
+    return train_and_save(
+        texts,
+        labels,
+        models / "20260101T000000000000Z",
+        data_sha256="tiny",
+        data_files=["tiny"],
+        classifier="svc",
+        cv_folds=0,
+    )
+
+
+def postgres_available() -> str | None:
+    """None when PostgreSQL answers, else the reason it cannot be used."""
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except (OperationalError, ImportError) as exc:
+        return f"PostgreSQL at {POSTGRES_URL} does not answer: {str(exc).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A clean database per test: a SQLite file, or the PostgreSQL test database emptied."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tandai.db'}"
+        return
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    engine = create_engine(POSTGRES_URL)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+    yield POSTGRES_URL
+    engine = create_engine(POSTGRES_URL)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tiny_model: ModelArtifact, database_url: str) -> Settings:
+    return Settings(database_url=database_url, model_dir=tiny_model.path.parent, data_dir=DATA_DIR)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model.areas import Gazetteer
+from model.datafiles import DataFileError
+from model.text import normalise_text
+from tests.conftest import DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return Gazetteer.from_csv(DATA_DIR / "areas.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "kecamatan", "kelurahan"),
+    [
+        ("sampah menumpuk di Gading Cempaka", "Gading Cempaka", None),
+        ("banjir di kel. Sawah Lebar", "Ratu Agung", "Sawah Lebar"),
+        ("SAWAH LEBAR BARU banjir lagi", "Ratu Agung", "Sawah Lebar Baru"),
+        ("sawahlebar tergenang", "Ratu Agung", "Sawah Lebar"),
+        ("#kebuntebeng gelap", "Ratu Agung", "Kebun Tebeng"),
+        ("jalan di Padang Harpan rusak", "Gading Cempaka", "Padang Harapan"),
+        ("Pematang Gubenur banjir", "Muara Bangka Hulu", "Pematang Gubernur"),
+        ("kebun ros gelap", "Teluk Segara", "Kebun Roos"),
+        ("kel Penurunan RT 05", "Ratu Samban", "Penurunan"),
+        ("Surabaya kec. Sungai Serut banjir", "Sungai Serut", "Surabaya"),
+        ("kelurahan Berkas sampah", "Teluk Segara", "Berkas"),
+        ("Kandang, Kampung Melayu", "Kampung Melayu", "Kandang"),
+        ("Kandang Limun macet", "Muara Bangka Hulu", "Kandang Limun"),
+        ("Kandang Mas gelap", "Kampung Melayu", "Kandang Mas"),
+        ("Rawa Makmur Permai", "Muara Bangka Hulu", "Rawa Makmur Permai"),
+        ("kec muara bangkahulu", "Muara Bangka Hulu", None),
+        ("kecamatan selebar", "Selebar", None),
+        ("Tj. Agung banjir", "Sungai Serut", "Tanjung Agung"),
+        ("Kp. Bali sampah", "Teluk Segara", "Kampung Bali"),
+        ("daerah Panorama macet", "Singaran Pati", "Panorama"),
+    ],
+)
+def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:
+    match = gazetteer.resolve(normalise_text(text))
+    assert (match.kecamatan, match.kelurahan) == (kecamatan, kelurahan)
+    assert match.evidence
+    assert match.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "berkas KTP saya hilang",
+        "penurunan tekanan air",
+        "kandang ayam bau",
+        "saudara di Surabaya",
+        "liburan ke Semarang",
+        "sumber daya air",
+        "pasar baru diresmikan",
+        "lampu panorama indah",
+        "jembatan kecil di gang kami",
+        "selebar jalan raya",
+        "bajak sawah",
+        "tidak ada tempat di sini",
+        "",
+    ],
+)
+def test_trap_words_are_not_places(gazetteer: Gazetteer, text: str) -> None:
+    match = gazetteer.resolve(normalise_text(text))
+    assert match.kecamatan is None and match.kelurahan is None
+    assert match.evidence is None
+
+
+def test_conflicting_kelurahan_and_kecamatan_lowers_confidence(gazetteer: Gazetteer) -> None:
+    agree = gazetteer.resolve(normalise_text("kel. Sawah Lebar kec. Ratu Agung"))
+    conflict = gazetteer.resolve(normalise_text("kel. Sawah Lebar kec. Selebar"))
+    assert agree.confidence > conflict.confidence
+    assert conflict.ambiguous and not agree.ambiguous
+
+
+def test_two_kelurahan_of_one_kecamatan(gazetteer: Gazetteer) -> None:
+    match = gazetteer.resolve(normalise_text("dari Anggut Atas sampai Anggut Bawah"))
+    assert match.kecamatan == "Ratu Samban"
+    assert match.ambiguous
+
+
+def test_bad_area_file_names_row(tmp_path: Path) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text("level,name,kecamatan\nkecamatan,A,\nkelurahan,B,Z\n")
+    with pytest.raises(DataFileError, match=r"row 3: unknown kecamatan 'Z'"):
+        Gazetteer.from_csv(path)

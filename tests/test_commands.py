@@ -1,0 +1,107 @@
+"""The README's two commands: the make targets do what the README says, and `tandai serve`
+really serves."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from model.artifact import ModelArtifact
+from tests.conftest import DATA_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _dry_run(target: str) -> str:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    return subprocess.run(
+        ["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = readme.split("```")
+    assert blocks[1].strip().splitlines() == ["make run", "make test"]
+
+
+def test_make_run_creates_venv_installs_trains_and_serves() -> None:
+    plan = _dry_run("run")
+    steps = [
+        "-m venv .venv",
+        "pip install --quiet -e .",
+        "tandai train --if-missing",
+        "tandai serve --host 127.0.0.1 --port 8000",
+    ]
+    positions = [plan.find(s) for s in steps]
+    assert all(p >= 0 for p in positions), plan
+    assert positions == sorted(positions)
+
+
+def test_make_test_installs_and_runs_ruff_mypy_pytest() -> None:
+    plan = _dry_run("test")
+    for step in (
+        "pip install --quiet -e '.[test]'",
+        "ruff check",
+        "ruff format --check",
+        "mypy",
+        "pytest",
+    ):
+        assert step in plan
+
+
+def test_ci_calls_make_test() -> None:
+    script = (ROOT / ".ci" / "run").read_text()
+    commands = [line for line in script.splitlines() if line and not line.startswith("#")]
+    assert "make test" in commands
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_over_http(tiny_model: ModelArtifact, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TANDAI_MODEL_DIR": str(tiny_model.path.parent),
+        "TANDAI_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "TANDAI_DATA_DIR": str(DATA_DIR),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+        body = httpx.post(f"{base}/classify", json={"text": "sampah menumpuk bau"}).json()
+        assert body["topic"]["label"] == "sampah"
+        assert httpx.get(f"{base}/posts/{body['id']}").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert (tmp_path / "serve.db").exists()

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model.artifact import ModelArtifact, load_artifact
+from tests.conftest import DATA_DIR, TINY_CORPUS, write_labels
+from training.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TANDAI_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("TANDAI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("TANDAI_DATA_DIR", str(DATA_DIR))
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err, "expected an error message"
+    assert "Traceback" not in "\n".join(err)
+    return err[-1]
+
+
+def test_train_writes_versioned_model_and_metadata(tmp_path: Path) -> None:
+    labels = write_labels(tmp_path / "labels.csv", TINY_CORPUS)
+    assert main(["train", "--data", str(labels), "--folds", "2"]) == 0
+    versions = list((tmp_path / "models").iterdir())
+    assert len(versions) == 1
+    artifact = load_artifact(versions[0])
+    meta = artifact.metadata
+    assert set(meta["labels"]) == {"sampah", "jalan", "banjir_drainase", "bukan_keluhan"}
+    assert meta["cv"]["folds"] == 2
+    assert len(meta["data_sha256"]) == 64
+    assert meta["versions"]["scikit-learn"]
+    # --if-missing leaves the existing model alone
+    assert main(["train", "--data", str(labels), "--if-missing"]) == 0
+    assert len(list((tmp_path / "models").iterdir())) == 1
+
+
+def test_train_on_other_labels_with_min_class_size(tmp_path: Path) -> None:
+    rows = [(t, "Dinas A" if i % 2 else "Dinas B") for i, (t, _) in enumerate(TINY_CORPUS)]
+    rows.append(("satu-satunya baris", "Dinas C"))
+    path = tmp_path / "agency.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("id,isi,instansi\n")
+        for i, (t, a) in enumerate(rows):
+            fh.write(f'{i},"{t}",{a}\n')
+    out = tmp_path / "agency-model"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(path),
+                "--text-column",
+                "isi",
+                "--label-column",
+                "instansi",
+                "--min-class-size",
+                "2",
+                "--output",
+                str(out),
+                "--folds",
+                "0",
+            ]
+        )
+        == 0
+    )
+    assert load_artifact(out).labels == ["Dinas A", "Dinas B"]
+    # a second train into the same --output refuses to overwrite
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(path),
+                "--text-column",
+                "isi",
+                "--label-column",
+                "instansi",
+                "--min-class-size",
+                "2",
+                "--output",
+                str(out),
+                "--folds",
+                "0",
+            ]
+        )
+        == 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty"),
+        (b"isi,topic\nhalo,sampah\n", "missing column 'text'"),
+        (b'text,topic\n"sampah",kucing\n', "row 2: unknown label 'kucing'"),
+        (b"text,topic\n\xff\xfe\xfa,sampah\n", "not valid UTF-8"),
+        (b"text,topic\n", "no rows with text"),
+    ],
+)
+def test_train_bad_input_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, expected: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    assert main(["train", "--data", str(path)]) == 2
+    message = _error(capsys)
+    assert str(path) in message
+    assert expected in message
+
+
+def test_classify_and_serve_without_model_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"text": "sampah"}\n')
+    assert main(["classify", "--input", str(posts)]) == 2
+    assert "tandai train" in _error(capsys)
+    assert main(["serve"]) == 2
+    assert "tandai train" in _error(capsys)
+
+
+def test_classify_jsonl_and_csv_in_order(
+    tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    texts = ["jalan berlubang parah", "sampah menumpuk bau", "banjir selokan mampet"]
+    jsonl = tmp_path / "posts.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"text": t, "source": "x"}) for t in texts) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(
+            [
+                "classify",
+                "--input",
+                str(jsonl),
+                "--output",
+                str(out),
+                "--model",
+                str(tiny_model.path),
+            ]
+        )
+        == 0
+    )
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["topic"]["label"] for r in results] == ["jalan", "sampah", "banjir_drainase"]
+    assert all(r["id"] is None for r in results)  # nothing stored without --store
+
+    csv_path = tmp_path / "posts.csv"
+    csv_path.write_text("text,source\n" + "\n".join(f'"{t}",x' for t in texts) + "\n")
+    capsys.readouterr()
+    assert main(["classify", "--input", str(csv_path), "--model", str(tiny_model.path)]) == 0
+    stdout = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["topic"] for r in stdout] == [r["topic"] for r in results]
+
+
+def test_classify_store_writes_database(tiny_model: ModelArtifact, tmp_path: Path) -> None:
+    from api.storage import Database, count_posts, get_post
+
+    jsonl = tmp_path / "posts.jsonl"
+    jsonl.write_text('{"text": "sampah menumpuk di Sawah Lebar"}\n{"text": "jalan rusak"}\n')
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(
+            [
+                "classify",
+                "--input",
+                str(jsonl),
+                "--output",
+                str(out),
+                "--store",
+                "--model",
+                str(tiny_model.path),
+            ]
+        )
+        == 0
+    )
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
+    with db.session() as session:
+        assert count_posts(session) == 2
+        row = get_post(session, results[0]["id"])
+        assert row is not None and row.text == "sampah menumpuk di Sawah Lebar"
+    db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("posts.jsonl", b"", "empty"),
+        ("posts.jsonl", b'{"text": "ok"}\n{broken\n', "row 2: invalid JSON"),
+        ("posts.jsonl", b'{"txt": "ok"}\n', "row 1: text: Field required"),
+        ("posts.jsonl", b'["text"]\n', "row 1: each line must be a JSON object"),
+        ("posts.jsonl", b'{"text": "   "}\n', "row 1: text"),
+        ("posts.csv", b"isi\nhalo\n", "row 1: missing column 'text'"),
+        ("posts.csv", b"text\n\xff\xfe\n", "not valid UTF-8"),
+        ("posts.txt", b"halo\n", "must be a .jsonl or .csv"),
+    ],
+)
+def test_classify_bad_input_is_one_line_exit_2(
+    tiny_model: ModelArtifact,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: bytes,
+    expected: str,
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert main(["classify", "--input", str(path), "--model", str(tiny_model.path)]) == 2
+    message = _error(capsys)
+    assert str(path) in message
+    assert expected in message
+
+
+def test_classify_missing_file(
+    tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["classify", "--input", "nope.jsonl", "--model", str(tiny_model.path)]) == 2
+    assert "nope.jsonl: file not found" in _error(capsys)
+
+
+def test_evaluate_prints_metrics(
+    tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = write_labels(tmp_path / "eval.csv", TINY_CORPUS)
+    assert main(["evaluate", "--data", str(labels), "--model", str(tiny_model.path)]) == 0
+    out = capsys.readouterr().out
+    for word in ("accuracy", "macro-F1", "precision", "recall", "confusion matrix", "sampah"):
+        assert word in out

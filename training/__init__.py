@@ -1,0 +1,1 @@
+"""Command-line tools: train, evaluate, classify, serve."""

@@ -1,0 +1,68 @@
+"""Scoring a model on labeled posts: accuracy, macro-F1, per-class figures, confusion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from sklearn.pipeline import Pipeline
+
+
+@dataclass
+class EvaluationReport:
+    accuracy: float
+    macro_f1: float
+    labels: list[str]
+    precision: list[float]
+    recall: list[float]
+    f1: list[float]
+    support: list[int]
+    confusion: np.ndarray
+
+
+def score_predictions(y_true: list[str], y_pred: list[str]) -> EvaluationReport:
+    labels = sorted(set(y_true) | set(y_pred))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return EvaluationReport(
+        accuracy=float(accuracy_score(y_true, y_pred)),
+        macro_f1=float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        labels=labels,
+        precision=[float(v) for v in p],
+        recall=[float(v) for v in r],
+        f1=[float(v) for v in f],
+        support=[int(v) for v in s],
+        confusion=confusion_matrix(y_true, y_pred, labels=labels),
+    )
+
+
+def evaluate_model(pipeline: Pipeline, texts: list[str], labels: list[str]) -> EvaluationReport:
+    y_pred = [str(v) for v in pipeline.predict(np.asarray(texts, dtype=object))]
+    return score_predictions(labels, y_pred)
+
+
+def format_report(report: EvaluationReport) -> str:
+    width = max(12, *(len(label) for label in report.labels))
+    lines = [
+        f"accuracy  {report.accuracy:.4f}",
+        f"macro-F1  {report.macro_f1:.4f}",
+        "",
+        f"{'label':<{width}}  precision  recall     f1  support",
+    ]
+    for i, label in enumerate(report.labels):
+        lines.append(
+            f"{label:<{width}}  {report.precision[i]:9.3f}  {report.recall[i]:6.3f}  "
+            f"{report.f1[i]:5.3f}  {report.support[i]:7d}"
+        )
+    lines += ["", "confusion matrix (rows: true, columns: predicted)"]
+    short = [label[:6] for label in report.labels]
+    lines.append(" " * (width + 2) + " ".join(f"{s:>6}" for s in short))
+    for i, label in enumerate(report.labels):
+        row = " ".join(f"{int(v):6d}" for v in report.confusion[i])
+        lines.append(f"{label:<{width}}  {row}")
+    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""Training and cross-validated evaluation of the topic pipeline."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+
+from model.artifact import ModelArtifact, save_artifact
+from model.pipeline import ClassifierName, build_pipeline
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    return None
+
+
+def calibration_folds(labels: list[str]) -> int:
+    """Calibration needs every class in every fold: at most 5, at most the smallest class."""
+    return max(2, min(5, min(Counter(labels).values())))
+
+
+def new_pipeline(
+    labels: list[str], classifier: ClassifierName = "svc", **switches: bool
+) -> Pipeline:
+    return build_pipeline(classifier, calibration_cv=calibration_folds(labels), **switches)
+
+
+@dataclass
+class CVResult:
+    accuracy: float
+    macro_f1: float
+    folds: int
+    y_true: list[str]
+    y_pred: list[str]
+    proba: np.ndarray
+    classes: list[str]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "folds": self.folds,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+        }
+
+
+def cross_validate(
+    texts: list[str],
+    labels: list[str],
+    pipeline_factory: Callable[[list[str]], Pipeline],
+    folds: int = 5,
+    seed: int = 0,
+    progress: Progress = _quiet,
+) -> CVResult:
+    """Stratified k-fold out-of-fold predictions and probabilities."""
+    y = np.asarray(labels, dtype=object)
+    X = np.asarray(texts, dtype=object)
+    folds = max(2, min(folds, min(Counter(labels).values())))
+    classes = sorted(set(labels))
+    proba = np.zeros((len(texts), len(classes)))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (train_idx, test_idx) in enumerate(splitter.split(X, y), start=1):
+        progress(f"cross-validation fold {k}/{folds}")
+        pipe = pipeline_factory([str(v) for v in y[train_idx]])
+        pipe.fit(X[train_idx], y[train_idx])
+        fold_proba = pipe.predict_proba(X[test_idx])
+        cols = [classes.index(str(c)) for c in pipe.classes_]
+        proba[np.ix_(test_idx, cols)] = fold_proba
+    y_pred = [classes[i] for i in proba.argmax(axis=1)]
+    return CVResult(
+        accuracy=float(accuracy_score(labels, y_pred)),
+        macro_f1=float(f1_score(labels, y_pred, average="macro")),
+        folds=folds,
+        y_true=list(labels),
+        y_pred=y_pred,
+        proba=proba,
+        classes=classes,
+    )
+
+
+def train_and_save(
+    texts: list[str],
+    labels: list[str],
+    output: Path,
+    *,
+    data_sha256: str,
+    data_files: list[str],
+    classifier: ClassifierName = "svc",
+    cv_folds: int = 5,
+    progress: Progress = _quiet,
+    extra_metadata: dict[str, Any] | None = None,
+) -> ModelArtifact:
+    """Cross-validate (unless cv_folds < 2), fit on everything, and save one version."""
+    meta: dict[str, Any] = {
+        "classifier": classifier,
+        "n_train": len(texts),
+        "class_counts": dict(sorted(Counter(labels).items())),
+        "data_sha256": data_sha256,
+        "data_files": data_files,
+        **(extra_metadata or {}),
+    }
+    if cv_folds >= 2:
+        started = time.perf_counter()
+        cv = cross_validate(
+            texts, labels, lambda ys: new_pipeline(ys, classifier), cv_folds, progress=progress
+        )
+        meta["cv"] = {**cv.summary(), "seconds": round(time.perf_counter() - started, 1)}
+        progress(f"cross-validated accuracy {cv.accuracy:.3f}, macro-F1 {cv.macro_f1:.3f}")
+    progress(f"fitting the final model on {len(texts)} posts")
+    started = time.perf_counter()
+    pipeline = new_pipeline(labels, classifier)
+    pipeline.fit(np.asarray(texts, dtype=object), np.asarray(labels, dtype=object))
+    meta["fit_seconds"] = round(time.perf_counter() - started, 2)
+    artifact = save_artifact(pipeline, output, meta)
+    progress(f"saved model version {artifact.version} to {output}")
+    return artifact
