@@ -3,9 +3,15 @@
 Runs on normalised text (before stemming: Sastrawi turns "Penurunan" into "turun"). Names are
 matched exactly as token sequences (official spelling, aliases, joined forms such as
 "sawahlebar"), then with a small edit distance for longer names. Names that are also ordinary
-words or other cities ("berkas", "penurunan", "surabaya") count only with evidence: a marker
-such as "kelurahan"/"kec" before them, an area word ("daerah", "wilayah"), an RT/RW after them,
-or their kecamatan (or one of its kelurahan) named in the same post.
+words or other cities count only with evidence, as the areas file says per name
+(`needs_context`):
+
+- `city` ("Surabaya", a city in Java): a marker such as "kelurahan"/"kec" before it, an RT/RW
+  or a kecamatan word after it, or its kecamatan (or one of its kelurahan) in the same post;
+- `word` ("Penurunan", a decrease; "Kandang", a pen): any of those, or a place word before it
+  ("di", "warga", "daerah", "puskesmas"...), or the start of the post for names of two words,
+  unless the word before or after is one the file lists as making it an ordinary phrase
+  ("kandang ayam", "penurunan harga", "toko Sumber Jaya").
 """
 
 from __future__ import annotations
@@ -20,14 +26,37 @@ from model.datafiles import DataFileError, read_rows
 from model.text import normalise_text
 
 LEVELS = ("kecamatan", "kelurahan")
+CONTEXT_KINDS = ("", "word", "city")
 MARKERS = frozenset({"kelurahan", "kecamatan", "desa", "lurah", "camat"})
-AREA_WORDS = frozenset({"daerah", "wilayah", "kawasan", "seputaran", "sekitaran", "lingkungan"})
-FOLLOWERS = frozenset({"rt", "rw", "gang"})
+# After a name these make it a place: "Penurunan RT 05", "Surabaya kecamatan Sungai Serut".
+PLACE_AFTER = frozenset({"rt", "rw", "gang", "blok", "kecamatan", "kelurahan"})
+# Before a `word` name these make it a place, unless the file's blockers say otherwise.
+PLACE_BEFORE = frozenset(
+    {
+        "di",
+        "ke",
+        "dari",
+        "warga",
+        "daerah",
+        "wilayah",
+        "kawasan",
+        "seputaran",
+        "sekitaran",
+        "sekitar",
+        "lingkungan",
+        "area",
+        "puskesmas",
+        "posyandu",
+        "perumahan",
+        "simpang",
+        "pasar",
+    }
+)
 # Words that never start or end a fuzzy window.
 _GLUE = frozenset({"di", "ke", "dari", "dan", "yang", "sampai", "dekat", "depan", "jalan", "rt"})
 MAX_NAME_TOKENS = 4
 FUZZY_MIN_LEN = 8
-FUZZY_LONG_LEN = 12
+FUZZY_LONG_LEN = 18
 
 
 @dataclass(frozen=True)
@@ -36,7 +65,9 @@ class Area:
     level: str
     kecamatan: str  # its own name for a kecamatan
     forms: tuple[tuple[str, ...], ...]
-    needs_context: bool
+    needs_context: str = ""  # "", "word" or "city"
+    not_preceded_by: frozenset[str] = frozenset()
+    not_followed_by: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -64,6 +95,7 @@ class _Hit:
     marker: bool = False
     evidence: str = ""
     context_ok: bool = field(default=True)
+    fuzzy: bool = False
 
 
 def _form_tokens(text: str) -> tuple[str, ...]:
@@ -122,8 +154,16 @@ class Gazetteer:
                 for form in (tokens, ("".join(tokens),)):
                     if form not in forms:
                         forms.append(form)
-            needs = row.get("needs_context", "").lower() in {"yes", "true", "1", "ya"}
-            areas.append(Area(name, level, parent, tuple(forms), needs))
+            needs = row.get("needs_context", "").lower()
+            if needs not in CONTEXT_KINDS:
+                raise DataFileError(
+                    path, number, f"needs_context must be empty, 'word' or 'city', got {needs!r}"
+                )
+            blockers = [
+                frozenset(_form_tokens(w)[-1] for w in row.get(col, "").split("|") if w.strip())
+                for col in ("not_preceded_by", "not_followed_by")
+            ]
+            areas.append(Area(name, level, parent, tuple(forms), needs, *blockers))
         if not kecamatan:
             raise DataFileError(path, None, "no kecamatan rows")
         return cls(areas)
@@ -138,7 +178,7 @@ class Gazetteer:
                     hits.append(_Hit(area, i, i + size, 0.9))
         return hits
 
-    def _fuzzy_hits(self, tokens: list[str], covered: set[int]) -> list[_Hit]:
+    def _fuzzy_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
         hits: list[_Hit] = []
         for i in range(len(tokens)):
             for size in (1, 2, 3):
@@ -147,7 +187,7 @@ class Gazetteer:
                     continue
                 if window[0] in _GLUE or window[-1] in _GLUE:
                     continue
-                if any(j in covered for j in range(i, i + size)):
+                if (i, i + size) in exact:
                     continue
                 query = "".join(window)
                 if len(query) < FUZZY_MIN_LEN:
@@ -157,7 +197,7 @@ class Gazetteer:
                         continue
                     limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
                     if Levenshtein.distance(query, key, score_cutoff=limit) <= limit:
-                        hits.append(_Hit(self._joined[key], i, i + size, 0.75))
+                        hits.append(_Hit(self._joined[key], i, i + size, 0.75, fuzzy=True))
         return hits
 
     def resolve(self, normalised: str) -> AreaMatch:
@@ -166,8 +206,7 @@ class Gazetteer:
         if not tokens:
             return NO_AREA
         hits = self._exact_hits(tokens)
-        covered = {j for h in hits for j in range(h.start, h.end)}
-        hits += self._fuzzy_hits(tokens, covered)
+        hits += self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
         # A name inside a longer name ("kandang" in "kandang limun") is not a hit of its own.
         hits = [
             h
@@ -190,8 +229,7 @@ class Gazetteer:
             h.evidence = " ".join(tokens[start : h.end])
             if h.marker:
                 h.score = min(0.98, h.score + 0.07)
-            local_context = h.marker or before in AREA_WORDS or after in FOLLOWERS
-            h.context_ok = not h.area.needs_context or local_context
+            h.context_ok = self._has_context(h, tokens, before, after)
         # Co-mention: a kelurahan and its kecamatan vouch for each other.
         strong = [h for h in hits if h.context_ok]
         for h in hits:
@@ -206,6 +244,27 @@ class Gazetteer:
         if not hits:
             return NO_AREA
         return self._combine(hits)
+
+    @staticmethod
+    def _has_context(hit: _Hit, tokens: list[str], before: str, after: str) -> bool:
+        area = hit.area
+        if not area.needs_context or hit.marker or after in PLACE_AFTER:
+            return True
+        matched = tokens[hit.start : hit.end]
+        name_tokens = area.forms[0]
+        if len(matched) == 1 and len(name_tokens) > 1:
+            return True  # a joined name ("pasarbaru") is no ordinary word
+        if area.needs_context == "city" or hit.fuzzy:
+            return False
+        if before in area.not_preceded_by or after in area.not_followed_by:
+            return False
+        if before in PLACE_BEFORE:
+            hit.score = min(hit.score, 0.8)
+            return True
+        if hit.start == 0 and len(name_tokens) > 1:
+            hit.score = min(hit.score, 0.8)
+            return True
+        return False
 
     @staticmethod
     def _best(hits: list[_Hit]) -> _Hit:

@@ -38,6 +38,14 @@ def gazetteer() -> Gazetteer:
         ("Tj. Agung banjir", "Sungai Serut", "Tanjung Agung"),
         ("Kp. Bali sampah", "Teluk Segara", "Kampung Bali"),
         ("daerah Panorama macet", "Singaran Pati", "Panorama"),
+        ("Lingkar Timur kering kerontang", "Singaran Pati", "Lingkar Timur"),
+        ("banjir di Penurunan dekat pasar", "Ratu Samban", "Penurunan"),
+        ("warga Sumber Jaya mengeluh", "Kampung Melayu", "Sumber Jaya"),
+        ("sumberjaya air mati", "Kampung Melayu", "Sumber Jaya"),
+        ("puskesmas Kandang tutup", "Kampung Melayu", "Kandang"),
+        ("Kandang Limon RT 15", "Muara Bangka Hulu", "Kandang Limun"),
+        ("Rawa Makmur Permi retak", "Muara Bangka Hulu", "Rawa Makmur Permai"),
+        ("Sidomulyo tergenang", "Gading Cempaka", "Sidomulyo"),
     ],
 )
 def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:
@@ -61,6 +69,12 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "jembatan kecil di gang kami",
         "selebar jalan raya",
         "bajak sawah",
+        "bau dari kandang ayam tetangga",
+        "toko Sumber Jaya tutup",
+        "jalan Lingkar Timur macet",
+        "di penurunan harga sawit",
+        "Surabaya ni panas",
+        "#matilampu #bengkulu",
         "tidak ada tempat di sini",
         "",
     ],
@@ -82,6 +96,13 @@ def test_two_kelurahan_of_one_kecamatan(gazetteer: Gazetteer) -> None:
     match = gazetteer.resolve(normalise_text("dari Anggut Atas sampai Anggut Bawah"))
     assert match.kecamatan == "Ratu Samban"
     assert match.ambiguous
+
+
+def test_unknown_context_kind_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text("level,name,kecamatan,aliases,needs_context\nkecamatan,A,,,maybe\n")
+    with pytest.raises(DataFileError, match=r"row 2: needs_context must be"):
+        Gazetteer.from_csv(path)
 
 
 def test_bad_area_file_names_row(tmp_path: Path) -> None:

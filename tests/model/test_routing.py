@@ -95,7 +95,7 @@ kecamatan,Kota Lama,,kotalama,
 kecamatan,Tepi Air,,,
 kelurahan,Pasar Ikan,Kota Lama,pasarikan,
 kelurahan,Bukit Hijau,Tepi Air,,
-kelurahan,Lumbung,Tepi Air,,yes
+kelurahan,Lumbung,Tepi Air,,word
 """,
     )
     _write(

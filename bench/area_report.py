@@ -1,0 +1,60 @@
+"""Area resolver against the kecamatan/kelurahan columns of the labeled corpus.
+
+    python bench/area_report.py [--show-errors]
+
+Prints kelurahan exact match on posts that name one, kecamatan match on posts that name one,
+and the share of posts with empty columns where the resolver still finds an area.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api.settings import PROJECT_DIR
+from model.areas import Gazetteer
+from model.text import normalise_text
+from training.labels import default_label_files, read_labeled
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", default=str(PROJECT_DIR / "data"))
+    parser.add_argument("--show-errors", action="store_true")
+    args = parser.parse_args()
+    data_dir = Path(args.data_dir)
+    gazetteer = Gazetteer.from_csv(data_dir / "areas.csv")
+    data = read_labeled(default_label_files(data_dir))
+    kel_total = kel_ok = kec_total = kec_ok = empty_total = empty_found = 0
+    errors = []
+    for text, kec, kel in zip(data.texts, data.kecamatan, data.kelurahan, strict=True):
+        match = gazetteer.resolve(normalise_text(text))
+        got = (match.kecamatan or "", match.kelurahan or "")
+        if kel:
+            kel_total += 1
+            kel_ok += got[1] == kel
+        if kec:
+            kec_total += 1
+            kec_ok += got[0] == kec
+        else:
+            empty_total += 1
+            empty_found += bool(match.kecamatan)
+        if got != (kec, kel):
+            errors.append((text, (kec, kel), got, match.evidence))
+    print(f"posts                         {len(data.texts)}")
+    print(f"kelurahan exact match         {kel_ok / kel_total:.4f}  ({kel_ok}/{kel_total})")
+    print(f"kecamatan match               {kec_ok / kec_total:.4f}  ({kec_ok}/{kec_total})")
+    print(
+        f"area found where none named   {empty_found / empty_total:.4f}  "
+        f"({empty_found}/{empty_total})"
+    )
+    if args.show_errors:
+        for text, want, got, evidence in errors:
+            print(f"\nwant {want} got {got} evidence {evidence!r}\n  {text}")
+
+
+if __name__ == "__main__":
+    main()
