@@ -9,10 +9,7 @@ and the share of posts with empty columns where the resolver still finds an area
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.settings import PROJECT_DIR
 from model.areas import Gazetteer

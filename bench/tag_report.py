@@ -11,11 +11,7 @@ camat and kelurahan's lurah.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.app import tag_policy
 from api.settings import Settings

@@ -12,6 +12,14 @@ words or other cities count only with evidence, as the areas file says per name
   ("di", "warga", "daerah", "puskesmas"...), or the start of the post for names of two words,
   unless the word before or after is one the file lists as making it an ordinary phrase
   ("kandang ayam", "penurunan harga", "toko Sumber Jaya").
+- empty: `city` (the strict kind) for a one-word name that is an Indonesian dictionary word, so
+  another city's "Genteng" (roof tile) or "Ujung" (end) is safe without editing the file;
+  otherwise none. `no` forces none.
+
+A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
+the tagging threshold. Typos are matched only for names of eight letters or more, with one
+edit, and never when the word as written is itself an Indonesian word ("meninggal" is not a
+typo of "Menanggal").
 """
 
 from __future__ import annotations
@@ -23,10 +31,11 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from model.datafiles import DataFileError, read_rows
-from model.text import normalise_text
+from model.stem import is_indonesian_word
+from model.text import dictionary_words, normalise_text
 
 LEVELS = ("kecamatan", "kelurahan")
-CONTEXT_KINDS = ("", "word", "city")
+CONTEXT_KINDS = ("", "no", "word", "city")
 MARKERS = frozenset({"kelurahan", "kecamatan", "desa", "lurah", "camat"})
 # After a name these make it a place: "Penurunan RT 05", "Surabaya kecamatan Sungai Serut".
 PLACE_AFTER = frozenset({"rt", "rw", "gang", "blok", "kecamatan", "kelurahan"})
@@ -52,6 +61,9 @@ PLACE_BEFORE = frozenset(
         "pasar",
     }
 )
+# A name right after these is a street named after the area, which may lie elsewhere.
+STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
+STREET_SCORE = 0.6
 # Words that never start or end a fuzzy window.
 _GLUE = frozenset({"di", "ke", "dari", "dan", "yang", "sampai", "dekat", "depan", "jalan", "rt"})
 MAX_NAME_TOKENS = 4
@@ -157,8 +169,14 @@ class Gazetteer:
             needs = row.get("needs_context", "").lower()
             if needs not in CONTEXT_KINDS:
                 raise DataFileError(
-                    path, number, f"needs_context must be empty, 'word' or 'city', got {needs!r}"
+                    path,
+                    number,
+                    f"needs_context must be empty, 'no', 'word' or 'city', got {needs!r}",
                 )
+            if not needs and len(forms[0]) == 1 and forms[0][0] in dictionary_words():
+                needs = "city"
+            if needs == "no":
+                needs = ""
             blockers = [
                 frozenset(_form_tokens(w)[-1] for w in row.get(col, "").split("|") if w.strip())
                 for col in ("not_preceded_by", "not_followed_by")
@@ -190,7 +208,7 @@ class Gazetteer:
                 if (i, i + size) in exact:
                     continue
                 query = "".join(window)
-                if len(query) < FUZZY_MIN_LEN:
+                if len(query) < FUZZY_MIN_LEN or (size == 1 and is_indonesian_word(query)):
                     continue
                 for key in self._joined_keys:
                     if key[0] != query[0] or abs(len(key) - len(query)) > 2:
@@ -230,6 +248,8 @@ class Gazetteer:
             if h.marker:
                 h.score = min(0.98, h.score + 0.07)
             h.context_ok = self._has_context(h, tokens, before, after)
+            if before in STREET_BEFORE:
+                h.score = min(h.score, STREET_SCORE)
         # Co-mention: a kelurahan and its kecamatan vouch for each other.
         strong = [h for h in hits if h.context_ok]
         for h in hits:

@@ -24,6 +24,18 @@ def _sastrawi() -> Stemmer:
     return Stemmer(ArrayDictionary(StemmerFactory().get_words()))
 
 
+@lru_cache(maxsize=20_000)
+def is_indonesian_word(token: str) -> bool:
+    """A dictionary root word, or an affixed form of one ("meninggal" -> "tinggal")."""
+    from model.text import dictionary_words
+
+    words = dictionary_words()
+    if token in words:
+        return True
+    stem = _sastrawi().stem_word(token)
+    return stem != token and stem in words
+
+
 def _is_stemmable(token: str) -> bool:
     return len(token) > 3 and token.isalpha()
 

@@ -98,6 +98,32 @@ def test_two_kelurahan_of_one_kecamatan(gazetteer: Gazetteer) -> None:
     assert match.ambiguous
 
 
+def test_street_named_after_an_area_is_below_tagging_confidence(gazetteer: Gazetteer) -> None:
+    match = gazetteer.resolve(normalise_text("lampu mati di Jl. Sawah Lebar"))
+    assert match.kelurahan == "Sawah Lebar"
+    assert match.confidence < 0.7
+
+
+def test_other_city_names_that_are_words_need_evidence(tmp_path: Path) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Gayungan,,,\n"
+        "kelurahan,Menanggal,Gayungan,,\n"
+        "kelurahan,Ujung,Gayungan,,\n"
+        "kelurahan,Pakis,Gayungan,,no\n"
+    )
+    other = Gazetteer.from_csv(path)
+    assert not other.resolve(normalise_text("rumah di ujung jalan gelap")).found
+    assert other.resolve(normalise_text("kelurahan Ujung gelap")).kelurahan == "Ujung"
+    assert other.resolve(normalise_text("Ujung RT 3 banjir")).kelurahan == "Ujung"
+    # "meninggal" is a word, not a typo of Menanggal; "menangal" is a typo
+    assert not other.resolve(normalise_text("ayah saya meninggal bulan lalu")).found
+    assert other.resolve(normalise_text("banjir di menangal")).kelurahan == "Menanggal"
+    # `no` turns the dictionary-word rule off
+    assert other.resolve(normalise_text("pakis banjir")).kelurahan == "Pakis"
+
+
 def test_unknown_context_kind_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "areas.csv"
     path.write_text("level,name,kecamatan,aliases,needs_context\nkecamatan,A,,,maybe\n")
