@@ -50,7 +50,7 @@ def test_make_run_creates_venv_installs_trains_and_serves() -> None:
 def test_make_test_installs_and_runs_ruff_mypy_pytest() -> None:
     plan = _dry_run("test")
     for step in (
-        "pip install --quiet -e '.[test]'",
+        "pip install --quiet -e '.[test,dask]'",
         "ruff check",
         "ruff format --check",
         "mypy",
