@@ -1,8 +1,9 @@
 """Repeated complaints: a new post that says the same as a recent open post about the same place.
 
-Similarity is the cosine of the model's own TF-IDF features (word and character branches), so
-"sampah depan SD 5 belum diangkut" and "udah 4 hari sampah depan SD 5 numpuk" are close while a
-different waste problem in the same kelurahan is not.
+Similarity is the cosine of the model's own TF-IDF features (word and character branches) of
+the normalised text with the place words taken out: both posts name the same area by
+construction, so its name says nothing about whether they describe the same problem, and left
+in it makes every pair from one kelurahan look alike.
 """
 
 from __future__ import annotations
@@ -12,6 +13,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+
+from model.areas import MARKERS, Gazetteer
+from model.text import PLACEHOLDERS
+
+_NOISE = frozenset({"rt", "rw", "gang", "jalan"}) | MARKERS | PLACEHOLDERS
+
+
+def place_words(gazetteer: Gazetteer) -> frozenset[str]:
+    """Every token of every area name and alias, plus markers such as "kelurahan"."""
+    words = {token for area in gazetteer.areas for form in area.forms for token in form}
+    return frozenset(words) | _NOISE
+
+
+def without_places(normalised: str, places: frozenset[str]) -> str:
+    """Normalised text minus place words, the text repeat similarity is computed on."""
+    return " ".join(t for t in normalised.split() if t not in places)
 
 
 @dataclass(frozen=True)
