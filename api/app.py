@@ -10,8 +10,11 @@ from datetime import timedelta
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api import metrics as service_metrics
+from api import middleware
 from api.deps import AppState
 from api.routes import classify, health, posts, reference
+from api.routes import metrics as metrics_route
 from api.service import RequestRejected
 from api.settings import Settings
 from api.storage import Database
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             state.triage = build_triage(settings, directory)
             log.info("model %s loaded", state.triage.model_version)
+            service_metrics.set_active_model(state.triage.model_version)
         except ArtifactError as exc:
             state.model_error = str(exc)
             log.warning("not ready: %s", exc)
@@ -80,4 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (health, classify, posts, reference):
         app.include_router(module.router)
+    app.include_router(metrics_route.router)
+    middleware.install(app, settings)
     return app

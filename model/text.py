@@ -25,7 +25,11 @@ NUMBER_TOKEN = "_angka_"
 EMOJI_TOKEN = "_emoji_"
 PLACEHOLDERS = frozenset({URL_TOKEN, MENTION_TOKEN, NUMBER_TOKEN, EMOJI_TOKEN})
 
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|id|net|org|ly|co)(?:/\S*)?\b")
+# A bare domain starts where a run of [\w.-] starts (not at every \b inside it): one attempt per
+# run keeps the match linear ("a.a.a..." x 2,500 took 0.15 s with \b, 0.3 ms without).
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)\S+|(?<![\w.-])[.-]*\w[\w.-]*\.(?:com|id|net|org|ly|co)(?:/\S*)?\b"
+)
 _MENTION_RE = re.compile(r"@[\w.]+")
 _HASHTAG_RE = re.compile(r"#(\w+)")
 # Reduplication written with a digit: "anak2" -> "anak anak", "bener2nya" -> "bener benernya".
@@ -41,7 +45,7 @@ _EMOJI_RE = re.compile(
     "]+"
 )
 _INVISIBLE_RE = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+    "[\u0000-\u0008\u000b-\u001f\u007f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _TOKEN_RE = re.compile(r"_[a-z]+_|[a-z0-9]+")
 _MAX_PHRASE = 3
