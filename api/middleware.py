@@ -30,7 +30,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
@@ -201,25 +200,48 @@ class RateLimit:
 # -- request id, access log, request metrics -----------------------------------------------------
 
 
-def route_template(scope: Scope) -> str:
-    """The path template a request matched ("/posts/{post_id}"), so metrics stay bounded."""
-    route = scope.get("route")
-    if route is None:
-        app = scope.get("app")
-        for candidate in getattr(app, "routes", ()):
-            match, _ = candidate.matches(scope)
-            if match == Match.FULL:
-                route = candidate
-                break
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED_ROUTE
+class RouteTemplates:
+    """The path template of a request ("/posts/{post_id}"), so metric labels stay few.
+
+    The router records the route it matched in the scope. A request answered before routing
+    (413, 429) is matched here against the templates of the app's OpenAPI schema instead.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+
+    def _compile(self) -> list[tuple[re.Pattern[str], str]]:
+        try:
+            paths = list(self.app.openapi().get("paths", {}))
+        except Exception:  # a broken schema must not break requests
+            log.exception("cannot read route templates from the OpenAPI schema")
+            paths = []
+        # Literal paths before templated ones: "/models/retrain" is not "/models/{version}".
+        paths.sort(key=lambda p: (p.count("{"), -len(p)))
+        return [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p)
+            for p in paths
+        ]
+
+    def __call__(self, scope: Scope) -> str:
+        path = getattr(scope.get("route"), "path", None)
+        if isinstance(path, str):
+            return path
+        if self._patterns is None:
+            self._patterns = self._compile()
+        for pattern, template in self._patterns:
+            if pattern.match(scope["path"]):
+                return template
+        return UNMATCHED_ROUTE
 
 
 class RequestContext:
     """Request id in and out, one log line and the request metrics per HTTP request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routes: RouteTemplates) -> None:
         self.app = app
+        self.route_template = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -249,21 +271,20 @@ class RequestContext:
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             metrics.observe_request(
-                method, route_template(scope), status, time.perf_counter() - started
+                method, self.route_template(scope), status, time.perf_counter() - started
             )
             if not failed:
                 level = logging.INFO if status < 500 else logging.ERROR
                 log.log(level, "request", extra=self._fields(scope, status, started))
             request_id_var.reset(token)
 
-    @staticmethod
-    def _fields(scope: Scope, status: int, started: float) -> dict[str, Any]:
+    def _fields(self, scope: Scope, status: int, started: float) -> dict[str, Any]:
         client = scope.get("client")
         return {
             "request_id": request_id_var.get(),
             "method": scope["method"],
             "path": scope["path"][:200],
-            "route": route_template(scope),
+            "route": self.route_template(scope),
             "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             "client": client[0] if client else None,
@@ -381,5 +402,5 @@ def install(app: FastAPI, settings: object) -> None:
     # add_middleware puts each one outside the ones added before it.
     app.add_middleware(BodySizeLimit, max_bytes=int(getattr(settings, "max_body_bytes", 1_000_000)))
     app.add_middleware(RateLimit, per_minute=int(getattr(settings, "rate_limit_per_minute", 600)))
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, routes=RouteTemplates(app))
     _document_limits(app)
