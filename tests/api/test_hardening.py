@@ -29,7 +29,7 @@ from api.logging import JsonFormatter
 from api.middleware import BodySizeLimit, TokenBuckets, client_key
 from api.settings import Settings
 from api.storage import Database, count_posts
-from model.artifact import ModelArtifact
+from model.artifact import ModelArtifact, sha256_file
 from tests.api.conftest import bearer, create_key
 from tests.conftest import DATA_DIR
 
@@ -434,6 +434,43 @@ def test_tampered_newest_model_is_not_loaded_and_not_ready(
         _assert_rejected(refused, 503, "does not match")
     assert not marker.exists()
     assert _stored_count(settings) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the active version's SHA-256 in the database is compared only after load_artifact "
+    "has unpickled the file (api/service.py _load_registered); compare it first "
+    "(see the hardening report)",
+)
+def test_model_rewritten_with_matching_metadata_is_refused_by_the_database_hash(
+    tiny_model: ModelArtifact, tmp_path: Path
+) -> None:
+    """Whoever can write the model directory can rewrite metadata.json to match a planted file;
+    the hash the database recorded when the version was activated must still stop it."""
+    models = tmp_path / "models"
+    version_dir = models / tiny_model.path.name
+    shutil.copytree(tiny_model.path, version_dir)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", model_dir=models, data_dir=DATA_DIR
+    )
+    admin = bearer(create_key(settings.database_url, "admin"))
+    with TestClient(create_app(settings)) as c:
+        activated = c.post(f"/models/{tiny_model.version}/activate", headers=admin)
+        assert activated.status_code == 200, activated.text
+    marker = tmp_path / "unpickled"
+
+    class Planted:
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (os.system, (f"touch {marker}",))
+
+    (version_dir / "model.joblib").write_bytes(pickle.dumps(Planted()))
+    meta = json.loads((version_dir / "metadata.json").read_text())
+    meta["artifact_sha256"] = sha256_file(version_dir / "model.joblib")
+    (version_dir / "metadata.json").write_text(json.dumps(meta))
+    with TestClient(create_app(settings)) as c:
+        ready = c.get("/ready")
+    assert not marker.exists()
+    assert ready.status_code == 503
 
 
 # -- the OpenAPI schema under schemathesis -------------------------------------------------------
