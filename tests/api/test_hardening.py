@@ -9,12 +9,18 @@ import json
 import logging
 import os
 import pickle
+import select
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -33,7 +39,14 @@ from model.artifact import ModelArtifact, sha256_file
 from tests.api.conftest import bearer, create_key
 from tests.conftest import DATA_DIR
 
+ROOT = Path(__file__).resolve().parents[2]
 SOUND_TOPIC_KEYS = {"label", "confidence", "alternatives"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _sqlite_settings(tiny_model: ModelArtifact, tmp_path: Path, **update: Any) -> Settings:
@@ -307,6 +320,56 @@ def test_streamed_body_is_cut_off_at_the_limit() -> None:
     assert pulled == 11  # 1,100 bytes: the chunk that crossed the limit is the last one read
     assert sent[0]["status"] == 413
     assert b"1000 bytes" in sent[1]["body"]
+
+
+def test_chunked_body_over_the_limit_is_413_from_a_real_server(
+    tiny_model: ModelArtifact, tmp_path: Path
+) -> None:
+    """Over a socket, with Transfer-Encoding: chunked and no Content-Length."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TANDAI_DATABASE_URL": f"sqlite:///{tmp_path / 'tandai.db'}",
+        "TANDAI_MODEL_DIR": str(tiny_model.path.parent),
+        "TANDAI_DATA_DIR": str(DATA_DIR),
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(
+                b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
+            chunk = b'{"text": "' + b"a" * 65_000
+            answer = b""
+            for _ in range(40):  # 2.6 MB offered, 1 MB allowed
+                try:
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                except OSError:
+                    break  # the server answered and closed
+                ready, _, _ = select.select([sock], [], [], 0)
+                if ready:
+                    break
+            while chunk_in := sock.recv(65536):
+                answer += chunk_in
+                if b"\r\n\r\n" in answer and answer.rstrip().endswith(b"}"):
+                    break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert b"1000000 bytes" in body
 
 
 # -- rate limit ----------------------------------------------------------------------------------
