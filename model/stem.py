@@ -7,6 +7,7 @@ and neither the stemmer nor its cache is pickled into the model artifact.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 
@@ -66,7 +67,14 @@ class SastrawiStemmer(TransformerMixin, BaseEstimator):
 
     def stem_text(self, text: str) -> str:
         stem = self._stem_word()
-        return " ".join(stem(t) if _is_stemmable(t) else t for t in text.split())
+        # `_is_stemmable` inlined: this runs for every token of every post.
+        return " ".join([stem(t) if len(t) > 3 and t.isalpha() else t for t in text.split()])
+
+    def warm(self, words: Iterable[str]) -> None:
+        """Stem `words` into the cache now, so the first posts that use them find them there."""
+        stem = self._stem_word()
+        for word in itertools.islice(filter(_is_stemmable, words), self.cache_size):
+            stem(word)
 
     def cache_info(self) -> object:
         """`functools` cache statistics (hits, misses, currsize, maxsize)."""

@@ -30,6 +30,8 @@ PLACEHOLDERS = frozenset({URL_TOKEN, MENTION_TOKEN, NUMBER_TOKEN, EMOJI_TOKEN})
 _URL_RE = re.compile(
     r"(?:https?://|www\.)\S+|(?<![\w.-])[.-]*\w[\w.-]*\.(?:com|id|net|org|ly|co)(?:/\S*)?\b"
 )
+# Every _URL_RE match holds one of these (keep them in step); most posts hold none and skip it.
+_URL_HINT_RE = re.compile(r"://|www\.|\.(?:com|id|net|org|ly|co)")
 _MENTION_RE = re.compile(r"@[\w.]+")
 _HASHTAG_RE = re.compile(r"#(\w+)")
 # Reduplication written with a digit: "anak2" -> "anak anak", "bener2nya" -> "bener benernya".
@@ -108,7 +110,33 @@ def split_joined(word: str, known: frozenset[str] | set[str], max_len: int = 40)
     return final[2]
 
 
-def _apply_lexicon(tokens: list[str], lexicon: dict[str, str]) -> list[str]:
+def lexicon_phrases(lexicon: dict[str, str]) -> dict[str, tuple[int, ...]]:
+    """For each word that starts a lexicon form, the form lengths in words, longest first.
+
+    `_apply_lexicon` then builds only phrases that can match (tokens hold no spaces, so a form
+    matches only at its first word and its own length), with the same result as trying every
+    length.
+    """
+    sizes: dict[str, set[int]] = {}
+    for form in lexicon:
+        words = form.split(" ")
+        if len(words) <= _MAX_PHRASE:
+            sizes.setdefault(words[0], set()).add(len(words))
+    return {word: tuple(sorted(n, reverse=True)) for word, n in sizes.items()}
+
+
+@cache
+def _default_phrases() -> dict[str, tuple[int, ...]]:
+    return lexicon_phrases(load_lexicon())
+
+
+def _apply_lexicon(
+    tokens: list[str],
+    lexicon: dict[str, str],
+    phrases: dict[str, tuple[int, ...]] | None = None,
+) -> list[str]:
+    if phrases is not None:
+        return _apply_lexicon_indexed(tokens, lexicon, phrases)
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -125,17 +153,46 @@ def _apply_lexicon(tokens: list[str], lexicon: dict[str, str]) -> list[str]:
     return out
 
 
+def _apply_lexicon_indexed(
+    tokens: list[str], lexicon: dict[str, str], phrases: dict[str, tuple[int, ...]]
+) -> list[str]:
+    out: list[str] = []
+    get = lexicon.get
+    i = 0
+    n = len(tokens)
+    while i < n:
+        token = tokens[i]
+        for size in phrases.get(token, ()):
+            if size > n - i:
+                continue
+            replacement = get(" ".join(tokens[i : i + size]) if size > 1 else token)
+            if replacement is not None:
+                out.extend(replacement.split())
+                i += size
+                break
+        else:
+            out.append(token)
+            i += 1
+    return out
+
+
 def normalise_text(
     text: str,
     lexicon: dict[str, str] | None = None,
     known_words: frozenset[str] | set[str] | None = None,
+    phrases: dict[str, tuple[int, ...]] | None = None,
 ) -> str:
-    """Normalise one post; see the module docstring for the steps."""
-    lexicon = load_lexicon() if lexicon is None else lexicon
+    """Normalise one post; see the module docstring for the steps.
+
+    `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster.
+    """
+    if lexicon is None:
+        lexicon, phrases = load_lexicon(), _default_phrases()
     known = dictionary_words() if known_words is None else known_words
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE_RE.sub(" ", text).replace("\\n", " ")
-    text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+    if _URL_HINT_RE.search(text):
+        text = _URL_RE.sub(f" {URL_TOKEN} ", text)
     text = _MENTION_RE.sub(f" {MENTION_TOKEN} ", text)
     text = _EMOJI_RE.sub(f" {EMOJI_TOKEN} ", text)
     text = text.lower()
@@ -146,10 +203,13 @@ def normalise_text(
         return " " + " ".join(words) + " "
 
     text = _HASHTAG_RE.sub(_hashtag, text)
-    text = _REDUP_RE.sub(r"\1 \1\2", text)
+    if "2" in text:  # the only digit _REDUP_RE matches
+        text = _REDUP_RE.sub(r"\1 \1\2", text)
     text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", text)
-    tokens = [_squeeze(t, known) for t in _TOKEN_RE.findall(text)]
-    return " ".join(_apply_lexicon(tokens, lexicon))
+    tokens = _TOKEN_RE.findall(text)
+    if _ELONGATION_RE.search(text):  # else no token has a letter to squeeze
+        tokens = [_squeeze(t, known) for t in tokens]
+    return " ".join(_apply_lexicon(tokens, lexicon, phrases))
 
 
 class TextNormaliser(TransformerMixin, BaseEstimator):
@@ -184,12 +244,26 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
             self._known_cache = known
         return known
 
+    def _phrases(self) -> dict[str, tuple[int, ...]]:
+        phrases = getattr(self, "_phrases_cache", None)
+        if phrases is None:
+            phrases = lexicon_phrases(self.lexicon_)
+            self._phrases_cache = phrases
+        return phrases
+
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state.pop("_known_cache", None)
+        state.pop("_phrases_cache", None)
         return state
+
+    def normalise_one(self, doc: str) -> str:
+        """`transform` for one text, without the checks (the fast inference path calls it)."""
+        return normalise_text(doc, self.lexicon_, self._known(), self._phrases())
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")
-        known = self._known()
-        return np.array([normalise_text(str(doc), self.lexicon_, known) for doc in X], dtype=object)
+        known, phrases = self._known(), self._phrases()
+        return np.array(
+            [normalise_text(str(doc), self.lexicon_, known, phrases) for doc in X], dtype=object
+        )
