@@ -1,0 +1,669 @@
+"""Fast inference derived from a fitted topic pipeline: the same numbers without the overhead.
+
+scikit-learn's `Pipeline.predict_proba` on one post spends most of its ~2.5 ms on input
+validation and sparse-matrix set-up. `FastPath` reads the fitted steps once, on load, and then
+computes the same probabilities (to ~1e-15) with plain lookups:
+
+- normalisation calls the fitted normaliser's own function, stemming the fitted stemmer, whose
+  cache is warmed from the words training saw;
+- word n-grams are cut as the fitted vectorizer's analyzer cuts them (its own preprocessor,
+  tokenizer and stop words); `char_wb` n-grams are cut per word, exactly as scikit-learn does,
+  and their columns cached per word (bounded), since words repeat;
+- each n-gram maps to one row of a matrix holding idf x branch weight x classifier weights, so a
+  post costs one lookup per n-gram, a count, a norm per branch, one small product and the
+  classifier's head (temperature softmax, naive Bayes posterior or logistic softmax), computed
+  with the operations scikit-learn uses.
+
+Hyper-parameters are read from the fitted objects (n-gram ranges, analyzers, sublinear tf,
+binary, norm, idf, branch weights, ensembles of calibrated classifiers). A step it cannot
+reproduce, or a disagreement with the pipeline on probe texts at load time, makes it fall back
+to the pipeline itself: `fallback_reason` then says why, and the numbers are still the pipeline's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from math import sqrt
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.naive_bayes import ComplementNB, MultinomialNB
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from model.stem import SastrawiStemmer
+from model.text import TextNormaliser
+
+# Largest difference from the pipeline's probabilities the load-time check accepts.
+TOLERANCE = 1e-9
+DEFAULT_WORD_CACHE_SIZE = 20_000
+# Posts counted together in a batch.
+CHUNK = 256
+# Constants of sklearn's `_convert_to_logits` and `_CalibratedClassifier.predict_proba`.
+_LOGIT_EPS = 1e-12
+_CLIP_ABOVE_ONE = 1e-5
+# sklearn's `_VectorizerMixin._white_spaces`.
+_WHITE_SPACES = re.compile(r"\s\s+")
+# Column numbers: int32 halves the memory the caches and the counting sort go through.
+_COL = np.int32
+_NO_IDS = np.zeros(0, dtype=_COL)
+_NORM_KINDS = {None: 0, "l1": 1, "l2": 2}
+
+
+class Unsupported(Exception):
+    """A fitted step the fast path does not reproduce; the pipeline is used instead."""
+
+
+def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
+    """The `char_wb` n-grams of one word, as `_VectorizerMixin._char_wb_ngrams` cuts them."""
+    min_n, max_n = ngram_range
+    w = " " + word + " "
+    w_len = len(w)
+    grams = []
+    for n in range(min_n, max_n + 1):
+        offset = 0
+        grams.append(w[offset : offset + n])
+        while offset + n < w_len:
+            offset += 1
+            grams.append(w[offset : offset + n])
+        if offset == 0:  # a word shorter than n counts once
+            break
+    return grams
+
+
+def word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:
+    """`vec.build_analyzer()` for `analyzer="word"`, without its per-call indirections.
+
+    Same preprocessor, tokenizer and stop words (taken from `vec`); `\\S+` tokenizes with
+    `str.split`, which splits on exactly the characters `\\s` matches.
+    """
+    if vec.analyzer != "word":
+        return vec.build_analyzer()
+    preprocess = vec.build_preprocessor()
+    tokenize = (
+        str.split
+        if vec.tokenizer is None and vec.token_pattern == r"\S+"
+        else vec.build_tokenizer()
+    )
+    stop = vec.get_stop_words()
+    min_n, max_n = int(vec.ngram_range[0]), int(vec.ngram_range[1])
+    join = " ".join
+
+    def grams(text: str) -> list[str]:
+        tokens = tokenize(preprocess(text))
+        if stop is not None:
+            tokens = [t for t in tokens if t not in stop]
+        out: list[str] = list(tokens) if min_n == 1 else []
+        for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
+            out.extend(map(join, zip(*(tokens[i:] for i in range(n)), strict=False)))
+        return out
+
+    return grams
+
+
+@dataclass
+class _Branch:
+    """One FeatureUnion branch: its text steps, how it cuts n-grams, its slice of the columns."""
+
+    name: str
+    start: int
+    size: int
+    vocabulary: dict[str, int]  # n-gram -> global column
+    text_steps: list[Callable[[str], str]]
+    grams: Callable[[str], list[str]]
+    sublinear_tf: bool
+    binary: bool
+    norm: str | None
+    idf: np.ndarray | None
+    weight: float = 1.0  # FeatureUnion.transformer_weights
+    stemmers: tuple[SastrawiStemmer, ...] = ()
+    # "words": whitespace-split word n-grams (ngram_range below), "char_wb": char n-grams per
+    # word; either without preprocessing. "other": anything else the analyzer does.
+    layout: str = "other"
+    ngram_range: tuple[int, int] = (1, 1)
+    # char_wb only: the vectorizer's preprocessor and the cached columns of one word's n-grams
+    preprocess: Callable[[str], str] | None = None
+    word_columns: Callable[[str], np.ndarray] | None = None
+
+    def add_columns(self, text: str, parts: list[np.ndarray]) -> None:
+        """Append the columns of `text`'s n-grams in this branch (repeats included) to `parts`."""
+        for step in self.text_steps:
+            text = step(text)
+        if self.word_columns is not None:
+            assert self.preprocess is not None
+            parts.extend(
+                map(self.word_columns, _WHITE_SPACES.sub(" ", self.preprocess(text)).split())
+            )
+            return
+        get = self.vocabulary.get
+        parts.append(np.array([j for j in map(get, self.grams(text)) if j is not None], dtype=_COL))
+
+
+class _PerToken:
+    """The shipped layout computed per whitespace token, each token's share cached (bounded).
+
+    Applies when one branch is stem (optional) -> word n-grams split on whitespace and the other
+    (optional) is `char_wb` on the same text, neither preprocessing: then a post's word n-grams
+    are n-grams of its tokens' stems and its char n-grams the union of its tokens', so one cached
+    lookup per token gives the stem, the unigram's column and the char n-grams' columns. A token
+    whose stem is empty or holds whitespace (where splitting again would differ) sends its post
+    down the general path.
+    """
+
+    def __init__(
+        self,
+        word: _Branch,
+        stemmer: SastrawiStemmer | None,
+        ngram_range: tuple[int, int],
+        char: _Branch | None,
+        cache_size: int,
+    ) -> None:
+        self._stem = stemmer.stem_text if stemmer is not None else None
+        self._get = word.vocabulary.get
+        self._unigrams = ngram_range[0] == 1
+        self._longer = range(max(ngram_range[0], 2), ngram_range[1] + 1)
+        self._char_columns = char.word_columns if char is not None else None
+        self.entry = lru_cache(maxsize=cache_size)(self._entry)
+
+    def _entry(self, token: str) -> tuple[str, np.ndarray] | None:
+        """The token's stem and the columns of its own n-grams: char n-grams and unigram."""
+        stem = self._stem(token) if self._stem is not None else token
+        if stem.split() != [stem]:
+            return None
+        cols = self._char_columns(token) if self._char_columns is not None else _NO_IDS
+        unigram = self._get(stem) if self._unigrams else None
+        if unigram is not None:
+            cols = np.append(cols, np.array([unigram], dtype=_COL))
+        return stem, cols
+
+    def columns(self, text: str) -> list[np.ndarray] | None:
+        entries = list(map(self.entry, text.split()))
+        if None in entries:
+            return None
+        parts = [e[1] for e in entries]  # type: ignore[index]
+        if self._longer:
+            stems = [e[0] for e in entries]  # type: ignore[index]
+            get, join = self._get, " ".join
+            word: list[int] = []
+            for n in self._longer:
+                grams = map(join, zip(*(stems[i:] for i in range(n)), strict=False))
+                word.extend([j for j in map(get, grams) if j is not None])
+            parts.append(np.array(word, dtype=_COL))
+        return parts
+
+
+@dataclass
+class _Head:
+    """One linear model's output columns and how scikit-learn turns them into probabilities."""
+
+    kind: str  # "temperature", "naive_bayes+temperature" or "logreg"
+    columns: slice
+    intercept: np.ndarray
+    beta: Any = None  # the temperature scaler's inverse temperature (a NumPy scalar)
+    binary: bool = False  # two classes
+
+
+class FastPath:
+    """The probabilities of a fitted topic pipeline, computed without scikit-learn calls.
+
+    `normalise(texts)` gives what the features (and the area resolver) read;
+    `predict_proba_normalised(normalised)` the probabilities, columns in `classes_` order;
+    `predict_proba(texts)` equals `pipeline.predict_proba(texts)`.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        word_cache_size: int = DEFAULT_WORD_CACHE_SIZE,
+        verify: bool = True,
+    ) -> None:
+        self.pipeline = pipeline
+        self.classes_ = pipeline.classes_
+        self.word_cache_size = word_cache_size
+        self.fallback_reason: str | None = None
+        self._first = pipeline.steps[0][1]
+        self._rest = pipeline[1:]
+        try:
+            self._build()
+        except Unsupported as exc:
+            self.fallback_reason = f"{exc}; using the pipeline"
+            return
+        self._warm()
+        if verify:
+            self.fallback_reason = self._verify()
+
+    @property
+    def is_fast(self) -> bool:
+        """False when the pipeline itself computes the probabilities (see `fallback_reason`)."""
+        return self.fallback_reason is None
+
+    # -- inference ------------------------------------------------------------------------
+
+    def normalise(self, texts: Sequence[str]) -> list[str]:
+        """The normalise step's output for each text, as strings."""
+        if isinstance(self._first, TextNormaliser):
+            one = self._first.normalise_one
+            return [one(str(t)) for t in texts]
+        return [str(t) for t in self._first.transform(list(texts))]
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """`pipeline.predict_proba(texts)`."""
+        return self.predict_proba_normalised(self.normalise(texts))
+
+    def predict_proba_normalised(self, normalised: Sequence[str]) -> np.ndarray:
+        """Probabilities for texts already through the normalise step."""
+        if not self.is_fast:
+            return np.asarray(self._rest.predict_proba(np.asarray(normalised, dtype=object)))
+        return self._proba(normalised)
+
+    def _proba(self, normalised: Sequence[str]) -> np.ndarray:
+        if len(normalised) == 1:
+            return self._head_proba(self._scores_one(self._columns(normalised[0]))[None, :])
+        scores = np.empty((len(normalised), self._weights.shape[1]))
+        # Chunks keep the counting arrays in cache; the head sees the whole batch, as in sklearn.
+        for lo in range(0, len(normalised), CHUNK):
+            chunk = normalised[lo : lo + CHUNK]
+            scores[lo : lo + len(chunk)] = self._scores_many([self._columns(t) for t in chunk])
+        return self._head_proba(scores)
+
+    def _columns(self, text: str) -> list[np.ndarray]:
+        """Arrays of the columns of `text`'s n-grams, repeats included."""
+        if self._per_token is not None:
+            fused = self._per_token.columns(text)
+            if fused is not None:
+                return fused
+        parts: list[np.ndarray] = []
+        for b in self._branches:
+            b.add_columns(text, parts)
+        return parts
+
+    def _scores_one(self, parts: list[np.ndarray]) -> np.ndarray:
+        """One post's raw outputs: its TF-IDF row times the folded weights."""
+        ids = np.concatenate(parts) if parts else _NO_IDS
+        n = ids.size
+        if n == 0:
+            return np.zeros(self._weights.shape[1])
+        ids.sort()
+        edge = np.empty(n + 1, dtype=bool)
+        edge[0] = edge[n] = True
+        np.not_equal(ids[1:], ids[:-1], out=edge[1:n])
+        bounds = np.flatnonzero(edge)
+        cols = ids[bounds[:-1]]
+        tf = np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)  # counts
+        self._weigh(tf, cols, None, 1)
+        out: np.ndarray = tf @ self._weights.take(cols, axis=0)
+        return out
+
+    def _scores_many(self, docs: list[list[np.ndarray]]) -> np.ndarray:
+        """Raw outputs of several posts: one sort over (post, column) keys counts them all."""
+        n = len(docs)
+        n_features = self.n_features
+        lengths = np.fromiter((sum(map(len, parts)) for parts in docs), dtype=np.intp, count=n)
+        all_parts = list(itertools.chain.from_iterable(docs))
+        ids = np.concatenate(all_parts) if all_parts else _NO_IDS
+        offsets = np.arange(0, n * n_features, n_features, dtype=self._key_dtype)
+        keys = ids.astype(self._key_dtype) + np.repeat(offsets, lengths)
+        m = keys.size
+        if m == 0:
+            return np.zeros((n, self._weights.shape[1]))
+        keys.sort()
+        edge = np.empty(m + 1, dtype=bool)
+        edge[0] = edge[m] = True
+        np.not_equal(keys[1:], keys[:-1], out=edge[1:m])
+        bounds = np.flatnonzero(edge)
+        keys = keys[bounds[:-1]]
+        tf = np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)  # counts
+        rows, cols = np.divmod(keys, n_features)
+        self._weigh(tf, cols, rows, n)
+        indptr = np.searchsorted(rows, np.arange(n + 1, dtype=np.intp))
+        X = sp.csr_array((tf, cols, indptr), shape=(n, n_features))
+        return np.asarray(X @ self._weights)
+
+    def _weigh(self, tf: np.ndarray, cols: np.ndarray, rows: np.ndarray | None, n: int) -> None:
+        """Counts to the multipliers of the folded weight rows, in place.
+
+        Each (post, branch) pair is one row of that branch's TF-IDF matrix in sklearn: tf
+        (binary, sublinear) times idf, divided by the row's norm. idf is folded into the
+        weights, so only the norm needs it here. `rows` is None for a single post.
+        """
+        n_branches = len(self._branches)
+        branch = self._branch_of.take(cols) if n_branches > 1 else None
+        if self._uniform_tf is not None:
+            _tf(self._uniform_tf, tf)
+        else:
+            assert branch is not None
+            for k, b in enumerate(self._branches):
+                mask = branch == k
+                part = tf[mask]
+                _tf(b, part)
+                tf[mask] = part
+        if self._uniform_norm == 0:
+            return
+        values = tf * self._idf.take(cols)
+        if self._uniform_norm == 2:
+            per = values * values
+        elif self._uniform_norm == 1:
+            per = np.abs(values)
+        else:
+            assert branch is not None
+            per = np.where(self._norm_kind.take(branch) == 2, values * values, np.abs(values))
+        if branch is None and rows is None:
+            total = float(per.sum())
+            norm = sqrt(total) if self._uniform_norm == 2 else total
+            if norm != 0.0:
+                tf /= norm
+            return
+        if branch is None:
+            groups = rows
+        elif rows is None:
+            groups = branch
+        else:
+            groups = rows * n_branches + branch
+        assert groups is not None
+        norms = np.bincount(groups, weights=per, minlength=n * n_branches)
+        if self._uniform_norm == 2:
+            np.sqrt(norms, out=norms)
+        elif self._uniform_norm != 1:
+            kinds = np.tile(self._norm_kind, n)
+            norms[kinds == 2] = np.sqrt(norms[kinds == 2])
+            norms[kinds == 0] = 1.0
+        norms[norms == 0.0] = 1.0
+        tf /= norms.take(groups)
+
+    def _head_proba(self, scores: np.ndarray) -> np.ndarray:
+        if len(self._heads) == 1:
+            # one calibrated classifier: sklearn's mean (0 + p) / 1 is p itself
+            (head,) = self._heads
+            return _head_proba(head, scores[:, head.columns] + head.intercept)
+        # CalibratedClassifierCV.predict_proba: the mean over its calibrated classifiers.
+        total = np.zeros((scores.shape[0], len(self.classes_)))
+        for head in self._heads:
+            total += _head_proba(head, scores[:, head.columns] + head.intercept)
+        total /= len(self._heads)
+        return total
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        steps = self.pipeline.steps
+        if len(steps) != 3:
+            raise Unsupported(f"expected normalise -> features -> classify, got {len(steps)} steps")
+        features, classifier = steps[1][1], steps[2][1]
+        if not isinstance(features, FeatureUnion):
+            raise Unsupported(f"the features step is a {type(features).__name__}")
+        weights = features.transformer_weights or {}
+        branches: list[_Branch] = []
+        start = 0
+        for name, transformer in features.transformer_list:
+            if isinstance(transformer, Pipeline):
+                *text_steps, vectorizer = [s for _, s in transformer.steps]
+            else:
+                text_steps, vectorizer = [], transformer
+            branch = self._branch(name, start, text_steps, vectorizer)
+            branch.weight = float(weights.get(name, 1.0))
+            branches.append(branch)
+            start += branch.size
+        if not branches:
+            raise Unsupported("the feature union has no branches")
+        if start >= np.iinfo(_COL).max:
+            raise Unsupported(f"{start} features do not fit {np.dtype(_COL)} column numbers")
+        # (post, column) keys of a chunk fit int32 unless the vocabulary is huge
+        self._key_dtype = np.int32 if CHUNK * start < np.iinfo(np.int32).max else np.int64
+        self._branches = branches
+        self.n_features = start
+        self._branch_of = np.repeat(
+            np.arange(len(branches), dtype=np.intp), [b.size for b in branches]
+        )
+        self._norm_kind = np.array([_NORM_KINDS[b.norm] for b in branches])
+        kinds = set(self._norm_kind.tolist())
+        self._uniform_norm = kinds.pop() if len(kinds) == 1 else -1
+        tf_modes = {(b.binary, b.sublinear_tf) for b in branches}
+        self._uniform_tf = branches[0] if len(tf_modes) == 1 else None
+        idf = np.ones(start)
+        fold = np.ones(start)
+        for b in branches:
+            cols = slice(b.start, b.start + b.size)
+            if b.idf is not None:
+                idf[cols] = b.idf
+            fold[cols] = idf[cols] * b.weight
+        self._idf = idf
+        columns, heads = self._classifier(classifier)
+        if columns.shape[0] != start:
+            raise Unsupported(f"the classifier reads {columns.shape[0]} features, not {start}")
+        # idf and branch weight folded into the classifier's weights: one row per n-gram.
+        self._weights = np.ascontiguousarray(columns * fold[:, None])
+        self._heads = heads
+        self._calibrated = isinstance(classifier, CalibratedClassifierCV)
+        self._per_token = self._plan_per_token()
+
+    def _plan_per_token(self) -> _PerToken | None:
+        words = [b for b in self._branches if b.layout == "words"]
+        chars = [b for b in self._branches if b.layout == "char_wb"]
+        if len(words) != 1 or len(chars) > 1 or len(words) + len(chars) != len(self._branches):
+            return None
+        (word,) = words
+        stemmer = word.stemmers[0] if word.stemmers else None
+        char = chars[0] if chars else None
+        return _PerToken(word, stemmer, word.ngram_range, char, self.word_cache_size)
+
+    def _branch(self, name: str, start: int, text_steps: list[Any], vec: Any) -> _Branch:
+        if not isinstance(vec, TfidfVectorizer):
+            raise Unsupported(f"branch {name!r} ends in a {type(vec).__name__}")
+        if vec.input != "content":
+            raise Unsupported(f"branch {name!r} reads {vec.input!r} input")
+        if np.dtype(vec.dtype) != np.float64:
+            raise Unsupported(f"branch {name!r} computes in {np.dtype(vec.dtype)}")
+        if vec.norm not in _NORM_KINDS:
+            raise Unsupported(f"branch {name!r} uses norm {vec.norm!r}")
+        for step in text_steps:
+            if not isinstance(step, SastrawiStemmer):
+                raise Unsupported(f"branch {name!r} has a {type(step).__name__} step")
+        size = len(vec.vocabulary_)
+        vocabulary = {term: start + int(j) for term, j in vec.vocabulary_.items()}
+        if set(vocabulary.values()) != set(range(start, start + size)):
+            raise Unsupported(f"branch {name!r} has gaps in its vocabulary")
+        branch = _Branch(
+            name=name,
+            start=start,
+            size=size,
+            vocabulary=vocabulary,
+            text_steps=[step.stem_text for step in text_steps],
+            grams=word_analyzer(vec),
+            sublinear_tf=bool(vec.sublinear_tf),
+            binary=bool(vec.binary),
+            norm=vec.norm,
+            idf=np.asarray(vec.idf_, dtype=np.float64) if vec.use_idf else None,
+            stemmers=tuple(text_steps),
+            ngram_range=(int(vec.ngram_range[0]), int(vec.ngram_range[1])),
+        )
+        plain = vec.preprocessor is None and not vec.lowercase and vec.strip_accents is None
+        if plain and vec.analyzer == "char_wb" and not text_steps:
+            branch.layout = "char_wb"
+        elif (
+            plain
+            and vec.analyzer == "word"
+            and vec.tokenizer is None
+            and vec.token_pattern == r"\S+"
+            and vec.stop_words is None
+            and len(text_steps) <= 1
+        ):
+            branch.layout = "words"
+        if vec.analyzer == "char_wb":
+            ngram_range = branch.ngram_range
+            get = vocabulary.get
+
+            def word_columns(word: str) -> np.ndarray:
+                grams = char_wb_ngrams(word, ngram_range)
+                return np.array([j for j in map(get, grams) if j is not None], dtype=_COL)
+
+            branch.preprocess = vec.build_preprocessor()
+            branch.word_columns = lru_cache(maxsize=self.word_cache_size)(word_columns)
+        return branch
+
+    def _classifier(self, classifier: Any) -> tuple[np.ndarray, list[_Head]]:
+        """The weight columns (features x outputs) of every linear model, and their heads."""
+        if not isinstance(classifier, CalibratedClassifierCV):
+            if not isinstance(classifier, LogisticRegression):
+                raise Unsupported(f"uncalibrated {type(classifier).__name__}")
+            w, b = _coef(classifier)
+            binary = len(self.classes_) == 2
+            return w, [_Head("logreg", slice(0, w.shape[1]), b, None, binary)]
+        if classifier.method != "temperature":
+            raise Unsupported(f"calibration method {classifier.method!r}")
+        blocks: list[np.ndarray] = []
+        heads: list[_Head] = []
+        for calibrated in classifier.calibrated_classifiers_:
+            est = calibrated.estimator
+            if len(est.classes_) != len(self.classes_):
+                raise Unsupported("a calibrated estimator saw fewer classes than the model")
+            if isinstance(est, ComplementNB | MultinomialNB):
+                flp = np.asarray(est.feature_log_prob_, dtype=np.float64)
+                # ComplementNB adds its prior only with a single class; MultinomialNB always.
+                if isinstance(est, MultinomialNB) or len(est.classes_) == 1:
+                    prior = np.asarray(est.class_log_prior_, dtype=np.float64)
+                else:
+                    prior = np.zeros(flp.shape[0])
+                w, b, kind = flp.T, prior, "naive_bayes+temperature"
+            elif isinstance(est, LinearClassifierMixin):
+                w, b = _coef(est)
+                kind = "temperature"
+            else:
+                raise Unsupported(f"calibrated {type(est).__name__}")
+            (scaler,) = calibrated.calibrators
+            col = sum(block.shape[1] for block in blocks)
+            heads.append(
+                _Head(kind, slice(col, col + w.shape[1]), b, scaler.beta_, len(est.classes_) == 2)
+            )
+            blocks.append(w)
+        return np.hstack(blocks), heads
+
+    def _warm(self) -> None:
+        """Fill the stemmer's and the per-word n-gram caches with the words training saw."""
+        words = set(getattr(self._first, "known_words_", ()))
+        for b in self._branches:
+            if b.word_columns is None:
+                words.update(t for t in b.vocabulary if " " not in t)
+        ordered = sorted(words)
+        for b in self._branches:
+            for stemmer in b.stemmers:
+                stemmer.warm(ordered)
+        some = ordered[: self.word_cache_size]
+        if self._per_token is not None:
+            for word in some:
+                self._per_token.entry(word)  # also fills the char n-gram cache
+            return
+        for b in self._branches:
+            if b.word_columns is not None:
+                for word in some:
+                    b.word_columns(word)
+
+    def _probe_texts(self) -> list[str]:
+        """Texts for the load-time check: vocabulary words, repeats, unknown words, nothing."""
+        unigrams = sorted(
+            t
+            for b in self._branches
+            if b.word_columns is None
+            for t in b.vocabulary
+            if " " not in t
+        )
+        picked = unigrams[:: max(1, len(unigrams) // 40)][:40]
+        return [
+            "",
+            " ".join(picked[:12]),
+            " ".join(picked[12:26] + picked[12:15]),
+            " ".join([*picked[26:], "qzxv", "katabaru"]),
+            "_angka_ _emoji_ qzxv qzxv",
+        ]
+
+    def _verify(self) -> str | None:
+        probes = self._probe_texts()
+        expected = self._rest.predict_proba(np.asarray(probes, dtype=object))
+        batch = self._proba(probes)
+        single = np.vstack([self._proba([p]) for p in probes])
+        worst = max(float(np.abs(batch - expected).max()), float(np.abs(single - expected).max()))
+        if not worst <= TOLERANCE:
+            return f"differs from the pipeline by {worst:.3g} on probe texts; using the pipeline"
+        return None
+
+
+def _coef(est: Any) -> tuple[np.ndarray, np.ndarray]:
+    if sp.issparse(est.coef_):
+        raise Unsupported(f"{type(est).__name__} has sparse coefficients")
+    coef = np.asarray(est.coef_, dtype=np.float64)
+    intercept = np.broadcast_to(np.asarray(est.intercept_, dtype=np.float64), coef.shape[:1])
+    return coef.T, intercept.copy()
+
+
+def _tf(b: _Branch, tf: np.ndarray) -> None:
+    """Counts to the vectorizer's term weights before idf, in place (TfidfTransformer)."""
+    if b.binary:
+        tf.fill(1.0)
+    if b.sublinear_tf:
+        np.log(tf, out=tf)
+        tf += 1.0
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    """`sklearn.utils.extmath.softmax`, in place: the same operations in the same order."""
+    x -= x.max(axis=1).reshape(-1, 1)
+    np.exp(x, out=x)
+    x /= x.sum(axis=1).reshape(-1, 1)
+    return x
+
+
+def _head_proba(head: _Head, raw: np.ndarray) -> np.ndarray:
+    """Probabilities from one linear model's raw outputs (decision values or log-likelihoods)."""
+    if head.kind == "logreg":
+        if head.binary:  # LogisticRegression._predict_proba_lr
+            p = expit(raw[:, 0])
+            return np.stack([1 - p, p], axis=1)
+        return _softmax(raw)
+    if head.kind == "naive_bayes+temperature":
+        # ComplementNB.predict_proba; for two classes sklearn keeps P(second) and rebuilds 1 - it.
+        predictions = np.exp(raw - _logsumexp_rows(raw)[:, None])
+        if head.binary:
+            predictions = np.concatenate([1 - predictions[:, 1:], predictions[:, 1:]], axis=1)
+    else:
+        predictions = raw
+    # _TemperatureScaling.predict: _convert_to_logits, then softmax(beta * logits)
+    if predictions.shape[1] == 1:
+        logits = np.concatenate([-predictions, predictions], axis=1)
+    elif _looks_like_proba(predictions):
+        logits = np.log(predictions + _LOGIT_EPS)
+    else:
+        logits = predictions
+    proba = _softmax(head.beta * logits)
+    if proba.max() > 1.0:
+        proba[(proba > 1.0) & (proba <= 1.0 + _CLIP_ABOVE_ONE)] = 1.0
+    return proba
+
+
+def _looks_like_proba(x: np.ndarray) -> bool:
+    """`_convert_to_logits`'s test for probabilities (over the whole batch, as there)."""
+    if x.min() < 0 or x.max() > 1:
+        return False
+    return bool(np.all(np.isclose(x.sum(axis=1), 1.0)))
+
+
+def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    """`sklearn.utils._array_api._logsumexp(a, axis=1)` for NumPy input."""
+    a_max = a.max(axis=1, keepdims=True)
+    index_max = a == a_max
+    rest = a.copy()
+    rest[index_max] = -np.inf
+    m = index_max.sum(axis=1, keepdims=True, dtype=a.dtype)
+    shift = np.where(np.isfinite(a_max), a_max, 0)
+    s = np.exp(rest - shift).sum(axis=1, keepdims=True, dtype=a.dtype)
+    s = np.where(s == 0, s, s / m)
+    out: np.ndarray = (np.log1p(s) + np.log(m) + a_max)[:, 0]
+    return out

@@ -1,0 +1,471 @@
+"""The fast inference path gives the pipeline's numbers, to 1e-9, for every model it builds from.
+
+The default model is trained once on the whole labeled corpus and checked on every labeled post;
+small models cover each classifier, the ablation switches and other vectorizer
+hyper-parameters; pipelines the fast path cannot reproduce must fall back to the pipeline.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from model.artifact import ModelArtifact, load_artifact
+from model.fastpath import FastPath, char_wb_ngrams
+from model.pipeline import CLASSIFIERS, ClassifierName, build_pipeline
+from model.routing import Directory, TagPolicy
+from model.stem import SastrawiStemmer
+from model.text import (
+    _REDUP_RE,
+    _URL_HINT_RE,
+    _URL_RE,
+    TextNormaliser,
+    lexicon_phrases,
+    load_lexicon,
+    normalise_text,
+)
+from model.triage import Triage
+from tests.conftest import DATA_DIR
+from training.labels import default_label_files, read_labeled
+from training.train import calibration_folds, train_and_save
+
+TOLERANCE = 1e-9
+
+# Texts no labeled post looks like: unknown words, nothing left after normalisation, emoji only,
+# punctuation only, placeholders, hashtags, elongation, digits, other scripts, long posts.
+ODD_TEXTS = [
+    "",
+    "   ",
+    "😡😡😡🙏",
+    "!!! ??? ... ,,,",
+    "@pemkot @dinas",
+    "https://t.co/abc www.bengkulukota.go.id",
+    "qwertyuiop zxcvbnm asdfghjkl",
+    "xyzzyx plugh sampahhhh banjirrrr",
+    "#sampahmenumpuk #JalanRusak #banjir_lagi",
+    "anak2 sekolah 2x 3 hari 12.30 rp50.000",
+    "Жители жалуются на мусор",
+    "القمامة في الشارع",
+    "ｓａｍｐａｈ　menumpuk\u200b\u00a0di\tjalan\nlagi",
+    "sampah " * 300,
+    "jalan rusak dak diperbaiki, " * 40,
+    "a",
+    "_angka_ _url_",
+]
+
+
+def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
+    assert a.shape == b.shape
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+def _assert_same(fast: FastPath, pipeline: Pipeline, texts: list[str]) -> None:
+    """Batch and one-by-one both equal the pipeline to TOLERANCE, with the same labels."""
+    expected = pipeline.predict_proba(np.asarray(texts, dtype=object))
+    batch = fast.predict_proba(texts)
+    single = np.vstack([fast.predict_proba([t]) for t in texts])
+    assert _max_diff(batch, expected) <= TOLERANCE
+    assert _max_diff(single, expected) <= TOLERANCE
+    assert _max_diff(single, batch) <= TOLERANCE
+    assert list(batch.argmax(axis=1)) == list(expected.argmax(axis=1))
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[str], list[str]]:
+    data = read_labeled(default_label_files(DATA_DIR))
+    return data.texts, data.labels
+
+
+@pytest.fixture(scope="module")
+def default_model(
+    corpus: tuple[list[str], list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> ModelArtifact:
+    """The shipped model, trained once on the whole labeled corpus (no cross-validation)."""
+    texts, labels = corpus
+    return train_and_save(
+        texts,
+        labels,
+        tmp_path_factory.mktemp("models") / "default",
+        data_sha256="corpus",
+        data_files=["data/labels"],
+        cv_folds=0,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_corpus(corpus: tuple[list[str], list[str]]) -> tuple[list[str], list[str]]:
+    """25 posts from each of five topics, and 20 more of theirs held out for prediction."""
+    texts, labels = corpus
+    keep = sorted(set(labels))[:5]
+    picked: list[int] = []
+    for topic in keep:
+        picked.extend([i for i, lab in enumerate(labels) if lab == topic][:25])
+    return [texts[i] for i in picked], [labels[i] for i in picked]
+
+
+@pytest.fixture(scope="module")
+def held_out(
+    corpus: tuple[list[str], list[str]], small_corpus: tuple[list[str], list[str]]
+) -> list[str]:
+    texts, labels = corpus
+    topics = set(small_corpus[1])
+    seen = set(small_corpus[0])
+    return [t for t, lab in zip(texts, labels, strict=True) if lab in topics and t not in seen][:20]
+
+
+def _fit(pipeline: Pipeline, data: tuple[list[str], list[str]]) -> Pipeline:
+    texts, labels = data
+    return pipeline.fit(np.asarray(texts, dtype=object), np.asarray(labels, dtype=object))
+
+
+# -- the default model on the whole corpus --------------------------------------------------
+
+
+def test_default_model_agrees_on_every_labeled_post(
+    default_model: ModelArtifact, corpus: tuple[list[str], list[str]]
+) -> None:
+    loaded = load_artifact(default_model.path)  # as served: from disk, caches cold
+    fast = FastPath(loaded.pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    texts, _ = corpus
+    _assert_same(fast, loaded.pipeline, texts)
+
+
+def test_default_model_agrees_on_odd_texts(default_model: ModelArtifact) -> None:
+    fast = FastPath(default_model.pipeline)
+    _assert_same(fast, default_model.pipeline, ODD_TEXTS)
+    # a batch mixing odd and ordinary posts, in several chunks
+    mixed = ODD_TEXTS * 40
+    expected = default_model.pipeline.predict_proba(np.asarray(mixed, dtype=object))
+    assert _max_diff(fast.predict_proba(mixed), expected) <= TOLERANCE
+
+
+def test_empty_after_normalisation_gets_the_intercept_only(default_model: ModelArtifact) -> None:
+    fast = FastPath(default_model.pipeline)
+    assert fast.normalise(["!!! ...", ""]) == ["", ""]
+    proba = fast.predict_proba(["!!! ...", ""])
+    np.testing.assert_allclose(proba[0], proba[1], atol=0)
+    expected = default_model.pipeline.predict_proba(np.asarray(["!!! ..."], dtype=object))
+    assert _max_diff(proba[:1], expected) <= TOLERANCE
+
+
+def test_loading_warms_the_stemmer_cache(default_model: ModelArtifact) -> None:
+    loaded = load_artifact(default_model.path)
+    stemmer = loaded.pipeline.named_steps["features"].transformer_list[0][1].named_steps["stem"]
+    assert stemmer.cache_info().currsize == 0  # type: ignore[attr-defined]
+    FastPath(loaded.pipeline)
+    warmed = stemmer.cache_info().currsize  # type: ignore[attr-defined]
+    known = loaded.pipeline.named_steps["normalise"].known_words_
+    assert warmed >= sum(1 for w in known if len(w) > 3 and w.isalpha())
+
+
+def test_word_caches_are_bounded(default_model: ModelArtifact) -> None:
+    fast = FastPath(default_model.pipeline, word_cache_size=50)
+    assert fast.is_fast
+    fast.predict_proba([f"kata{i}x lain{i}y" for i in range(200)])
+    for branch in fast._branches:
+        if branch.word_columns is not None:
+            info = branch.word_columns.cache_info()  # type: ignore[attr-defined]
+            assert info.maxsize == 50
+            assert info.currsize <= 50
+    assert fast._per_token is not None
+    assert fast._per_token.entry.cache_info().currsize <= 50  # type: ignore[attr-defined]
+
+
+def test_triage_uses_the_fast_path_with_the_pipelines_numbers(
+    default_model: ModelArtifact, corpus: tuple[list[str], list[str]]
+) -> None:
+    triage = Triage(default_model, Directory.from_dir(DATA_DIR), TagPolicy())
+    assert triage.fast.is_fast
+    texts = corpus[0][::50] + ODD_TEXTS
+    normalised, proba = triage.predict_proba(texts)
+    pipeline = default_model.pipeline
+    assert normalised == [str(t) for t in pipeline.named_steps["normalise"].transform(texts)]
+    expected = pipeline.predict_proba(np.asarray(texts, dtype=object))
+    assert _max_diff(proba, expected) <= TOLERANCE
+
+
+hostile_text = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=120),
+    st.lists(
+        st.sampled_from(
+            ["sampah", "jalan", "dak", "Rusak", "2", "#", "@", ".", " ", "\n", "😡", "aaa", "x"]
+        ),
+        max_size=40,
+    ).map("".join),
+)
+
+
+@pytest.fixture(scope="module")
+def default_fast(default_model: ModelArtifact) -> FastPath:
+    return FastPath(default_model.pipeline)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=st.lists(hostile_text, min_size=1, max_size=4))
+def test_default_model_agrees_on_generated_text(
+    default_model: ModelArtifact, default_fast: FastPath, texts: list[str]
+) -> None:
+    fast = default_fast
+    expected = default_model.pipeline.predict_proba(np.asarray(texts, dtype=object))
+    assert _max_diff(fast.predict_proba(texts), expected) <= TOLERANCE
+    assert _max_diff(np.vstack([fast.predict_proba([t]) for t in texts]), expected) <= TOLERANCE
+
+
+# -- each classifier and each ablation switch, on a small corpus ----------------------------
+
+
+@pytest.mark.parametrize("classifier", CLASSIFIERS)
+def test_each_classifier(
+    classifier: ClassifierName,
+    small_corpus: tuple[list[str], list[str]],
+    held_out: list[str],
+) -> None:
+    folds = calibration_folds(small_corpus[1])
+    pipeline = _fit(build_pipeline(classifier, calibration_cv=folds), small_corpus)
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    _assert_same(fast, pipeline, held_out + small_corpus[0][:10] + ODD_TEXTS)
+
+
+@pytest.mark.parametrize(
+    "switches",
+    [
+        {"normalise": False},
+        {"stem": False},
+        {"char_ngrams": False},
+        {"stem": False, "char_ngrams": False},
+    ],
+    ids=["no-normalise", "no-stem", "no-char", "words-only"],
+)
+def test_ablation_switches(
+    switches: dict[str, bool],
+    small_corpus: tuple[list[str], list[str]],
+    held_out: list[str],
+) -> None:
+    pipeline = _fit(build_pipeline("svc", calibration_cv=3, **switches), small_corpus)
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    _assert_same(fast, pipeline, held_out + ODD_TEXTS)
+
+
+@pytest.mark.parametrize("classifier", CLASSIFIERS)
+def test_two_classes(classifier: ClassifierName, small_corpus: tuple[list[str], list[str]]) -> None:
+    """Binary problems take other code paths in sklearn (one decision column, P(second) only)."""
+    texts, labels = small_corpus
+    two = sorted(set(labels))[:2]
+    keep = [i for i, lab in enumerate(labels) if lab in two]
+    data = ([texts[i] for i in keep], [labels[i] for i in keep])
+    pipeline = _fit(build_pipeline(classifier, calibration_cv=3), data)
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    _assert_same(fast, pipeline, texts[::7] + ODD_TEXTS)
+
+
+# -- hyper-parameters someone may tune --------------------------------------------------------
+
+
+def _custom(word: dict[str, object], char: dict[str, object] | None, **union: object) -> Pipeline:
+    word_args: dict[str, object] = {"analyzer": "word", "token_pattern": r"\S+", "lowercase": False}
+    word_args.update(word)
+    branches: list[tuple[str, object]] = [
+        ("word", Pipeline([("stem", SastrawiStemmer()), ("tfidf", TfidfVectorizer(**word_args))]))
+    ]
+    if char is not None:
+        char_args: dict[str, object] = {"analyzer": "char_wb", "lowercase": False}
+        char_args.update(char)
+        branches.append(("char", TfidfVectorizer(**char_args)))
+    return Pipeline(
+        [
+            ("normalise", TextNormaliser()),
+            ("features", FeatureUnion(branches, **union)),  # type: ignore[arg-type]
+            (
+                "classify",
+                CalibratedClassifierCV(
+                    LinearSVC(class_weight="balanced"), method="temperature", cv=3, ensemble=False
+                ),
+            ),
+        ]
+    )
+
+
+VARIANTS: dict[str, Callable[[], Pipeline]] = {
+    "unigrams": lambda: _custom({"ngram_range": (1, 1)}, {"ngram_range": (2, 5)}),
+    "trigrams-min-df": lambda: _custom({"ngram_range": (1, 3), "min_df": 2}, {"min_df": 3}),
+    "bigrams-only": lambda: _custom({"ngram_range": (2, 2)}, {"ngram_range": (3, 4)}),
+    "char-not-wb": lambda: _custom({}, {"analyzer": "char", "ngram_range": (1, 4)}),
+    "plain-tf-l1": lambda: _custom(
+        {"sublinear_tf": False, "norm": "l1"}, {"sublinear_tf": True, "norm": "l2"}
+    ),
+    "binary-no-idf-no-norm": lambda: _custom(
+        {"binary": True, "use_idf": False, "norm": None}, {"binary": True, "smooth_idf": False}
+    ),
+    "default-tokens-lowercase-stopwords": lambda: _custom(
+        {"token_pattern": r"(?u)\b\w\w+\b", "lowercase": True, "stop_words": ["di", "yang"]},
+        {"lowercase": True, "strip_accents": "unicode"},
+    ),
+    "max-features-max-df": lambda: _custom(
+        {"max_features": 300, "max_df": 0.5}, {"max_features": 500}
+    ),
+    "branch-weights": lambda: _custom({}, {}, transformer_weights={"word": 2.0, "char": 0.5}),
+    "words-only-trigrams": lambda: _custom({"ngram_range": (1, 3)}, None),
+    "ensemble-calibration": lambda: build_pipeline("svc", calibration_cv=3).set_params(
+        classify__ensemble=True
+    ),
+    "ensemble-naive-bayes": lambda: build_pipeline("cnb", calibration_cv=3).set_params(
+        classify__ensemble=True
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_vectorizer_and_calibration_variants(
+    name: str, small_corpus: tuple[list[str], list[str]], held_out: list[str]
+) -> None:
+    pipeline = _fit(VARIANTS[name](), small_corpus)
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    _assert_same(fast, pipeline, held_out + ODD_TEXTS)
+
+
+def test_char_wb_ngrams_match_sklearn() -> None:
+    for ngram_range in [(1, 1), (2, 5), (3, 3), (1, 6)]:
+        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, lowercase=False)
+        analyze = vec.build_analyzer()
+        for word in ["a", "ab", "abc", "sampah", "_angka_", "x" * 9]:
+            assert char_wb_ngrams(word, ngram_range) == analyze(word)
+
+
+# -- what the fast path does not reproduce, it leaves to the pipeline ------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"classify": CalibratedClassifierCV(LinearSVC(), method="sigmoid", cv=3)},
+        {"classify": LinearSVC()},  # no predict_proba: sklearn itself raises, so must we
+        {"features__char__dtype": np.float32},
+    ],
+    ids=["sigmoid-calibration", "no-probabilities", "float32-features"],
+)
+def test_unsupported_steps_fall_back_to_the_pipeline(
+    change: dict[str, object], small_corpus: tuple[list[str], list[str]], held_out: list[str]
+) -> None:
+    pipeline = _fit(build_pipeline("svc", calibration_cv=3).set_params(**change), small_corpus)
+    fast = FastPath(pipeline)
+    assert not fast.is_fast
+    assert fast.fallback_reason
+    texts = held_out[:5]
+    if not hasattr(pipeline, "predict_proba"):
+        with pytest.raises(AttributeError):
+            fast.predict_proba(texts)
+        return
+    np.testing.assert_array_equal(
+        fast.predict_proba(texts), pipeline.predict_proba(np.asarray(texts, dtype=object))
+    )
+
+
+def test_a_disagreement_found_on_load_falls_back(small_corpus: tuple[list[str], list[str]]) -> None:
+    class Off(FastPath):
+        def _head_proba(self, scores: np.ndarray) -> np.ndarray:
+            return super()._head_proba(scores) + 1e-6
+
+    pipeline = _fit(build_pipeline("svc", calibration_cv=3), small_corpus)
+    fast = Off(pipeline)
+    assert not fast.is_fast
+    assert "differs from the pipeline" in (fast.fallback_reason or "")
+    texts = small_corpus[0][:4]
+    np.testing.assert_array_equal(
+        fast.predict_proba(texts), pipeline.predict_proba(np.asarray(texts, dtype=object))
+    )
+
+
+def test_a_stem_that_would_split_differently_takes_the_general_path(
+    small_corpus: tuple[list[str], list[str]],
+) -> None:
+    """A stem that is empty or holds a space re-splits differently; exactness must hold anyway."""
+    pipeline = _fit(build_pipeline("svc", calibration_cv=3), small_corpus)
+    stemmer = pipeline.named_steps["features"].transformer_list[0][1].named_steps["stem"]
+    real = stemmer._stem_word()
+    odd = {"sampah": "", "jalanan": "jalan an"}
+    stemmer._cached = lambda w: odd.get(w, real(w))
+    fast = FastPath(pipeline)
+    assert fast.is_fast
+    assert fast._per_token is not None
+    assert fast._per_token.columns("sampah menumpuk") is None
+    assert fast._per_token.columns("jalanan rusak") is None
+    _assert_same(fast, pipeline, ["sampah menumpuk di jalanan", "jalanan rusak", "banjir lagi"])
+
+
+def test_a_pickled_pipeline_still_builds_the_same_fast_path(default_model: ModelArtifact) -> None:
+    clone = pickle.loads(pickle.dumps(default_model.pipeline))
+    texts = ODD_TEXTS[:6]
+    np.testing.assert_allclose(
+        FastPath(clone).predict_proba(texts),
+        FastPath(default_model.pipeline).predict_proba(texts),
+        atol=TOLERANCE,
+        rtol=0,
+    )
+
+
+# -- the normaliser's shortcuts change nothing -----------------------------------------------
+
+
+def test_lexicon_index_gives_the_plain_lookup(corpus: tuple[list[str], list[str]]) -> None:
+    lexicon = load_lexicon()
+    phrases = lexicon_phrases(lexicon)
+    normaliser = TextNormaliser().fit(corpus[0])
+    known = normaliser._known()
+    extra = [" ".join(lexicon), "cak mano ni dak ado yg ngangkut la lamo nian"]
+    for text in corpus[0] + ODD_TEXTS + extra:
+        plain = normalise_text(text, lexicon, known)
+        assert normalise_text(text, lexicon, known, phrases) == plain
+        assert normaliser.normalise_one(text) == str(normaliser.transform([text])[0])
+
+
+url_piece = st.sampled_from(
+    [
+        "http://",
+        "https://",
+        "www.",
+        ".com",
+        ".id",
+        ".co",
+        ".net",
+        ".org",
+        ".ly",
+        "a",
+        ".",
+        "/",
+        "-",
+        "_",
+        " ",
+        "x.y",
+        "2",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.lists(url_piece, max_size=20).map("".join), st.text(max_size=60)))
+def test_every_url_holds_the_hint_that_lets_posts_skip_the_url_pattern(text: str) -> None:
+    if _URL_RE.search(text):
+        assert _URL_HINT_RE.search(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(exclude_characters="2", exclude_categories=("Cs",)), max_size=60))
+def test_reduplication_needs_the_digit_two(text: str) -> None:
+    """Posts without a "2" skip the reduplication pattern."""
+    assert _REDUP_RE.search(text.lower()) is None
