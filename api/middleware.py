@@ -10,7 +10,8 @@
 
 All three are plain ASGI middleware, so a body is never buffered here. `install` also registers
 a handler that turns validation errors into one readable `detail` line, safe to encode whatever
-was sent (NaN, lone surrogates), and documents 413/429 in the OpenAPI schema.
+was sent (NaN, lone surrogates), and documents these answers (400, 413, 422, 429) in the OpenAPI
+schema.
 """
 
 from __future__ import annotations
@@ -322,10 +323,9 @@ def _describe(error: dict[str, Any]) -> str:
 def validation_error_body(errors: list[dict[str, Any]], shown: int = 5) -> dict[str, Any]:
     """The 422 body: a readable `detail` line and the structured `errors`."""
     safe = _json_safe(jsonable_encoder(errors))
-    lines = [_describe(e) for e in safe[:shown]]
-    if len(safe) > shown:
-        lines.append(f"and {len(safe) - shown} more")
-    return {"detail": "; ".join(lines), "errors": safe}
+    lines = list(dict.fromkeys(_describe(e) for e in safe))  # a union reports once per member
+    more = [f"and {len(lines) - shown} more"] if len(lines) > shown else []
+    return {"detail": "; ".join(lines[:shown] + more), "errors": safe}
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
