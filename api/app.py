@@ -2,51 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from api import metrics as service_metrics
-from api import middleware
+from api import middleware, service
 from api.deps import AppState
-from api.routes import classify, health, posts, reference
+from api.routes import classify, health, models, pages, posts, reference, reviews
 from api.routes import metrics as metrics_route
-from api.service import RequestRejected
+from api.service import RequestRejected, tag_policy
 from api.settings import Settings
 from api.storage import Database
-from model.artifact import ArtifactError, latest_version, load_artifact
-from model.routing import Directory, TagPolicy
-from model.triage import Triage
+from model.routing import Directory
+
+__all__ = ["create_app", "tag_policy"]
 
 log = logging.getLogger("tandai")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def tag_policy(settings: Settings) -> TagPolicy:
-    return TagPolicy(
-        auto_tag_threshold=settings.auto_tag_threshold,
-        review_threshold=settings.review_threshold,
-        margin_threshold=settings.margin_threshold,
-        area_threshold=settings.area_threshold,
-        tag_lurah=settings.tag_lurah,
-    )
-
-
-def build_triage(settings: Settings, directory: Directory) -> Triage:
-    """Load the newest model version under settings.model_dir (raises ArtifactError)."""
-    path = latest_version(settings.resolved_model_dir())
-    if path is None:
-        raise ArtifactError(f"no model found in {settings.resolved_model_dir()}")
-    return Triage(
-        load_artifact(path),
-        directory,
-        tag_policy(settings),
-        answer_window=timedelta(hours=settings.answer_window_hours),
-        n_alternatives=settings.n_alternatives,
-    )
+async def watch_active_model(state: AppState) -> None:
+    """Every `model_poll_seconds`, swap in the version the database says is active."""
+    while True:
+        await asyncio.sleep(state.settings.model_poll_seconds)
+        try:
+            await asyncio.to_thread(service.refresh_model, state)
+        except Exception:
+            log.exception("checking the active model failed; will try again")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,20 +46,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        db.create_schema()
+        db.migrate()
         directory = Directory.from_dir(settings.data_dir)
         state = AppState(settings=settings, db=db, directory=directory)
-        try:
-            state.triage = build_triage(settings, directory)
-            log.info("model %s loaded", state.triage.model_version)
-            service_metrics.set_active_model(state.triage.model_version)
-        except ArtifactError as exc:
-            state.model_error = str(exc)
-            log.warning("not ready: %s", exc)
+        state.on_model_change.append(service_metrics.set_active_model)
+        service.load_initial_model(state)
         app.state.tandai = state
+        watcher = asyncio.create_task(watch_active_model(state))
         try:
             yield
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             db.dispose()
 
     app = FastAPI(
@@ -80,10 +70,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestRejected)
     async def _rejected(_request: Request, exc: RequestRejected) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers or None
+        )
 
-    for module in (health, classify, posts, reference):
+    for module in (health, classify, posts, reviews, models, reference, pages):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
     app.include_router(metrics_route.router)
     middleware.install(app, settings)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -15,11 +16,26 @@ from model.triage import Triage
 
 @dataclass
 class AppState:
+    """What one worker holds. `triage` is replaced whole, never changed in place: a request
+    takes it once (`get_triage`) and uses that object to the end, so a model swap never mixes
+    two models in one answer."""
+
     settings: Settings
     db: Database
     directory: Directory
     triage: Triage | None = None
     model_error: str | None = field(default=None)
+    # (version, sha256) of the active version that failed to load, so it is logged once.
+    failed_version: tuple[str, str] | None = None
+    # Called with the new version after every swap (metrics, logs).
+    on_model_change: list[Callable[[str], None]] = field(default_factory=list)
+
+    def set_triage(self, triage: Triage) -> None:
+        self.triage = triage
+        self.model_error = None
+        self.failed_version = None
+        for listener in self.on_model_change:
+            listener(triage.model_version)
 
 
 def get_state(request: Request) -> AppState:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -31,6 +31,9 @@ class PostIn(BaseModel):
     def _text_has_content(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("text is empty or only whitespace")
+        for i, ch in enumerate(value):
+            if "\ud800" <= ch <= "\udfff":
+                raise ValueError(f"text has a lone surrogate (not valid Unicode) at character {i}")
         return value
 
 
@@ -82,6 +85,57 @@ class BatchOut(BaseModel):
     results: list[ClassificationOut]
 
 
+ReviewDecision = Literal["accept", "correct", "reject"]
+
+
+class ReviewIn(BaseModel):
+    """A person's decision on one post.
+
+    - `accept`: the prediction is right; topic, area and tags stay as predicted (omit them).
+    - `correct`: `topic` is required; `kecamatan`/`kelurahan` null mean "no area" (a kelurahan
+      alone is enough: its kecamatan is filled in); `tags` null means "the officials the tag
+      rules give for the corrected topic and area".
+    - `reject`: not something to act on (spam, not from the city...); nobody is tagged and the
+      post is left out of training.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: ReviewDecision
+    topic: str | None = Field(None, description="a code from GET /topics")
+    kecamatan: str | None = Field(None, description="a kecamatan from GET /areas")
+    kelurahan: str | None = Field(None, description="a kelurahan of that kecamatan")
+    tags: list[str] | None = Field(None, description="official ids from GET /officials")
+    note: str = Field("", max_length=2000)
+
+
+class KeyOwnerOut(BaseModel):
+    """Who an API key belongs to (never the key or its hash)."""
+
+    key_id: int
+    name: str
+    role: Literal["reviewer", "admin"]
+
+
+class ReviewLabels(BaseModel):
+    topic: str | None
+    kecamatan: str | None
+    kelurahan: str | None
+    tags: list[str] = Field(description="official ids")
+
+
+class ReviewOut(BaseModel):
+    id: int
+    post_id: str
+    reviewer: str = Field(description="name of the API key that made the review")
+    reviewer_key_id: int | None
+    created_at: datetime
+    decision: ReviewDecision
+    before: ReviewLabels = Field(description="what the post showed before this review")
+    after: ReviewLabels
+    note: str
+
+
 class PostOut(BaseModel):
     id: str
     text: str
@@ -92,6 +146,83 @@ class PostOut(BaseModel):
     posted_at: datetime | None
     received_at: datetime
     prediction: ClassificationOut
+    reviewed: bool = False
+    reviews: list[ReviewOut] = Field(
+        default_factory=list, description="every review of the post, oldest first"
+    )
+
+
+class PostListOut(BaseModel):
+    items: list[PostOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class QueueItemOut(BaseModel):
+    id: str
+    text: str
+    source: str | None
+    author: str | None
+    url: str | None
+    posted_at: datetime | None
+    received_at: datetime
+    prediction: ClassificationOut
+    evidence_spans: list[tuple[int, int]] = Field(
+        description="[start, end) character offsets in `text` of the words that named the area; "
+        "empty when they cannot be found exactly"
+    )
+
+
+class QueueOut(BaseModel):
+    items: list[QueueItemOut]
+    total: int = Field(description="posts awaiting review that match the filters")
+    limit: int
+    offset: int
+
+
+class ModelVersionOut(BaseModel):
+    version: str
+    path: str
+    sha256: str
+    active: bool = Field(description="the version the database says every worker must serve")
+    serving: bool = Field(description="the version this worker is serving now")
+    registered: bool = Field(description="recorded in the database (else only found on disk)")
+    metrics: dict[str, Any]
+    created_at: datetime | None
+    promoted_at: datetime | None
+    reason: str
+
+
+class ActivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=500, description="why (kept with the version)")
+
+
+class RetrainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    folds: int = Field(
+        0, ge=0, le=10, description="cross-validation folds recorded in metadata (0 skips)"
+    )
+    classifier: Literal["svc", "logreg", "cnb"] | None = Field(
+        None, description="default: the active model's classifier"
+    )
+
+
+class RetrainJobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: str
+    report: dict[str, Any] | None = Field(
+        description="versions, held-out scores, whether and why the new version was promoted"
+    )
+    error: str | None
 
 
 class TopicInfo(BaseModel):

@@ -1,32 +1,89 @@
-"""What the routes do: classify posts, store them, read them back."""
+"""What the routes do: classify posts, store them, read them back, review them, and manage the
+model versions every worker serves."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+import csv
+import io
+import logging
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from api import storage
+from api import metrics, storage
 from api.schemas import (
     AreaOut,
     ClassificationOut,
+    ModelVersionOut,
     PostIn,
+    PostListOut,
     PostOut,
+    QueueItemOut,
+    QueueOut,
+    RetrainIn,
+    RetrainJobOut,
+    ReviewIn,
+    ReviewLabels,
+    ReviewOut,
     TagOut,
     TopicAlternative,
     TopicOut,
 )
 from api.settings import Settings
+from model.areas import MARKERS, AreaMatch
+from model.artifact import (
+    METADATA_NAME,
+    ArtifactError,
+    ModelArtifact,
+    latest_version,
+    list_versions,
+    load_artifact,
+    read_metadata,
+)
+from model.routing import Directory, TagPolicy, decide_tags
 from model.triage import Classification, Triage
+
+if TYPE_CHECKING:
+    from api.auth import Principal
+    from api.deps import AppState
+
+log = logging.getLogger("tandai")
 
 
 class RequestRejected(Exception):
     """A request that is well-formed JSON but cannot be served; carries the HTTP status."""
 
-    def __init__(self, status_code: int, detail: str) -> None:
+    def __init__(
+        self, status_code: int, detail: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def tag_policy(settings: Settings) -> TagPolicy:
+    return TagPolicy(
+        auto_tag_threshold=settings.auto_tag_threshold,
+        review_threshold=settings.review_threshold,
+        margin_threshold=settings.margin_threshold,
+        area_threshold=settings.area_threshold,
+        tag_lurah=settings.tag_lurah,
+    )
+
+
+def make_triage(settings: Settings, directory: Directory, artifact: ModelArtifact) -> Triage:
+    return Triage(
+        artifact,
+        directory,
+        tag_policy(settings),
+        answer_window=timedelta(hours=settings.answer_window_hours),
+        n_alternatives=settings.n_alternatives,
+    )
 
 
 def check_posts(posts: Sequence[PostIn], settings: Settings) -> None:
@@ -85,6 +142,8 @@ def prediction_columns(out: ClassificationOut) -> dict[str, Any]:
         "model_version": out.model_version,
         "topic": out.topic.label,
         "confidence": out.topic.confidence,
+        "margin": out.topic.confidence
+        - (out.topic.alternatives[0].confidence if out.topic.alternatives else 0.0),
         "alternatives": [a.model_dump() for a in out.topic.alternatives],
         "kecamatan": out.area.kecamatan,
         "kelurahan": out.area.kelurahan,
@@ -134,6 +193,7 @@ def classify_posts(
         [p.text for p in posts], [p.posted_at for p in posts], received_at=received_at
     )
     outs = [classification_out(r, None) for r in results]
+    metrics.record_predictions(o.topic.label for o in outs)
     if db is None:
         return outs
     new_posts = [
@@ -148,19 +208,559 @@ def classify_posts(
     return [o.model_copy(update={"id": i}) for o, i in zip(outs, ids, strict=True)]
 
 
+def post_out(row: storage.PostRow) -> PostOut:
+    return PostOut(
+        id=row.id,
+        text=row.text,
+        source=row.source,
+        external_id=row.external_id,
+        author=row.author,
+        url=row.url,
+        posted_at=row.posted_at,
+        received_at=row.received_at,
+        prediction=stored_classification(row),
+        reviewed=bool(row.reviews),
+        reviews=[review_out(r) for r in row.reviews],
+    )
+
+
 def get_post(db: storage.Database, post_id: str) -> PostOut:
     with db.session() as session:
         row = storage.get_post(session, post_id)
         if row is None:
             raise RequestRejected(404, f"no post with id {post_id!r}")
-        return PostOut(
-            id=row.id,
-            text=row.text,
-            source=row.source,
-            external_id=row.external_id,
-            author=row.author,
-            url=row.url,
-            posted_at=row.posted_at,
-            received_at=row.received_at,
-            prediction=stored_classification(row),
+        return post_out(row)
+
+
+def list_posts(
+    db: storage.Database,
+    *,
+    limit: int,
+    offset: int,
+    reviewed: bool | None = None,
+    topic: str | None = None,
+    kecamatan: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> PostListOut:
+    with db.session() as session:
+        rows, total = storage.list_posts(
+            session,
+            limit=limit,
+            offset=offset,
+            reviewed=reviewed,
+            topic=topic,
+            kecamatan=kecamatan,
+            since=since,
+            until=until,
+        )
+        return PostListOut(
+            items=[post_out(r) for r in rows], total=total, limit=limit, offset=offset
+        )
+
+
+# -- review --------------------------------------------------------------------------------------
+
+
+def evidence_spans(text: str, evidence: str | None) -> list[tuple[int, int]]:
+    """Where the area evidence (normalised words) stands in the original text.
+
+    Matched case-insensitively, with any punctuation or spacing (or none) between the words and
+    a letter repeated any number of times ("Harapannn"); a leading marker the normaliser
+    expanded ("kel." -> "kelurahan") is dropped when the full phrase is not found. Offsets are
+    Python string (code point) indices. Nothing is returned when the words are not found as
+    whole words: no highlight is better than a wrong one.
+    """
+    if not evidence:
+        return []
+    tokens = evidence.split()
+    attempts = [tokens]
+    if len(tokens) > 1 and tokens[0] in MARKERS:
+        attempts.append(tokens[1:])
+    for words in attempts:
+        if any(not w.isalnum() for w in words):
+            return []  # placeholders such as _angka_ have no counterpart in the text
+        body = r"[\W_]*".join("".join(re.escape(ch) + "+" for ch in w) for w in words)
+        pattern = re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])", re.IGNORECASE)
+        spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
+        if spans:
+            return spans
+    return []
+
+
+def review_queue(
+    db: storage.Database,
+    *,
+    limit: int,
+    offset: int,
+    topic: str | None = None,
+    kecamatan: str | None = None,
+) -> QueueOut:
+    with db.session() as session:
+        rows, total = storage.review_queue(session, limit, offset, topic, kecamatan)
+        items = [
+            QueueItemOut(
+                id=post.id,
+                text=post.text,
+                source=post.source,
+                author=post.author,
+                url=post.url,
+                posted_at=post.posted_at,
+                received_at=post.received_at,
+                prediction=stored_classification(post),
+                evidence_spans=evidence_spans(post.text, prediction.area_evidence),
+            )
+            for post, prediction in rows
+        ]
+    return QueueOut(items=items, total=total, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True)
+class _Labels:
+    topic: str | None
+    kecamatan: str | None
+    kelurahan: str | None
+    tags: list[str]
+
+
+def _predicted_labels(prediction: storage.PredictionRow) -> _Labels:
+    return _Labels(
+        prediction.topic,
+        prediction.kecamatan,
+        prediction.kelurahan,
+        [str(t["official_id"]) for t in prediction.tags],
+    )
+
+
+def review_out(row: storage.ReviewRow) -> ReviewOut:
+    return ReviewOut(
+        id=row.id,
+        post_id=row.post_id,
+        reviewer=row.reviewer,
+        reviewer_key_id=row.reviewer_key_id,
+        created_at=row.created_at,
+        decision=row.decision,
+        before=ReviewLabels(
+            topic=row.before_topic,
+            kecamatan=row.before_kecamatan,
+            kelurahan=row.before_kelurahan,
+            tags=list(row.before_tags),
+        ),
+        after=ReviewLabels(
+            topic=row.after_topic,
+            kecamatan=row.after_kecamatan,
+            kelurahan=row.after_kelurahan,
+            tags=list(row.after_tags),
+        ),
+        note=row.note,
+    )
+
+
+def _check_topic(directory: Directory, topic: str | None) -> str:
+    if topic is None:
+        raise RequestRejected(422, "a correction needs a topic (a code from GET /topics)")
+    if topic not in directory.topic_codes:
+        raise RequestRejected(
+            422,
+            f"unknown topic {topic!r}; topics are: {', '.join(directory.topic_codes)}",
+        )
+    return topic
+
+
+def _check_area(
+    directory: Directory, kecamatan: str | None, kelurahan: str | None
+) -> tuple[str | None, str | None]:
+    """Canonical (kecamatan, kelurahan) names from areas.csv; a kelurahan alone is enough."""
+    gazetteer = directory.gazetteer
+    kec_names = {n.lower(): n for n in gazetteer.kecamatan_names}
+    kel_names = {n.lower(): n for n in gazetteer.kelurahan_of}
+    kec = None
+    if kecamatan is not None and kecamatan.strip():
+        kec = kec_names.get(kecamatan.strip().lower())
+        if kec is None:
+            raise RequestRejected(422, f"unknown kecamatan {kecamatan!r}; see GET /areas")
+    kel = None
+    if kelurahan is not None and kelurahan.strip():
+        kel = kel_names.get(kelurahan.strip().lower())
+        if kel is None:
+            raise RequestRejected(422, f"unknown kelurahan {kelurahan!r}; see GET /areas")
+        parent = gazetteer.kelurahan_of[kel]
+        if kec is None:
+            kec = parent
+        elif kec != parent:
+            raise RequestRejected(422, f"kelurahan {kel!r} is in kecamatan {parent!r}, not {kec!r}")
+    return kec, kel
+
+
+def _check_tags(directory: Directory, tags: list[str]) -> list[str]:
+    unknown = [t for t in tags if t not in directory.official_by_id]
+    if unknown:
+        raise RequestRejected(
+            422, f"unknown official id(s) {', '.join(map(repr, unknown))}; see GET /officials"
+        )
+    return list(dict.fromkeys(tags))
+
+
+def _rule_tags(
+    directory: Directory, policy: TagPolicy, topic: str, kec: str | None, kel: str | None
+) -> list[str]:
+    """The officials the tag rules give for a topic and area a person vouches for."""
+    area = AreaMatch(kec, kel, 1.0 if kec else 0.0, None)
+    decision = decide_tags(topic, 1.0, 1.0, area, directory, policy)
+    return [t.official.official_id for t in decision.tags]
+
+
+def _reviewed_labels(
+    body: ReviewIn, predicted: _Labels, directory: Directory, policy: TagPolicy
+) -> _Labels:
+    if body.decision == "accept":
+        given = {
+            "topic": body.topic,
+            "kecamatan": body.kecamatan,
+            "kelurahan": body.kelurahan,
+            "tags": body.tags,
+        }
+        for name, value in given.items():
+            if value is not None and value != getattr(predicted, name):
+                raise RequestRejected(
+                    422,
+                    f"accept keeps the predicted {name} ({getattr(predicted, name)!r}); "
+                    "send decision 'correct' to change it",
+                )
+        return predicted
+    if body.decision == "reject":
+        if any(v is not None for v in (body.topic, body.kecamatan, body.kelurahan, body.tags)):
+            raise RequestRejected(
+                422, "reject takes only a note; send decision 'correct' to relabel the post"
+            )
+        return _Labels(None, None, None, [])
+    topic = _check_topic(directory, body.topic)
+    kec, kel = _check_area(directory, body.kecamatan, body.kelurahan)
+    if body.tags is None:
+        tags = _rule_tags(directory, policy, topic, kec, kel)
+    else:
+        tags = _check_tags(directory, body.tags)
+    return _Labels(topic, kec, kel, tags)
+
+
+def review_post(
+    db: storage.Database,
+    directory: Directory,
+    settings: Settings,
+    post_id: str,
+    body: ReviewIn,
+    reviewer: Principal,
+) -> ReviewOut:
+    """Store a review; the post leaves the queue. Earlier reviews of the post are kept, and
+    `before` is what the post showed until now (the previous review's result, or the
+    prediction)."""
+    with db.session() as session:
+        post = storage.get_post(session, post_id)
+        if post is None:
+            raise RequestRejected(404, f"no post with id {post_id!r}")
+        predicted = _predicted_labels(storage.latest_prediction(post))
+        previous = storage.latest_review(post)
+        before = predicted
+        if previous is not None:
+            before = _Labels(
+                previous.after_topic,
+                previous.after_kecamatan,
+                previous.after_kelurahan,
+                list(previous.after_tags),
+            )
+        after = _reviewed_labels(body, predicted, directory, tag_policy(settings))
+        row = storage.add_review(
+            session,
+            post,
+            reviewer_key_id=reviewer.key_id,
+            reviewer=reviewer.name,
+            decision=body.decision,
+            before_topic=before.topic,
+            before_kecamatan=before.kecamatan,
+            before_kelurahan=before.kelurahan,
+            before_tags=before.tags,
+            after_topic=after.topic,
+            after_kecamatan=after.kecamatan,
+            after_kelurahan=after.kelurahan,
+            after_tags=after.tags,
+            note=body.note,
+        )
+        return review_out(row)
+
+
+EXPORT_COLUMNS = ("text", "topic", "kecamatan", "kelurahan", "source")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula: a leading =, +, -, @, tab or carriage
+    return gets an apostrophe in front (OWASP's advice against CSV injection)."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def export_labels(db: storage.Database) -> Iterator[str]:
+    """Reviewed posts as training rows (the latest review of each; rejected posts left out),
+    in CSV chunks."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    with db.session() as session:
+        for label in storage.reviewed_labels(session):
+            if label.decision == "reject" or label.topic is None:
+                continue
+            cells = (label.text, label.topic, label.kecamatan, label.kelurahan, label.source)
+            writer.writerow([spreadsheet_safe(c or "") for c in cells])
+            if buffer.tell() > 1 << 16:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
+# -- model versions --------------------------------------------------------------------------
+
+
+def _version_metrics(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: meta[k] for k in ("holdout", "cv", "n_train", "classifier") if k in meta}
+
+
+def list_models(state: AppState) -> list[ModelVersionOut]:
+    """Every registered version, and versions found on disk but never registered."""
+    serving = state.triage.model_version if state.triage is not None else None
+    with state.db.session() as session:
+        rows = storage.list_model_versions(session)
+        out = {
+            r.version: ModelVersionOut(
+                version=r.version,
+                path=r.path,
+                sha256=r.sha256,
+                active=r.active,
+                serving=r.version == serving,
+                registered=True,
+                metrics=r.metrics,
+                created_at=r.created_at,
+                promoted_at=r.promoted_at,
+                reason=r.reason,
+            )
+            for r in rows
+        }
+    for path in list_versions(state.settings.resolved_model_dir()):
+        if path.name in out:
+            continue
+        try:
+            meta = read_metadata(path)
+        except ArtifactError:
+            continue
+        created = meta.get("created_at")
+        out[path.name] = ModelVersionOut(
+            version=path.name,
+            path=str(path),
+            sha256=str(meta["artifact_sha256"]),
+            active=False,
+            serving=path.name == serving,
+            registered=False,
+            metrics=_version_metrics(meta),
+            created_at=datetime.fromisoformat(created) if created else None,
+            promoted_at=None,
+            reason="",
+        )
+    return sorted(out.values(), key=lambda m: m.version, reverse=True)
+
+
+def register_artifact(session: Any, artifact: ModelArtifact) -> storage.ModelVersionRow:
+    meta = artifact.metadata
+    created = meta.get("created_at")
+    return storage.register_model_version(
+        session,
+        artifact.version,
+        str(artifact.path.resolve()),
+        str(meta["artifact_sha256"]),
+        _version_metrics(meta),
+        datetime.fromisoformat(created) if created else None,
+    )
+
+
+_VERSION_RE = re.compile(r"^[\w.-]{1,64}$")
+
+
+def _version_path(state: AppState, version: str) -> Path:
+    """The directory of a version: as registered, else under the model directory."""
+    with state.db.session() as session:
+        row = storage.get_model_version(session, version)
+        if row is not None:
+            return Path(row.path)
+    if not _VERSION_RE.match(version) or version in {".", ".."}:
+        raise RequestRejected(404, f"no model version {version!r}")
+    path = state.settings.resolved_model_dir() / version
+    if not (path / METADATA_NAME).is_file():
+        raise RequestRejected(404, f"no model version {version!r}; see GET /models")
+    return path
+
+
+def activate_model(state: AppState, version: str, reason: str, by: Principal) -> ModelVersionOut:
+    """Verify and load `version`, record it as the active one, and serve it in this worker at
+    once (the others follow within `model_poll_seconds`)."""
+    path = _version_path(state, version)
+    try:
+        artifact = load_artifact(path)
+    except ArtifactError as exc:
+        raise RequestRejected(422, f"cannot activate {version!r}: {exc}") from None
+    with state.db.session() as session:
+        registered = storage.get_model_version(session, version)
+        if registered is not None and registered.sha256 != artifact.metadata["artifact_sha256"]:
+            raise RequestRejected(
+                422,
+                f"cannot activate {version!r}: its artifact's SHA-256 differs from the one "
+                "recorded in the database",
+            )
+        register_artifact(session, artifact)
+        storage.activate_model_version(
+            session, version, reason or f"activated by hand by {by.name}"
+        )
+    state.set_triage(make_triage(state.settings, state.directory, artifact))
+    log.info("model %s activated by %s", version, by.name)
+    return next(m for m in list_models(state) if m.version == version)
+
+
+def _load_registered(row: storage.ModelVersionRow) -> ModelArtifact:
+    artifact = load_artifact(Path(row.path))
+    if artifact.metadata["artifact_sha256"] != row.sha256:
+        raise ArtifactError(
+            f"{row.path}: the artifact's SHA-256 differs from the one recorded in the database"
+        )
+    return artifact
+
+
+def load_initial_model(state: AppState) -> None:
+    """The active version from the database, else the newest on disk; on failure the app
+    starts not ready, with the reason."""
+    try:
+        with state.db.session() as session:
+            row = storage.active_model_version(session)
+            if row is not None:
+                artifact = _load_registered(row)
+            else:
+                path = latest_version(state.settings.resolved_model_dir())
+                if path is None:
+                    raise ArtifactError(f"no model found in {state.settings.resolved_model_dir()}")
+                artifact = load_artifact(path)
+    except ArtifactError as exc:
+        state.model_error = str(exc)
+        log.warning("not ready: %s", exc)
+        return
+    state.set_triage(make_triage(state.settings, state.directory, artifact))
+    log.info("model %s loaded", artifact.version)
+
+
+def refresh_model(state: AppState) -> bool:
+    """Swap in the active version when the database names another one. The new model is
+    loaded completely before the swap; a version that fails to load is logged once and the
+    old model keeps serving. Returns whether a swap happened."""
+    with state.db.session() as session:
+        row = storage.active_model_version(session)
+        if row is None:
+            return False
+        version, sha = row.version, row.sha256
+        current = state.triage.model_version if state.triage is not None else None
+        if version == current or (version, sha) == state.failed_version:
+            return False
+        try:
+            artifact = _load_registered(row)
+        except (ArtifactError, OSError, ValueError) as exc:
+            state.failed_version = (version, sha)
+            log.error("cannot load the active model %s, keeping %s: %s", version, current, exc)
+            return False
+    state.set_triage(make_triage(state.settings, state.directory, artifact))
+    log.info("switched from model %s to %s", current, version)
+    return True
+
+
+# -- retraining ------------------------------------------------------------------------------
+
+# A queued or running job older than this is taken as lost (its worker died).
+RETRAIN_STALE_AFTER = timedelta(hours=2)
+_retrain_start = threading.Lock()
+
+
+def retrain_job_out(row: storage.RetrainJobRow) -> RetrainJobOut:
+    return RetrainJobOut(
+        id=row.id,
+        status=row.status,
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        progress=row.progress,
+        report=row.report,
+        error=row.error,
+    )
+
+
+def get_retrain_job(db: storage.Database, job_id: str) -> RetrainJobOut:
+    with db.session() as session:
+        row = storage.get_retrain_job(session, job_id)
+        if row is None:
+            raise RequestRejected(404, f"no retrain job with id {job_id!r}")
+        return retrain_job_out(row)
+
+
+def start_retrain(state: AppState, body: RetrainIn, by: Principal) -> RetrainJobOut:
+    """Queue a retrain and run it in a background thread; one at a time."""
+    with _retrain_start, state.db.session() as session:
+        running = storage.unfinished_retrain_job(session, datetime.now(UTC) - RETRAIN_STALE_AFTER)
+        if running is not None:
+            raise RequestRejected(
+                409, f"retrain job {running.id} is still {running.status}; wait for it to finish"
+            )
+        row = storage.add_retrain_job(session, by.name)
+        job = retrain_job_out(row)
+    thread = threading.Thread(
+        target=run_retrain_job, args=(state, job.id, body), name=f"retrain-{job.id}", daemon=True
+    )
+    thread.start()
+    return job
+
+
+def run_retrain_job(state: AppState, job_id: str, body: RetrainIn) -> None:
+    """The body of a retrain job: status, progress and report go to the retrain_jobs row."""
+    from training.retrain import retrain
+
+    db = state.db
+
+    def progress(message: str) -> None:
+        with db.session() as session:
+            storage.update_retrain_job(session, job_id, progress=message)
+
+    with db.session() as session:
+        storage.update_retrain_job(session, job_id, status="running", started_at=datetime.now(UTC))
+    try:
+        result = retrain(
+            state.settings,
+            db,
+            directory=state.directory,
+            classifier=body.classifier,
+            cv_folds=body.folds,
+            progress=progress,
+        )
+    except Exception as exc:
+        log.exception("retrain job %s failed", job_id)
+        with db.session() as session:
+            storage.update_retrain_job(
+                session,
+                job_id,
+                status="failed",
+                finished_at=datetime.now(UTC),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        return
+    if result.promoted:
+        state.set_triage(make_triage(state.settings, state.directory, result.artifact))
+    with db.session() as session:
+        storage.update_retrain_job(
+            session,
+            job_id,
+            status="succeeded",
+            finished_at=datetime.now(UTC),
+            progress="done",
+            report=result.report,
         )

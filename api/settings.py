@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,40 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(1000, ge=1, description="most posts in one /classify/batch")
     max_text_length: int = Field(5000, ge=1, description="most characters in one post")
     n_alternatives: int = Field(3, ge=0, description="runner-up topics returned per post")
+    classify_requires_key: bool = Field(
+        False, description="POST /classify needs an API key (any role)"
+    )
+    batch_requires_key: bool = Field(
+        True, description="POST /classify/batch needs an API key (any role)"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated origins allowed by CORS; empty (the default) turns CORS off",
+    )
+    model_poll_seconds: float = Field(
+        5.0, gt=0, description="how often each worker checks the database for the active model"
+    )
+    promotion_tolerance: float = Field(
+        0.005,
+        ge=0,
+        le=1,
+        description="a retrained model is promoted unless its held-out macro-F1 is lower than "
+        "the active model's by more than this",
+    )
+    holdout_percent: int = Field(
+        20,
+        ge=1,
+        le=50,
+        description="share of labeled posts (chosen by a hash of the text) kept out of training "
+        "to compare the active and the retrained model",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
 
     def resolved_model_dir(self) -> Path:
         return self.model_dir if self.model_dir.is_absolute() else Path.cwd() / self.model_dir

@@ -1,10 +1,13 @@
 """All database access of tandai: tables and the queries on them (SQLite or PostgreSQL).
 
-Routes and CLI commands call the functions here; nothing else writes SQL.
+Routes and CLI commands call the functions here; nothing else writes SQL. The schema is made and
+changed by the Alembic migrations in `api/migrations/`, run by `Database.migrate()` under a lock so
+that several workers starting at once migrate exactly once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,16 +19,24 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    SelectBase,
     String,
     Text,
+    case,
     create_engine,
     event,
+    exists,
     func,
+    inspect,
     select,
+    text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
@@ -35,9 +46,20 @@ from sqlalchemy.orm import (
     Session,
     mapped_column,
     relationship,
+    selectinload,
     sessionmaker,
 )
 from sqlalchemy.types import TypeDecorator
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Key of the PostgreSQL advisory lock held while migrating ("tandai" in ASCII).
+MIGRATION_LOCK_ID = 0x74616E646169
+# The revision that matches the schema of databases made before migrations existed.
+BASELINE_REVISION = "0001"
+
+REVIEW_DECISIONS = ("accept", "correct", "reject")
+KEY_ROLES = ("reviewer", "admin")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -86,6 +108,7 @@ class PostRow(Base):
     predictions: Mapped[list[PredictionRow]] = relationship(
         back_populates="post", order_by="PredictionRow.id"
     )
+    reviews: Mapped[list[ReviewRow]] = relationship(back_populates="post", order_by="ReviewRow.id")
 
 
 class PredictionRow(Base):
@@ -96,6 +119,9 @@ class PredictionRow(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     topic: Mapped[str] = mapped_column(String(64), index=True)
     confidence: Mapped[float] = mapped_column(Float)
+    # Top-1 minus top-2 probability: never above `confidence`, so ordering the review queue by
+    # it puts the least certain predictions first.
+    margin: Mapped[float | None] = mapped_column(Float)
     alternatives: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     kecamatan: Mapped[str | None] = mapped_column(String(100), index=True)
     kelurahan: Mapped[str | None] = mapped_column(String(100))
@@ -109,6 +135,85 @@ class PredictionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
     post: Mapped[PostRow] = relationship(back_populates="predictions")
+
+
+class ApiKeyRow(Base):
+    """An API key: only the SHA-256 of the key is stored; the key is shown once at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class ReviewRow(Base):
+    """One person's decision on one post; every review is kept (the audit trail)."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"), index=True)
+    reviewer_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    reviewer: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now, index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    before_topic: Mapped[str | None] = mapped_column(String(64))
+    before_kecamatan: Mapped[str | None] = mapped_column(String(100))
+    before_kelurahan: Mapped[str | None] = mapped_column(String(100))
+    before_tags: Mapped[list[str]] = mapped_column(JSON)
+    after_topic: Mapped[str | None] = mapped_column(String(64))
+    after_kecamatan: Mapped[str | None] = mapped_column(String(100))
+    after_kelurahan: Mapped[str | None] = mapped_column(String(100))
+    after_tags: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    post: Mapped[PostRow] = relationship(back_populates="reviews")
+
+
+class ModelVersionRow(Base):
+    """A trained model version; at most one is active (a partial unique index says so)."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        Index(
+            "ix_model_versions_one_active",
+            "active",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class RetrainJobRow(Base):
+    __tablename__ = "retrain_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_id)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    progress: Mapped[str] = mapped_column(Text, default="")
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 @dataclass(frozen=True)
@@ -127,19 +232,49 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         parsed = make_url(url)
+        self.backend = parsed.get_backend_name()
+        self.sqlite_path: Path | None = None
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
-        if parsed.get_backend_name() == "sqlite":
+        if self.backend == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                self.sqlite_path = Path(database)
+                self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.engine: Engine = create_engine(url, **kwargs)
-        if parsed.get_backend_name() == "sqlite":
+        if self.backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration, once, even with several processes at it.
+
+        PostgreSQL: a transaction-scoped advisory lock around the whole upgrade (its DDL is
+        transactional, so a second worker waits and then finds nothing to do). SQLite: an
+        exclusive lock on a file beside the database. A database made before migrations existed
+        (tables but no `alembic_version`) is first stamped with the baseline revision.
+        """
+        with self._migration_lock(), self.engine.begin() as conn:
+            if self.backend == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID})
+            _upgrade(conn)
+
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Kept for callers of the earlier API: same as `migrate()`."""
+        self.migrate()
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.sqlite_path is None:
+            yield
+            return
+        lock_path = self.sqlite_path.with_name(self.sqlite_path.name + ".migrate-lock")
+        with lock_path.open("a") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -151,6 +286,32 @@ class Database:
         self.engine.dispose()
 
 
+def _alembic_config(conn: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _upgrade(conn: Connection) -> None:
+    from alembic import command
+
+    tables = set(inspect(conn).get_table_names())
+    config = _alembic_config(conn)
+    if "posts" in tables and "alembic_version" not in tables:
+        command.stamp(config, BASELINE_REVISION)
+    command.upgrade(config, "head")
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The migration revision the database is at (None before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -158,6 +319,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# -- posts and predictions ---------------------------------------------------------------------
 
 
 def add_classified_posts(
@@ -194,5 +358,279 @@ def latest_prediction(post: PostRow) -> PredictionRow:
     return post.predictions[-1]
 
 
+def latest_review(post: PostRow) -> ReviewRow | None:
+    return post.reviews[-1] if post.reviews else None
+
+
 def count_posts(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(PostRow)) or 0)
+
+
+def _latest_ids(column: Any, key: Any) -> Any:
+    """(post_id, newest row id) per post, as a subquery."""
+    return select(key.label("post_id"), func.max(column).label("row_id")).group_by(key).subquery()
+
+
+def _count(session: Session, stmt: SelectBase) -> int:
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+def review_queue(
+    session: Session,
+    limit: int,
+    offset: int,
+    topic: str | None = None,
+    kecamatan: str | None = None,
+) -> tuple[list[tuple[PostRow, PredictionRow]], int]:
+    """Posts no one has reviewed, most useful first: needs_review, then the smallest top-2
+    margin, then the lowest confidence, then the oldest. Returns one page and the total."""
+    newest = _latest_ids(PredictionRow.id, PredictionRow.post_id)
+    stmt = (
+        select(PostRow, PredictionRow)
+        .join(newest, newest.c.post_id == PostRow.id)
+        .join(PredictionRow, PredictionRow.id == newest.c.row_id)
+        .where(~exists().where(ReviewRow.post_id == PostRow.id))
+    )
+    if topic is not None:
+        stmt = stmt.where(PredictionRow.topic == topic)
+    if kecamatan is not None:
+        stmt = stmt.where(PredictionRow.kecamatan == kecamatan)
+    total = _count(session, stmt)
+    page = stmt.order_by(
+        PredictionRow.needs_review.desc(),
+        func.coalesce(PredictionRow.margin, PredictionRow.confidence).asc(),
+        PredictionRow.confidence.asc(),
+        PostRow.received_at.asc(),
+        PostRow.id.asc(),
+    )
+    rows = session.execute(page.limit(limit).offset(offset)).all()
+    return [(post, prediction) for post, prediction in rows], total
+
+
+def count_review_queue(session: Session) -> int:
+    """How many posts no one has reviewed yet (the review queue's length)."""
+    unreviewed = select(PostRow.id).where(~exists().where(ReviewRow.post_id == PostRow.id))
+    return _count(session, unreviewed)
+
+
+def list_posts(
+    session: Session,
+    *,
+    limit: int,
+    offset: int,
+    reviewed: bool | None = None,
+    topic: str | None = None,
+    kecamatan: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[PostRow], int]:
+    """Stored posts, newest first. `topic` and `kecamatan` match the current label: the latest
+    review's when the post was reviewed, else the prediction's."""
+    newest_prediction = _latest_ids(PredictionRow.id, PredictionRow.post_id)
+    newest_review = _latest_ids(ReviewRow.id, ReviewRow.post_id)
+    stmt = (
+        select(PostRow)
+        .join(newest_prediction, newest_prediction.c.post_id == PostRow.id)
+        .join(PredictionRow, PredictionRow.id == newest_prediction.c.row_id)
+        .outerjoin(newest_review, newest_review.c.post_id == PostRow.id)
+        .outerjoin(ReviewRow, ReviewRow.id == newest_review.c.row_id)
+    )
+    is_reviewed = ReviewRow.id.is_not(None)
+    if reviewed is True:
+        stmt = stmt.where(is_reviewed)
+    elif reviewed is False:
+        stmt = stmt.where(ReviewRow.id.is_(None))
+    if topic is not None:
+        current = case((is_reviewed, ReviewRow.after_topic), else_=PredictionRow.topic)
+        stmt = stmt.where(current == topic)
+    if kecamatan is not None:
+        current = case((is_reviewed, ReviewRow.after_kecamatan), else_=PredictionRow.kecamatan)
+        stmt = stmt.where(current == kecamatan)
+    if since is not None:
+        stmt = stmt.where(PostRow.received_at >= since)
+    if until is not None:
+        stmt = stmt.where(PostRow.received_at < until)
+    total = _count(session, stmt)
+    page = (
+        stmt.order_by(PostRow.received_at.desc(), PostRow.id.asc())
+        .limit(limit)
+        .offset(offset)
+        .options(selectinload(PostRow.predictions), selectinload(PostRow.reviews))
+    )
+    return list(session.scalars(page).all()), total
+
+
+# -- reviews -----------------------------------------------------------------------------------
+
+
+def add_review(session: Session, post: PostRow, **columns: Any) -> ReviewRow:
+    """Store one review of `post` (ReviewRow column values); earlier reviews stay."""
+    row = ReviewRow(post_id=post.id, created_at=_now(), **columns)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class ReviewedLabel:
+    """The latest review of one post, as a training row."""
+
+    post_id: str
+    text: str
+    source: str | None
+    decision: str
+    topic: str | None
+    kecamatan: str | None
+    kelurahan: str | None
+    reviewed_at: datetime
+    review_id: int
+
+
+def reviewed_labels(session: Session) -> Iterator[ReviewedLabel]:
+    """The latest review of every reviewed post, oldest review first."""
+    newest = _latest_ids(ReviewRow.id, ReviewRow.post_id)
+    stmt = (
+        select(ReviewRow, PostRow.text, PostRow.source)
+        .join(newest, newest.c.row_id == ReviewRow.id)
+        .join(PostRow, PostRow.id == ReviewRow.post_id)
+        .order_by(ReviewRow.id)
+        .execution_options(yield_per=500)
+    )
+    for review, post_text, source in session.execute(stmt):
+        yield ReviewedLabel(
+            post_id=review.post_id,
+            text=post_text,
+            source=source,
+            decision=review.decision,
+            topic=review.after_topic,
+            kecamatan=review.after_kecamatan,
+            kelurahan=review.after_kelurahan,
+            reviewed_at=review.created_at,
+            review_id=review.id,
+        )
+
+
+def count_reviews(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(ReviewRow)) or 0)
+
+
+# -- API keys ----------------------------------------------------------------------------------
+
+
+def add_api_key(session: Session, name: str, role: str, key_hash: str) -> ApiKeyRow:
+    if role not in KEY_ROLES:
+        raise ValueError(f"role must be one of {', '.join(KEY_ROLES)}, not {role!r}")
+    row = ApiKeyRow(name=name, role=role, key_hash=key_hash, created_at=_now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def find_api_key(session: Session, key_hash: str) -> ApiKeyRow | None:
+    """The unrevoked key with this hash, if any."""
+    return session.scalar(
+        select(ApiKeyRow).where(ApiKeyRow.key_hash == key_hash, ApiKeyRow.revoked_at.is_(None))
+    )
+
+
+def list_api_keys(session: Session) -> list[ApiKeyRow]:
+    return list(session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all())
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKeyRow | None:
+    row = session.get(ApiKeyRow, key_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = _now()
+    return row
+
+
+# -- model versions ----------------------------------------------------------------------------
+
+
+def register_model_version(
+    session: Session,
+    version: str,
+    path: str,
+    sha256: str,
+    metrics: dict[str, Any],
+    created_at: datetime | None = None,
+) -> ModelVersionRow:
+    """Record a version (or refresh its path and metrics when it is already recorded)."""
+    row = session.get(ModelVersionRow, version)
+    if row is None:
+        row = ModelVersionRow(
+            version=version,
+            path=path,
+            sha256=sha256,
+            metrics=metrics,
+            active=False,
+            created_at=created_at or _now(),
+            reason="",
+        )
+        session.add(row)
+    else:
+        row.path, row.sha256, row.metrics = path, sha256, metrics
+    session.flush()
+    return row
+
+
+def get_model_version(session: Session, version: str) -> ModelVersionRow | None:
+    return session.get(ModelVersionRow, version)
+
+
+def list_model_versions(session: Session) -> list[ModelVersionRow]:
+    return list(
+        session.scalars(select(ModelVersionRow).order_by(ModelVersionRow.version.desc())).all()
+    )
+
+
+def active_model_version(session: Session) -> ModelVersionRow | None:
+    return session.scalar(select(ModelVersionRow).where(ModelVersionRow.active.is_(True)))
+
+
+def activate_model_version(session: Session, version: str, reason: str) -> ModelVersionRow:
+    """Make `version` (already registered) the only active one."""
+    session.execute(
+        update(ModelVersionRow)
+        .where(ModelVersionRow.active.is_(True), ModelVersionRow.version != version)
+        .values(active=False)
+    )
+    session.flush()
+    row = session.get(ModelVersionRow, version, with_for_update=True)
+    if row is None:
+        raise KeyError(version)
+    row.active = True
+    row.promoted_at = _now()
+    row.reason = reason
+    session.flush()
+    return row
+
+
+# -- retrain jobs ------------------------------------------------------------------------------
+
+
+def add_retrain_job(session: Session, requested_by: str) -> RetrainJobRow:
+    row = RetrainJobRow(
+        id=_new_id(), status="queued", requested_by=requested_by, created_at=_now(), progress=""
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_retrain_job(session: Session, job_id: str) -> RetrainJobRow | None:
+    return session.get(RetrainJobRow, job_id)
+
+
+def update_retrain_job(session: Session, job_id: str, **columns: Any) -> None:
+    session.execute(update(RetrainJobRow).where(RetrainJobRow.id == job_id).values(**columns))
+
+
+def unfinished_retrain_job(session: Session, since: datetime) -> RetrainJobRow | None:
+    """A job queued or running that was created after `since` (older ones count as lost)."""
+    return session.scalar(
+        select(RetrainJobRow)
+        .where(RetrainJobRow.status.in_(("queued", "running")), RetrainJobRow.created_at >= since)
+        .order_by(RetrainJobRow.created_at.desc())
+        .limit(1)
+    )

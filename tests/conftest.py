@@ -95,12 +95,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     reason = postgres_available()
     if reason:
         pytest.skip(reason)
-    engine = create_engine(POSTGRES_URL)
-    Base.metadata.drop_all(engine)
-    engine.dispose()
+    drop_all_tables(POSTGRES_URL)
     yield POSTGRES_URL
-    engine = create_engine(POSTGRES_URL)
-    Base.metadata.drop_all(engine)
+    drop_all_tables(POSTGRES_URL)
+
+
+def drop_all_tables(url: str) -> None:
+    """Every table of tandai, and the migrations' version table, so the next test migrates anew."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""The `tandai` command: serve, train, evaluate, classify."""
+"""The `tandai` command: serve, train, evaluate, classify, keys."""
 
 from __future__ import annotations
 
@@ -33,10 +33,27 @@ def _progress(msg: str) -> None:
     print(f"[tandai] {msg}", file=sys.stderr, flush=True)
 
 
+def _active_path(settings: Settings) -> Path | None:
+    """The version the database records as active, if any."""
+    from api import storage
+
+    db = storage.Database(settings.database_url)
+    try:
+        db.migrate()
+        with db.session() as session:
+            row = storage.active_model_version(session)
+            return Path(row.path) if row is not None else None
+    finally:
+        db.dispose()
+
+
 def _resolve_model(settings: Settings, model: Path | None) -> ModelArtifact:
-    """--model may name a version directory or a directory of versions."""
+    """--model may name a version directory or a directory of versions; without it, the
+    active version recorded in the database, else the newest on disk."""
     base = model if model is not None else settings.resolved_model_dir()
-    path = base if (base / METADATA_NAME).is_file() else latest_version(base)
+    path = _active_path(settings) if model is None else None
+    if path is None:
+        path = base if (base / METADATA_NAME).is_file() else latest_version(base)
     if path is None:
         raise CLIError(
             f"no trained model in {base}; train one first with `tandai train` "
@@ -70,6 +87,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         _progress(f"a model already exists in {model_dir}; not training")
         return 0
     files = [Path(p) for p in args.data] if args.data else default_label_files(settings.data_dir)
+    if not args.output:
+        return _train_version(args, settings, files)
     allowed = None
     if args.label_column == "topic":
         allowed = {t.code for t in Directory.from_dir(settings.data_dir).topics}
@@ -96,6 +115,70 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         progress=_progress,
         extra_metadata={"text_column": args.text_column, "label_column": args.label_column},
     )
+    return 0
+
+
+def _train_version(args: argparse.Namespace, settings: Settings, files: list[Path]) -> int:
+    """A new version under TANDAI_MODEL_DIR, recorded in the database and made active when it
+    passes the quality gate (see training/retrain.py)."""
+    from api.storage import Database
+    from training.retrain import retrain
+
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        result = retrain(
+            settings,
+            db,
+            files=files,
+            text_column=args.text_column,
+            label_column=args.label_column,
+            min_class_size=args.min_class_size,
+            include_reviews=not args.no_reviews,
+            classifier=args.classifier,
+            cv_folds=args.folds,
+            progress=_progress,
+        )
+    finally:
+        db.dispose()
+    report = result.report
+    _progress(
+        f"version {report['version']}: held-out macro-F1 {report['candidate']['macro_f1']} on "
+        f"{report['candidate']['n']} posts; {'ACTIVE' if result.promoted else 'not active'}"
+    )
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from api import storage
+    from api.auth import hash_key, new_key
+
+    db = storage.Database(settings.database_url)
+    try:
+        db.migrate()
+        with db.session() as session:
+            if args.keys_command == "create":
+                key = new_key()
+                row = storage.add_api_key(session, args.name or args.role, args.role, hash_key(key))
+                print(key)
+                _progress(
+                    f"key {row.id} ({row.name}, {row.role}) created; it is shown only this once, "
+                    "send it as `Authorization: Bearer <key>`"
+                )
+            elif args.keys_command == "list":
+                rows = storage.list_api_keys(session)
+                print(f"{'id':>4}  {'role':<8}  {'created (UTC)':<19}  {'status':<7}  name")
+                for r in rows:
+                    status = "revoked" if r.revoked else "active"
+                    created = r.created_at.strftime("%Y-%m-%d %H:%M:%S")
+                    print(f"{r.id:>4}  {r.role:<8}  {created:<19}  {status:<7}  {r.name}")
+            else:
+                revoked = storage.revoke_api_key(session, args.id)
+                if revoked is None:
+                    raise CLIError(f"no key with id {args.id}; see `tandai keys list`")
+                _progress(f"key {revoked.id} ({revoked.name}) is revoked")
+    finally:
+        db.dispose()
     return 0
 
 
@@ -182,7 +265,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--if-missing", action="store_true", help="do nothing when a model already exists"
     )
+    train.add_argument(
+        "--no-reviews",
+        action="store_true",
+        help="train on the files only, not on the posts reviewed in the database",
+    )
     train.set_defaults(func=cmd_train)
+
+    keys = sub.add_parser("keys", help="create, list and revoke API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="make a key and print it (only this once)")
+    create.add_argument("--role", choices=("reviewer", "admin"), required=True)
+    create.add_argument("--name", help="who or what uses the key (default: the role)")
+    keys_sub.add_parser("list", help="every key: id, role, created, status, name")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key for good")
+    revoke.add_argument("id", type=int)
+    keys.set_defaults(func=cmd_keys)
 
     evaluate = sub.add_parser("evaluate", help="score a model on a labeled CSV file")
     evaluate.add_argument("--data", nargs="+", help="labeled CSV file(s); default data/labels")

@@ -75,9 +75,15 @@ def test_not_a_complaint_gets_no_tags(client: TestClient) -> None:
     assert body["tags"] == []
 
 
-def test_batch_keeps_order_and_stores_each(client: TestClient) -> None:
+def test_batch_keeps_order_and_stores_each(
+    client: TestClient, reviewer_headers: dict[str, str]
+) -> None:
     texts = ["banjir lagi selokan mampet", "jalan rusak berlubang", "sampah bau menumpuk"]
-    response = client.post("/classify/batch", json={"posts": [{"text": t} for t in texts]})
+    response = client.post(
+        "/classify/batch",
+        json={"posts": [{"text": t} for t in texts]},
+        headers=reviewer_headers,
+    )
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["topic"]["label"] for r in results] == ["banjir_drainase", "jalan", "sampah"]
@@ -86,19 +92,23 @@ def test_batch_keeps_order_and_stores_each(client: TestClient) -> None:
         assert client.get(f"/posts/{r['id']}").status_code == 200
 
 
-def test_batch_equals_one_by_one(client: TestClient) -> None:
+def test_batch_equals_one_by_one(client: TestClient, reviewer_headers: dict[str, str]) -> None:
     texts = ["banjir lagi selokan mampet", "jalan rusak berlubang di Sawah Lebar"]
-    batch = client.post("/classify/batch", json={"posts": [{"text": t} for t in texts]}).json()
+    batch = client.post(
+        "/classify/batch", json={"posts": [{"text": t} for t in texts]}, headers=reviewer_headers
+    ).json()
     for text, result in zip(texts, batch["results"], strict=True):
         single = client.post("/classify", json={"text": text}).json()
         assert single["topic"] == result["topic"]
         assert single["area"] == result["area"]
 
 
-def test_batch_limit(settings: Settings) -> None:
+def test_batch_limit(settings: Settings, reviewer_headers: dict[str, str]) -> None:
     small = settings.model_copy(update={"max_batch_size": 2})
     with TestClient(create_app(small)) as c:
-        response = c.post("/classify/batch", json={"posts": [{"text": "a b c"}] * 3})
+        response = c.post(
+            "/classify/batch", json={"posts": [{"text": "a b c"}] * 3}, headers=reviewer_headers
+        )
     assert response.status_code == 413
     assert "limit of 2" in response.json()["detail"]
 
@@ -111,7 +121,7 @@ def test_text_length_limit(settings: Settings) -> None:
         assert "limit is 10" in response.json()["detail"]
 
 
-def test_bad_input_is_a_clear_4xx(client: TestClient) -> None:
+def test_bad_input_is_a_clear_4xx(client: TestClient, reviewer_headers: dict[str, str]) -> None:
     cases = [
         {"text": ""},
         {"text": "   \n\t"},
@@ -126,7 +136,8 @@ def test_bad_input_is_a_clear_4xx(client: TestClient) -> None:
         assert response.status_code == 422, body
         assert response.json()["detail"]
     assert client.post("/classify", content=b"{not json").status_code == 422
-    assert client.post("/classify/batch", json={"posts": []}).status_code == 422
+    empty = client.post("/classify/batch", json={"posts": []}, headers=reviewer_headers)
+    assert empty.status_code == 422
 
 
 def test_unknown_post_is_404(client: TestClient) -> None:

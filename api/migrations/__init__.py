@@ -1,0 +1,1 @@
+"""Alembic migrations of tandai's database, run by `api.storage.Database.migrate()`."""

@@ -1,0 +1,149 @@
+"""The review page end to end: a real server, headless Chromium, and the database afterwards."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api import storage
+from model.artifact import ModelArtifact
+from tests.api.conftest import create_key
+from tests.conftest import DATA_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is not installed (`apt-get install chromium`; `make test` does it when "
+    "it runs as root)",
+)
+
+POST_WITH_AREA = "SAMPAH menumpuk di kel. Padang Harapan, dak diangkut la 3 ari!!"
+POST_TO_CORRECT = "jalan berlubang besar bahaya untuk motor"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base: str
+    database_url: str
+    reviewer_key: str
+
+
+@pytest.fixture
+def server(tiny_model: ModelArtifact, tmp_path: Path) -> Iterator[Server]:
+    database_url = f"sqlite:///{tmp_path / 'review.db'}"
+    key = create_key(database_url, "reviewer", "ani")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TANDAI_MODEL_DIR": str(tiny_model.path.parent),
+        "TANDAI_DATABASE_URL": database_url,
+        "TANDAI_DATA_DIR": str(DATA_DIR),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.2)
+        for text in (POST_WITH_AREA, POST_TO_CORRECT):
+            assert httpx.post(f"{base}/classify", json={"text": text}).status_code == 200
+        yield Server(base, database_url, key)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_review_page_accepts_one_post_and_corrects_another(server: Server, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(f"{server.base}/review")
+        assert page.locator("html").get_attribute("lang") == "id"
+
+        page.fill("#key", "tdk_wrong")
+        page.click("#signin-form button[type=submit]")
+        sync_api.expect(page.locator("#signin-error")).to_contain_text("Kunci tidak dikenal")
+
+        page.fill("#key", server.reviewer_key)
+        page.click("#signin-form button[type=submit]")
+        sync_api.expect(page.locator("#who")).to_contain_text("ani")
+        sync_api.expect(page.locator("#post")).to_be_visible()
+
+        accepted_text = page.locator("#post-text").inner_text()
+        if accepted_text == POST_WITH_AREA:
+            sync_api.expect(page.locator("#post-text mark.evidence")).to_have_text("Padang Harapan")
+        page.screenshot(path=str(tmp_path / "review-page.png"), full_page=True)
+        page.keyboard.press("a")
+        sync_api.expect(page.locator("#saved-list li")).to_have_count(1)
+        sync_api.expect(page.locator("#saved-list li").first).to_contain_text("Diterima")
+
+        corrected_text = page.locator("#post-text").inner_text()
+        assert corrected_text != accepted_text
+        page.select_option("#c-topic", "banjir_drainase")
+        page.select_option("#c-kecamatan", "Selebar")
+        kelurahan = page.locator("#c-kelurahan option").all_inner_texts()
+        assert "Pagar Dewa" in kelurahan and "Padang Harapan" not in kelurahan
+        page.select_option("#c-kelurahan", "Pagar Dewa")
+        page.fill("#c-note", "genangan, bukan jalan")
+        page.click("#save-correction")
+        sync_api.expect(page.locator("#saved-list li")).to_have_count(2)
+        sync_api.expect(page.locator("#saved-list li").first).to_contain_text("Dikoreksi")
+        sync_api.expect(page.locator("#saved-list li").first).to_contain_text("Pagar Dewa")
+        sync_api.expect(page.locator("#empty")).to_be_visible()
+        browser.close()
+
+    db = storage.Database(server.database_url)
+    with db.session() as session:
+        posts, _ = storage.list_posts(session, limit=10, offset=0)
+        reviews = {p.text: p.reviews for p in posts}
+    db.dispose()
+    (accept,) = reviews[accepted_text]
+    assert (accept.decision, accept.reviewer) == ("accept", "ani")
+    assert accept.after_topic == accept.before_topic
+    (correct,) = reviews[corrected_text]
+    assert correct.decision == "correct"
+    assert (correct.after_topic, correct.after_kecamatan, correct.after_kelurahan) == (
+        "banjir_drainase",
+        "Selebar",
+        "Pagar Dewa",
+    )
+    # unedited tags follow the corrected topic and area
+    assert set(correct.after_tags) == {"pupr", "camat-selebar", "lurah-pagar-dewa"}
+    assert correct.note == "genangan, bukan jalan"

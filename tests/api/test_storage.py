@@ -1,0 +1,149 @@
+"""The schema comes from the migrations, once, however many workers start together."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from api import storage
+from api.storage import Base, Database, schema_revision
+
+HEAD = "0002"
+TABLES = {"posts", "predictions", "reviews", "model_versions", "retrain_jobs", "api_keys"}
+
+
+def _migrate(url: str) -> None:
+    db = Database(url)
+    try:
+        db.migrate()
+    finally:
+        db.dispose()
+
+
+def _check_migrated_once(url: str) -> None:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) >= TABLES
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+            HEAD
+        ]
+    engine.dispose()
+
+
+def test_concurrent_migrations_in_threads_run_once(database_url: str) -> None:
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def worker() -> None:
+        try:
+            start.wait()
+            _migrate(database_url)
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    _check_migrated_once(database_url)
+
+
+def test_concurrent_migrations_in_processes_run_once(database_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_migrate, args=(database_url,)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    _check_migrated_once(database_url)
+
+
+def test_migrated_schema_matches_the_models(database_url: str) -> None:
+    _migrate(database_url)
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        diffs = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+        assert schema_revision(conn) == HEAD
+    engine.dispose()
+    assert diffs == []
+
+
+def test_database_made_before_migrations_is_stamped_and_upgraded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:  # the schema `create_all` made before there were migrations
+        conn.execute(
+            text(
+                "CREATE TABLE posts (id VARCHAR(32) PRIMARY KEY, text TEXT NOT NULL, "
+                "source VARCHAR(16), external_id VARCHAR(200), author VARCHAR(200), url TEXT, "
+                "posted_at DATETIME, received_at DATETIME NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TABLE predictions (id INTEGER PRIMARY KEY, post_id VARCHAR(32) NOT NULL "
+                "REFERENCES posts(id), model_version VARCHAR(64) NOT NULL, topic VARCHAR(64) "
+                "NOT NULL, confidence FLOAT NOT NULL, alternatives JSON NOT NULL, kecamatan "
+                "VARCHAR(100), kelurahan VARCHAR(100), area_confidence FLOAT NOT NULL, "
+                "area_evidence TEXT, area_ambiguous BOOLEAN NOT NULL, tags JSON NOT NULL, "
+                "needs_review BOOLEAN NOT NULL, review_reasons JSON NOT NULL, respond_by "
+                "DATETIME NOT NULL, created_at DATETIME NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO posts VALUES ('p1', 'halo', NULL, NULL, NULL, NULL, NULL, "
+                "'2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO predictions VALUES (1, 'p1', 'v1', 'sampah', 0.7, "
+                '\'[{"label": "jalan", "confidence": 0.2}]\', NULL, NULL, 0, NULL, 0, \'[]\', '
+                "0, '[]', '2026-01-02 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    _migrate(url)
+    _check_migrated_once(url)
+    db = Database(url)
+    with db.session() as session:
+        post = storage.get_post(session, "p1")
+        assert post is not None
+        assert storage.latest_prediction(post).margin == pytest.approx(0.5)
+    db.dispose()
+
+
+def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    db.dispose()
+
+
+def test_only_one_model_version_can_be_active(database_url: str) -> None:
+    _migrate(database_url)
+    db = Database(database_url)
+    with db.session() as session:
+        for version in ("v1", "v2"):
+            storage.register_model_version(session, version, f"/m/{version}", "0" * 64, {})
+        storage.activate_model_version(session, "v1", "first")
+        storage.activate_model_version(session, "v2", "second")
+    with db.session() as session:
+        active = storage.active_model_version(session)
+        assert active is not None and active.version == "v2"
+        assert [v.version for v in storage.list_model_versions(session) if v.active] == ["v2"]
+    db.dispose()
