@@ -27,7 +27,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from math import sqrt
 from typing import Any
 
 import numpy as np
@@ -301,7 +300,9 @@ class FastPath:
         cols = ids[bounds[:-1]]
         tf = np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)  # counts
         self._weigh(tf, cols, None, 1)
-        out: np.ndarray = tf @ self._weights.take(cols, axis=0)
+        # Summed one term after another in column order, as csr_matvecs sums each row of a
+        # batch (cumsum never sums pairwise): batch == one by one, exactly.
+        out: np.ndarray = np.cumsum(tf[:, None] * self._weights.take(cols, axis=0), axis=0)[-1]
         return out
 
     def _scores_many(self, docs: list[list[np.ndarray]]) -> np.ndarray:
@@ -357,19 +358,13 @@ class FastPath:
         else:
             assert branch is not None
             per = np.where(self._norm_kind.take(branch) == 2, values * values, np.abs(values))
-        if branch is None and rows is None:
-            total = float(per.sum())
-            norm = sqrt(total) if self._uniform_norm == 2 else total
-            if norm != 0.0:
-                tf /= norm
-            return
+        # The same summation order for one post as for a batch (bincount adds in input order).
         if branch is None:
-            groups = rows
+            groups = rows if rows is not None else np.zeros(cols.size, dtype=np.intp)
         elif rows is None:
             groups = branch
         else:
             groups = rows * n_branches + branch
-        assert groups is not None
         norms = np.bincount(groups, weights=per, minlength=n * n_branches)
         if self._uniform_norm == 2:
             np.sqrt(norms, out=norms)
