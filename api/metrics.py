@@ -55,6 +55,13 @@ ACTIVE_MODEL = Gauge(
     multiprocess_mode="max",
     registry=REGISTRY,
 )
+# Counted from the database at each scrape by the worker that answers it.
+REVIEW_QUEUE = Gauge(
+    "tandai_review_queue_length",
+    "Posts no one has reviewed yet",
+    multiprocess_mode="mostrecent",
+    registry=REGISTRY,
+)
 _active_version: list[str | None] = [None]
 
 
@@ -82,6 +89,10 @@ def set_active_model(version: str | None) -> None:
     if version is not None:
         ACTIVE_MODEL.labels(version).set(1)
     _active_version[0] = version
+
+
+def set_review_queue(length: int) -> None:
+    REVIEW_QUEUE.set(length)
 
 
 def render() -> bytes:

@@ -22,6 +22,7 @@ from api import metrics
 from api.app import create_app
 from api.settings import Settings
 from model.artifact import ModelArtifact
+from tests.api.conftest import bearer, create_key
 from tests.conftest import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +62,7 @@ def test_metrics_is_prometheus_text(metrics_client: TestClient) -> None:
         "tandai_http_request_duration_seconds",
         "tandai_predictions",
         "tandai_model_info",
+        "tandai_review_queue_length",
     } <= names
 
 
@@ -130,11 +132,6 @@ def test_predictions_are_counted_by_topic() -> None:
     assert value(after, name, topic="jalan") - value(before, name, topic="jalan") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/service.classify_posts does not call api.metrics.record_predictions yet "
-    "(see the hardening report); remove this mark when it does",
-)
 def test_classified_posts_are_counted_by_topic(metrics_client: TestClient) -> None:
     before = metrics_client.get("/metrics").text
     response = metrics_client.post("/classify", json={"text": "sampah menumpuk bau busuk"})
@@ -142,6 +139,27 @@ def test_classified_posts_are_counted_by_topic(metrics_client: TestClient) -> No
     after = metrics_client.get("/metrics").text
     name = "tandai_predictions_total"
     assert value(after, name, topic="sampah") - value(before, name, topic="sampah") == 1
+
+
+def test_review_queue_length_is_counted_at_each_scrape(
+    tiny_model: ModelArtifact, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'tandai.db'}",
+        model_dir=tiny_model.path.parent,
+        data_dir=DATA_DIR,
+    )
+    reviewer = bearer(create_key(settings.database_url, "reviewer"))
+    with TestClient(create_app(settings)) as c:
+        assert value(c.get("/metrics").text, "tandai_review_queue_length") == 0
+        ids = [
+            c.post("/classify", json={"text": text}).json()["id"]
+            for text in ("sampah menumpuk bau", "jalan berlubang besar")
+        ]
+        assert value(c.get("/metrics").text, "tandai_review_queue_length") == 2
+        review = c.post(f"/posts/{ids[0]}/review", json={"decision": "accept"}, headers=reviewer)
+        assert review.status_code == 201, review.text
+        assert value(c.get("/metrics").text, "tandai_review_queue_length") == 1
 
 
 def test_health_stays_cheap(metrics_client: TestClient) -> None:
@@ -245,6 +263,12 @@ def test_metrics_add_up_across_two_worker_processes(
                         if (m := re.fullmatch(r"counter_(\d+)\.db", p.name))
                     }
             assert len(pids) == 2, "one worker served every request"
+            with ThreadPoolExecutor(8) as pool:
+                classified = pool.map(
+                    lambda _: httpx.post(f"{base}/classify", json={"text": "sampah bau"}).json(),
+                    range(20),
+                )
+                topics = [c["topic"]["label"] for c in classified]
             scrapes = [httpx.get(f"{base}/metrics").text for _ in range(6)]
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -255,4 +279,8 @@ def test_metrics_add_up_across_two_worker_processes(
         count = "tandai_http_request_duration_seconds_count"
         assert value(text, count, method="GET", route="/topics") == sent
         assert value(text, "tandai_model_info", model_version=tiny_model.version) == 1
+        assert value(text, "tandai_review_queue_length") == 20
+        for topic in set(topics):
+            predicted = value(text, "tandai_predictions_total", topic=topic)
+            assert predicted == topics.count(topic)
     assert not metrics_dir.exists()
