@@ -1,0 +1,231 @@
+"""Calibration, selective accuracy, deduplication and the ablation/grid runners of the report."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from api.settings import PROJECT_DIR
+from tests.conftest import TINY_CORPUS, write_labels
+from training.report import (
+    ConfiguredPipeline,
+    apply_threshold,
+    choose_threshold,
+    deduplicate,
+    evaluate_holdout,
+    expected_calibration_error,
+    holdout_split,
+    is_complaint_accuracy,
+    reliability_bins,
+    run_ablation,
+    run_grid,
+)
+
+TEXTS = [t for t, _ in TINY_CORPUS]
+LABELS = [label for _, label in TINY_CORPUS]
+
+
+def _bench(name: str) -> ModuleType:
+    path = PROJECT_DIR / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- expected calibration error ----------------------------------------------------------------
+
+
+def test_ece_of_perfectly_calibrated_predictions_is_zero() -> None:
+    # 0.75 confident and right 3 times in 4; 0.25 confident and right once in 4
+    confidence = [0.75] * 4 + [0.25] * 4
+    correct = [True, True, True, False, True, False, False, False]
+    assert expected_calibration_error(confidence, correct) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ece_of_over_confident_predictions() -> None:
+    # 90% sure, right half the time: off by 0.4 everywhere
+    assert expected_calibration_error([0.9] * 10, [True, False] * 5) == pytest.approx(0.4)
+    # two bins of four: |0.5 - 0.95| and |0.5 - 0.55|, each weighted 1/2
+    confidence = [0.95] * 4 + [0.55] * 4
+    correct = [True, False] * 4
+    assert expected_calibration_error(confidence, correct) == pytest.approx(0.25)
+
+
+def test_reliability_bins_put_edges_in_the_lower_bin() -> None:
+    bins = reliability_bins([0.0, 0.3, 0.31, 1.0], [True, True, False, True], n_bins=10)
+    assert [b.count for b in bins] == [1, 0, 1, 1, 0, 0, 0, 0, 0, 1]
+    assert bins[2].lower == pytest.approx(0.2) and bins[2].upper == pytest.approx(0.3)
+    assert bins[3].accuracy == 0.0 and bins[3].confidence == pytest.approx(0.31)
+    assert math.isnan(bins[1].confidence) and bins[1].gap == 0.0
+
+
+@pytest.mark.parametrize(
+    ("confidence", "correct"),
+    [([0.5, 0.6], [True]), ([1.2], [True]), ([-0.1], [False]), ([], [])],
+)
+def test_calibration_rejects_bad_input(confidence: list[float], correct: list[bool]) -> None:
+    with pytest.raises(ValueError):
+        expected_calibration_error(confidence, correct)
+
+
+# --- selective accuracy ------------------------------------------------------------------------
+
+
+def test_choose_threshold_routes_the_most_posts_that_stay_accurate() -> None:
+    confidence = [0.9, 0.8, 0.7, 0.6, 0.5]
+    correct = [True, True, True, False, True]
+    strict = choose_threshold(confidence, correct, target=0.95)
+    assert (strict.threshold, strict.routed, strict.posts) == (0.7, 3, 5)
+    assert strict.coverage == pytest.approx(0.6) and strict.accuracy == 1.0
+    # 4 of 5 right overall clears 0.75, so everything is routed
+    loose = choose_threshold(confidence, correct, target=0.75)
+    assert (loose.threshold, loose.coverage, loose.accuracy) == (0.5, 1.0, 0.8)
+
+
+def test_choose_threshold_never_splits_a_tie() -> None:
+    # routing the first two would be 100% right, but the 0.8 pair goes together
+    chosen = choose_threshold([0.9, 0.8, 0.8], [True, True, False], target=0.95)
+    assert (chosen.threshold, chosen.routed) == (0.9, 1)
+
+
+def test_choose_threshold_routes_nothing_when_the_target_is_out_of_reach() -> None:
+    chosen = choose_threshold([0.9, 0.9, 0.8], [True, False, True], target=0.95)
+    assert chosen.threshold == math.inf and chosen.routed == 0 and chosen.coverage == 0.0
+    assert math.isnan(chosen.accuracy)
+
+
+def test_apply_threshold_on_new_posts() -> None:
+    s = apply_threshold([0.95, 0.7, 0.71, 0.2], [True, False, True, False], 0.7)
+    assert (s.routed, s.posts, s.coverage) == (3, 4, 0.75)
+    assert s.accuracy == pytest.approx(2 / 3)
+
+
+# --- other scores and data handling ------------------------------------------------------------
+
+
+def test_is_complaint_accuracy() -> None:
+    truth = ["bukan_keluhan", "sampah", "jalan", "bukan_keluhan"]
+    predicted = ["bukan_keluhan", "jalan", "bukan_keluhan", "sampah"]
+    # right: complaint called a complaint (jalan for sampah) and the first non-complaint
+    assert is_complaint_accuracy(truth, predicted) == 0.5
+    assert is_complaint_accuracy(["Dinas A", "Dinas B"], ["Dinas A", "Dinas A"]) is None
+
+
+def test_deduplicate_keeps_one_row_per_text_with_the_majority_label() -> None:
+    texts = ["Jalan rusak", "jalan  RUSAK", "jalan\\nrusak", "lampu mati", "Jalan rusak parah"]
+    labels = ["DSDABM", "DLH", "DSDABM", "Dishub", "DSDABM"]
+    dedup = deduplicate(texts, labels)
+    assert dedup.texts == ["Jalan rusak", "lampu mati", "Jalan rusak parah"]
+    assert dedup.labels == ["DSDABM", "Dishub", "DSDABM"]
+    assert (dedup.removed, dedup.conflicting) == (2, 1)
+
+
+def test_holdout_split_is_stratified_and_disjoint() -> None:
+    train_x, train_y, test_x, test_y = holdout_split(TEXTS, LABELS, test_size=0.2, seed=0)
+    assert sorted(test_y) == sorted(set(LABELS))  # one post of each of the four labels
+    assert not set(train_x) & set(test_x)
+    assert len(train_x) == len(train_y) == 16
+
+
+# --- runners -----------------------------------------------------------------------------------
+
+
+def test_configured_pipeline_applies_switches_and_params() -> None:
+    pipe = ConfiguredPipeline(
+        "svc", (("char_ngrams", False),), (("classify__estimator__C", 0.25),)
+    )(LABELS)
+    features = pipe.named_steps["features"]
+    assert [name for name, _ in features.transformer_list] == ["word"]
+    assert pipe.named_steps["classify"].estimator.C == 0.25
+
+
+def test_ablation_runner_scores_each_variant_on_the_same_folds() -> None:
+    variants = (
+        ("default", "svc", {}),
+        ("without char n-grams", "svc", {"char_ngrams": False}),
+        ("cnb", "cnb", {}),
+    )
+    rows = run_ablation(TEXTS, LABELS, variants, folds=2, seed=0)
+    assert [r.name for r in rows] == ["default", "without char n-grams", "cnb"]
+    for row in rows:
+        assert row.cv.y_true == LABELS
+        assert np.allclose(row.cv.proba.sum(axis=1), 1.0)
+        assert 0.0 <= row.scores.ece <= 1.0
+        assert row.scores.is_complaint_accuracy is not None
+    # four topics, trained on two or three posts each: at least twice the 0.25 of guessing
+    assert rows[0].scores.accuracy >= 0.5
+    # the variants are different models: their probabilities differ
+    assert not np.allclose(rows[0].cv.proba, rows[2].cv.proba)
+
+
+def test_grid_carries_each_stage_winner_into_the_next() -> None:
+    stages = (
+        {"features__char__ngram_range": [(2, 3), (2, 4)]},
+        {"classify__estimator__C": [0.5, 2.0]},
+    )
+    best, rows = run_grid(TEXTS, LABELS, stages, folds=2, seed=1)
+    assert [r.stage for r in rows] == [1, 1, 2, 2]
+    assert set(best) == {"features__char__ngram_range", "classify__estimator__C"}
+    stage_one = [r for r in rows if r.stage == 1]
+    winner = max(stage_one, key=lambda r: (r.scores.macro_f1, r.scores.accuracy, -r.scores.ece))
+    assert best["features__char__ngram_range"] == winner.params["features__char__ngram_range"]
+
+
+def test_holdout_chooses_the_threshold_without_the_test_posts() -> None:
+    train_x, train_y, test_x, test_y = holdout_split(TEXTS, LABELS, test_size=0.2, seed=0)
+    result = evaluate_holdout(train_x, train_y, test_x, test_y, ConfiguredPipeline(), folds=2)
+    assert result.chosen.posts == 16 and result.unseen.posts == 4
+    assert result.unseen.threshold == result.chosen.threshold
+    assert 0.0 <= result.accuracy <= 1.0
+
+
+# --- the scripts -------------------------------------------------------------------------------
+
+
+def test_model_report_main_prints_tables_and_writes_pngs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = write_labels(tmp_path / "tiny.csv", TINY_CORPUS)
+    out = tmp_path / "out"
+    args = ["--data", str(labels), "--out-dir", str(out), "--folds", "2", "--jobs", "1"]
+    code = _bench("model_report").main([*args, "--errors", "2"])
+    assert code == 0
+    for name in ("confusion_matrix.png", "reliability.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    printed = capsys.readouterr().out
+    for heading in ("macro-F1", "confusion matrix", "ECE", "ablation", "without stemming"):
+        assert heading in printed
+
+
+def test_surabaya_benchmark_skips_without_its_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _bench("surabaya_benchmark").main(["--data", str(tmp_path / "absent.csv")]) == 0
+    assert capsys.readouterr().out.startswith("skipped:")
+
+
+def test_surabaya_benchmark_runs_on_agency_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "agencies.csv"
+    rows = [(text, f"Dinas {label}") for text, label in TINY_CORPUS]
+    rows += [(TINY_CORPUS[0][0].upper(), "Dinas sampah"), ("satu baris saja", "Dinas lain")]
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("id,text,instansi\n")
+        for i, (text, agency) in enumerate(rows):
+            fh.write(f'{i},"{text}",{agency}\n')
+    code = _bench("surabaya_benchmark").main(
+        ["--data", str(path), "--min-class-size", "2", "--folds", "2", "--jobs", "1"]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "1 repeated texts removed" in printed and "1 smaller agencies dropped" in printed
+    assert "unseen data: 4 held-out posts" in printed
+    assert "baseline" in printed and "Dinas sampah" in printed
