@@ -2,7 +2,9 @@
 
 Turns a raw post into lower-case word tokens: Unicode NFKC, URLs, mentions, numbers and emoji to
 placeholder tokens, squeezed elongations ("parahhh" -> "parah"), split hashtags
-("#sampahmenumpuk" -> "sampah menumpuk") and a slang/dialect lexicon ("dak" -> "tidak").
+("#sampahmenumpuk" -> "sampah menumpuk"), a slang/dialect lexicon ("dak" -> "tidak") whose
+phrases never span a comma or a sentence mark, and colloquial word forms made formal
+(`formal_word`: "ngumpulin" -> "mengumpulkan", "namonyo" -> "namanya").
 The output is what the area resolver reads; stemming comes after it.
 """
 
@@ -50,6 +52,10 @@ _INVISIBLE_RE = re.compile(
     "[\u0000-\u0008\u000b-\u001f\u007f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _TOKEN_RE = re.compile(r"_[a-z]+_|[a-z0-9]+")
+# Lexicon phrases stop at these: "kampung mati, lampu jalan" holds no "mati lampu" (power cut).
+_BOUNDARY_RE = re.compile(r"[,;!?]+")
+_BOUNDARY = "_batas_"
+_VOWELS = frozenset("aeiou")
 _MAX_PHRASE = 3
 
 
@@ -176,6 +182,96 @@ def _apply_lexicon_indexed(
     return out
 
 
+def _nasalise(root: str) -> str:
+    """The formal meN- form of a root: "ajar" -> "mengajar", "sentuh" -> "menyentuh"."""
+    if len(re.findall(r"[aeiou]+", root)) == 1:
+        return "menge" + root  # one syllable: "cek" -> "mengecek", "lem" -> "mengelem"
+    first = root[0]
+    if first in _VOWELS or first in "gh":
+        return "meng" + root
+    if first == "k":
+        return "meng" + root[1:]
+    if first == "s":
+        return "meny" + root[1:]
+    if first == "p":
+        return "mem" + root[1:]
+    if first == "t":
+        return "men" + root[1:]
+    if first in "bfv":
+        return "mem" + root
+    if first in "cdjz":
+        return "men" + root
+    return "me" + root
+
+
+def _root(word: str, lexicon: dict[str, str], roots: frozenset[str]) -> str | None:
+    """`word` when it is a root word, or its one-word lexicon replacement when that is one."""
+    if word in roots:
+        return word
+    replacement = lexicon.get(word)
+    if replacement is not None and replacement in roots:
+        return replacement
+    return None
+
+
+def _formal_nasal(body: str, lexicon: dict[str, str], roots: frozenset[str]) -> str | None:
+    """The formal meN- verb behind a colloquial nasal one, or None.
+
+    "nge" + root ("ngecek" -> "mengecek"), "ng" + root, or root without its k ("ngajar",
+    "ngumpul" -> "mengumpul"), "ny" + root without its s, else its c ("nyerang" -> "menyerang",
+    "nyicil" -> "mencicil"), "n" + root without its t ("nolak" -> "menolak").
+    """
+    candidates: list[str] = []
+    if body.startswith("nge"):
+        candidates.append(body[3:])
+    if body.startswith("ng"):
+        candidates += [body[2:], "k" + body[2:]] if body[2:3] in _VOWELS else [body[2:]]
+    elif body.startswith("ny") and body[2:3] in _VOWELS:
+        candidates += ["s" + body[2:], "c" + body[2:]]
+    elif body.startswith("n") and body[1:2] in _VOWELS:
+        candidates.append("t" + body[1:])
+    for candidate in candidates:
+        root = _root(candidate, lexicon, roots) if len(candidate) > 2 else None
+        if root is not None:
+            return _nasalise(root)
+    return None
+
+
+def formal_word(token: str, lexicon: dict[str, str], roots: frozenset[str] | None = None) -> str:
+    """A colloquial word form made formal where the root it hides is a dictionary word.
+
+    Bengkulu Malay -nyo and final -o ("namonyo" -> "namanya", "mato" -> "mata"); Jakartan -in
+    ("dijadiin" -> "dijadikan", "cobain" -> "cobakan") and nasal verbs ("ngumpulin" ->
+    "mengumpulkan", "nyerang" -> "menyerang", "nolak" -> "menolak"). Words in the dictionary or
+    the lexicon, short words and anything that does not lead to a dictionary root stay as they
+    are, so names ("ngagel") are left alone.
+    """
+    roots = dictionary_words() if roots is None else roots
+    if len(token) < 4 or token in roots or token in lexicon or not token.isalpha():
+        return token
+    if token.endswith("nyo") and len(token) > 5:
+        base = token[:-3]
+        base = _root(base, lexicon, roots) or _root(base[:-1] + "a", lexicon, roots) or base
+        return base + "nya" if base in roots else token
+    if token.endswith("o") and token[:-1] + "a" in roots:
+        return token[:-1] + "a"
+    body, suffix = token, ""
+    if token.endswith("in") and not (token.startswith("se") and token[2:] in roots):
+        body, suffix = token[:-2], "kan"
+    if suffix and body.startswith("di"):
+        root = _root(body[2:], lexicon, roots)
+        if root is not None and len(root) > 2:
+            return "di" + root + suffix
+    verb = _formal_nasal(body, lexicon, roots)
+    if verb is not None:
+        return verb + suffix
+    if suffix:
+        root = _root(body, lexicon, roots)
+        if root is not None and len(root) > 3:
+            return root + suffix
+    return token
+
+
 def normalise_text(
     text: str,
     lexicon: dict[str, str] | None = None,
@@ -206,10 +302,17 @@ def normalise_text(
     if "2" in text:  # the only digit _REDUP_RE matches
         text = _REDUP_RE.sub(r"\1 \1\2", text)
     text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", text)
+    text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
     tokens = _TOKEN_RE.findall(text)
     if _ELONGATION_RE.search(text):  # else no token has a letter to squeeze
         tokens = [_squeeze(t, known) for t in tokens]
-    return " ".join(_apply_lexicon(tokens, lexicon, phrases))
+    words = _apply_lexicon(tokens, lexicon, phrases)
+    if not lexicon:
+        return " ".join(w for w in words if w != _BOUNDARY)
+    roots = dictionary_words()
+    return " ".join(
+        w if w in roots else formal_word(w, lexicon, roots) for w in words if w != _BOUNDARY
+    )
 
 
 class TextNormaliser(TransformerMixin, BaseEstimator):
