@@ -338,7 +338,8 @@ class FastPath:
         weights, so only the norm needs it here. `rows` is None for a single post.
         """
         n_branches = len(self._branches)
-        branch = self._branch_of.take(cols) if n_branches > 1 else None
+        # which branch each column is in, computed rather than looked up (no cache misses)
+        branch = self._branch_starts.searchsorted(cols, "right") if n_branches > 1 else None
         if self._uniform_tf is not None:
             _tf(self._uniform_tf, tf)
         else:
@@ -416,9 +417,7 @@ class FastPath:
         self._key_dtype = np.int32 if CHUNK * start < np.iinfo(np.int32).max else np.int64
         self._branches = branches
         self.n_features = start
-        self._branch_of = np.repeat(
-            np.arange(len(branches), dtype=np.intp), [b.size for b in branches]
-        )
+        self._branch_starts = np.array([b.start for b in branches[1:]], dtype=_COL)
         self._norm_kind = np.array([_NORM_KINDS[b.norm] for b in branches])
         kinds = set(self._norm_kind.tolist())
         self._uniform_norm = kinds.pop() if len(kinds) == 1 else -1
