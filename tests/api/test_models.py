@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,7 +23,8 @@ from api import storage
 from api.app import create_app
 from api.settings import Settings
 from model.artifact import ARTIFACT_NAME, ModelArtifact
-from tests.api.conftest import register
+from tests.api.conftest import bearer, create_key, register
+from tests.conftest import DATA_DIR
 
 # The tiny model says sampah, the flipped one jalan; each answer's tags follow its own topic.
 PROBE = "sampah menumpuk bau busuk tidak diangkut"
@@ -170,3 +176,60 @@ def test_activate_refuses_unknown_and_broken_versions(
             broken.name: False,
             tiny_model.version: False,
         }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_every_worker_of_a_real_server_switches_without_restart(
+    tiny_model: ModelArtifact, flipped_model: ModelArtifact, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'workers.db'}"
+    register(database_url, tiny_model, active=True)
+    register(database_url, flipped_model)
+    admin = bearer(create_key(database_url, "admin", "budi"))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TANDAI_MODEL_DIR": str(tmp_path / "no-models-here"),
+        "TANDAI_DATABASE_URL": database_url,
+        "TANDAI_DATA_DIR": str(DATA_DIR),
+        "TANDAI_MODEL_POLL_SECONDS": "0.5",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training.cli", "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def versions(n: int) -> set[str]:
+        seen = set()
+        for _ in range(n):  # a new connection each time, so both workers answer some
+            with httpx.Client(base_url=base, timeout=5) as c:
+                seen.add(c.post("/classify", json={"text": PROBE}).json()["model_version"])
+        return seen
+
+    try:
+        _wait_for(lambda: _ready(base), seconds=60)
+        assert versions(10) == {tiny_model.version}
+        with httpx.Client(base_url=base, timeout=30) as c:
+            response = c.post(f"/models/{flipped_model.version}/activate", headers=admin)
+            assert response.status_code == 200, response.text
+        time.sleep(2.0)  # four polls
+        assert versions(40) == {flipped_model.version}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
