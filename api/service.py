@@ -622,11 +622,27 @@ def activate_model(state: AppState, version: str, reason: str, by: Principal) ->
     return next(m for m in list_models(state) if m.version == version)
 
 
-def _load_registered(row: storage.ModelVersionRow) -> ModelArtifact:
-    artifact = load_artifact(Path(row.path))
-    if artifact.metadata["artifact_sha256"] != row.sha256:
+@dataclass(frozen=True)
+class _Recorded:
+    """A registered version as read from the database (read first, loaded after, so no
+    transaction stays open while a model loads)."""
+
+    version: str
+    path: str
+    sha256: str
+
+
+def _active_recorded(db: storage.Database) -> _Recorded | None:
+    with db.session() as session:
+        row = storage.active_model_version(session)
+        return None if row is None else _Recorded(row.version, row.path, row.sha256)
+
+
+def _load_recorded(recorded: _Recorded) -> ModelArtifact:
+    artifact = load_artifact(Path(recorded.path))
+    if artifact.metadata["artifact_sha256"] != recorded.sha256:
         raise ArtifactError(
-            f"{row.path}: the artifact's SHA-256 differs from the one recorded in the database"
+            f"{recorded.path}: the artifact's SHA-256 differs from the one recorded in the database"
         )
     return artifact
 
@@ -635,15 +651,14 @@ def load_initial_model(state: AppState) -> None:
     """The active version from the database, else the newest on disk; on failure the app
     starts not ready, with the reason."""
     try:
-        with state.db.session() as session:
-            row = storage.active_model_version(session)
-            if row is not None:
-                artifact = _load_registered(row)
-            else:
-                path = latest_version(state.settings.resolved_model_dir())
-                if path is None:
-                    raise ArtifactError(f"no model found in {state.settings.resolved_model_dir()}")
-                artifact = load_artifact(path)
+        recorded = _active_recorded(state.db)
+        if recorded is not None:
+            artifact = _load_recorded(recorded)
+        else:
+            path = latest_version(state.settings.resolved_model_dir())
+            if path is None:
+                raise ArtifactError(f"no model found in {state.settings.resolved_model_dir()}")
+            artifact = load_artifact(path)
     except ArtifactError as exc:
         state.model_error = str(exc)
         log.warning("not ready: %s", exc)
@@ -656,22 +671,20 @@ def refresh_model(state: AppState) -> bool:
     """Swap in the active version when the database names another one. The new model is
     loaded completely before the swap; a version that fails to load is logged once and the
     old model keeps serving. Returns whether a swap happened."""
-    with state.db.session() as session:
-        row = storage.active_model_version(session)
-        if row is None:
-            return False
-        version, sha = row.version, row.sha256
-        current = state.triage.model_version if state.triage is not None else None
-        if version == current or (version, sha) == state.failed_version:
-            return False
-        try:
-            artifact = _load_registered(row)
-        except (ArtifactError, OSError, ValueError) as exc:
-            state.failed_version = (version, sha)
-            log.error("cannot load the active model %s, keeping %s: %s", version, current, exc)
-            return False
+    recorded = _active_recorded(state.db)
+    if recorded is None:
+        return False
+    current = state.triage.model_version if state.triage is not None else None
+    if recorded.version == current or (recorded.version, recorded.sha256) == state.failed_version:
+        return False
+    try:
+        artifact = _load_recorded(recorded)
+    except Exception as exc:  # whatever breaks loading, the old model keeps serving
+        state.failed_version = (recorded.version, recorded.sha256)
+        log.error("cannot load the active model %s, keeping %s: %s", recorded.version, current, exc)
+        return False
     state.set_triage(make_triage(state.settings, state.directory, artifact))
-    log.info("switched from model %s to %s", current, version)
+    log.info("switched from model %s to %s", current, recorded.version)
     return True
 
 
