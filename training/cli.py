@@ -35,6 +35,8 @@ def _progress(msg: str) -> None:
 
 def _active_path(settings: Settings) -> Path | None:
     """The version the database records as active, if any."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from api import storage
 
     db = storage.Database(settings.database_url)
@@ -43,6 +45,11 @@ def _active_path(settings: Settings) -> Path | None:
         with db.session() as session:
             row = storage.active_model_version(session)
             return Path(row.path) if row is not None else None
+    except SQLAlchemyError as exc:
+        raise CLIError(
+            f"cannot read the active model version from {db.engine.url!r} "
+            f"({str(exc).splitlines()[0]}); name a model with --model DIR"
+        ) from None
     finally:
         db.dispose()
 
