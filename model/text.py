@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Iterable
-from functools import cache
+from collections.abc import Callable, Iterable
+from functools import cache, lru_cache, partial
 from importlib import resources
 
 import numpy as np
@@ -277,10 +277,12 @@ def normalise_text(
     lexicon: dict[str, str] | None = None,
     known_words: frozenset[str] | set[str] | None = None,
     phrases: dict[str, tuple[int, ...]] | None = None,
+    formal: Callable[[str], str] | None = None,
 ) -> str:
     """Normalise one post; see the module docstring for the steps.
 
-    `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster.
+    `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster, and so does
+    `formal`: `formal_word` with this lexicon and the dictionary's roots (e.g. cached).
     """
     if lexicon is None:
         lexicon, phrases = load_lexicon(), _default_phrases()
@@ -310,9 +312,11 @@ def normalise_text(
     if not lexicon:
         return " ".join(w for w in words if w != _BOUNDARY)
     roots = dictionary_words()
-    return " ".join(
-        w if w in roots else formal_word(w, lexicon, roots) for w in words if w != _BOUNDARY
-    )
+    if formal is None:
+        return " ".join(
+            w if w in roots else formal_word(w, lexicon, roots) for w in words if w != _BOUNDARY
+        )
+    return " ".join([w if w in roots else formal(w) for w in words if w != _BOUNDARY])
 
 
 class TextNormaliser(TransformerMixin, BaseEstimator):
@@ -354,19 +358,31 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
             self._phrases_cache = phrases
         return phrases
 
+    def _formal(self) -> Callable[[str], str]:
+        """`formal_word` for this lexicon, behind a bounded per-process cache (not pickled)."""
+        formal = getattr(self, "_formal_cache", None)
+        if formal is None:
+            formal = lru_cache(maxsize=20_000)(
+                partial(formal_word, lexicon=self.lexicon_, roots=dictionary_words())
+            )
+            self._formal_cache = formal
+        return formal
+
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state.pop("_known_cache", None)
         state.pop("_phrases_cache", None)
+        state.pop("_formal_cache", None)
         return state
 
     def normalise_one(self, doc: str) -> str:
         """`transform` for one text, without the checks (the fast inference path calls it)."""
-        return normalise_text(doc, self.lexicon_, self._known(), self._phrases())
+        return normalise_text(doc, self.lexicon_, self._known(), self._phrases(), self._formal())
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")
-        known, phrases = self._known(), self._phrases()
+        known, phrases, formal = self._known(), self._phrases(), self._formal()
         return np.array(
-            [normalise_text(str(doc), self.lexicon_, known, phrases) for doc in X], dtype=object
+            [normalise_text(str(doc), self.lexicon_, known, phrases, formal) for doc in X],
+            dtype=object,
         )
