@@ -1,0 +1,129 @@
+"""Training time and peak memory for 1,000, 10,000 and 100,000 posts, each in a child process.
+
+    python bench/training.py [--sizes 1000 10000 100000] [--classifier svc] [--jobs 1]
+
+The posts are drawn with replacement from the labeled corpus (for timing only: a real corpus of
+that size has far more distinct words). Each size is trained by a fresh child process (the
+default pipeline, as `tandai train --folds 0` fits it), which reports the seconds spent in each
+stage and its own peak resident memory:
+
+- normalise: `TextNormaliser.fit_transform`;
+- features: the stemmer, the word and the character TF-IDF (`FeatureUnion.fit_transform`);
+- classifier: the calibrated classifier, i.e. one fit per calibration fold plus the final fit.
+
+--jobs N runs the calibration folds in N processes (joblib's `parallel_config`), which the
+pipeline's own `n_jobs` would do; --profile prints the child's 25 costliest functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGET_POSTS = 100_000
+TARGET_SECONDS = 60
+
+
+def child(size: int, classifier: str, jobs: int, seed: int, profile: bool) -> None:
+    """Train on `size` resampled posts and print one JSON line of timings."""
+    import numpy as np
+    from joblib import parallel_config
+
+    from api.settings import PROJECT_DIR
+    from training.labels import default_label_files, read_labeled
+    from training.train import calibration_folds, new_pipeline
+
+    data = read_labeled(default_label_files(PROJECT_DIR / "data"))
+    rng = random.Random(seed)
+    picked = [rng.randrange(len(data.texts)) for _ in range(size)]
+    X = np.asarray([data.texts[i] for i in picked], dtype=object)
+    y = np.asarray([data.labels[i] for i in picked], dtype=object)
+    pipeline = new_pipeline([str(v) for v in y], classifier)  # type: ignore[arg-type]
+    normalise, features, classify = (step for _, step in pipeline.steps)
+    seconds: dict[str, float] = {}
+
+    def fit() -> None:
+        with parallel_config(n_jobs=jobs):
+            started = time.perf_counter()
+            Xn = normalise.fit_transform(X, y)
+            seconds["normalise"] = time.perf_counter() - started
+            started = time.perf_counter()
+            Xf = features.fit_transform(Xn, y)
+            seconds["features"] = time.perf_counter() - started
+            started = time.perf_counter()
+            classify.fit(Xf, y)
+            seconds["classifier"] = time.perf_counter() - started
+            seconds["n_features"] = float(Xf.shape[1])
+
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(fit)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+    else:
+        fit()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    fits = calibration_folds([str(v) for v in y]) + 1 if classifier != "logreg" else 1
+    print(json.dumps({"size": size, "peak_mb": peak_mb, "fits": fits, **seconds}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--classifier", choices=["svc", "logreg", "cnb"], default="svc")
+    parser.add_argument("--jobs", type=int, default=1, help="processes for calibration folds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true", help="profile each child")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child, args.classifier, args.jobs, args.seed, args.profile)
+        return
+
+    rows = []
+    for size in args.sizes:
+        print(f"[bench] training on {size:,} posts in a child process", file=sys.stderr, flush=True)
+        command = [sys.executable, __file__, "--child", str(size), "--classifier", args.classifier]
+        command += ["--jobs", str(args.jobs), "--seed", str(args.seed)]
+        if args.profile:
+            command.append("--profile")
+        started = time.perf_counter()
+        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - started
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        row["wall"] = wall
+        rows.append(row)
+
+    print(
+        f"classifier {args.classifier}, calibration folds in {args.jobs} process(es), "
+        f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}"
+    )
+    print()
+    print(
+        "| posts | normalise s | features s | classifier s (fits) | fit total s | "
+        "child wall s | peak RSS MB | target |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in rows:
+        total = r["normalise"] + r["features"] + r["classifier"]
+        target = f"<= {TARGET_SECONDS} s" if r["size"] == TARGET_POSTS else ""
+        print(
+            f"| {r['size']:,} | {r['normalise']:.1f} | {r['features']:.1f} | "
+            f"{r['classifier']:.1f} ({r['fits']}) | {total:.1f} | {r['wall']:.1f} | "
+            f"{r['peak_mb']:,.0f} | {target} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
