@@ -136,7 +136,8 @@ class _Branch:
     ngram_range: tuple[int, int] = (1, 1)
     # char_wb only: the vectorizer's preprocessor and the cached columns of one word's n-grams
     preprocess: Callable[[str], str] | None = None
-    word_columns: Callable[[str], np.ndarray] | None = None
+    char_columns: Callable[[str], np.ndarray] | None = None  # one word's, uncached
+    word_columns: Callable[[str], np.ndarray] | None = None  # the same behind a bounded cache
 
     def add_columns(self, text: str, parts: list[np.ndarray]) -> None:
         """Append the columns of `text`'s n-grams in this branch (repeats included) to `parts`."""
@@ -175,7 +176,8 @@ class _PerToken:
         self._get = word.vocabulary.get
         self._unigrams = ngram_range[0] == 1
         self._longer = range(max(ngram_range[0], 2), ngram_range[1] + 1)
-        self._char_columns = char.word_columns if char is not None else None
+        # uncached: the entry cache keeps what it needs (no second copy per word)
+        self._char_columns = char.char_columns if char is not None else None
         self.entry = lru_cache(maxsize=cache_size)(self._entry)
 
     def _entry(self, token: str) -> tuple[str, np.ndarray] | None:
@@ -504,6 +506,7 @@ class FastPath:
                 return np.array([j for j in map(get, grams) if j is not None], dtype=_COL)
 
             branch.preprocess = vec.build_preprocessor()
+            branch.char_columns = word_columns
             branch.word_columns = lru_cache(maxsize=self.word_cache_size)(word_columns)
         return branch
 
