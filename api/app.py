@@ -77,13 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, classify, posts, reviews, models, reference, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(metrics_route.router)
+    middleware.install(app, settings)
     if settings.cors_origins:
+        # added last, so outermost: 413 and 429 answers carry CORS headers too
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
-    app.include_router(metrics_route.router)
-    middleware.install(app, settings)
     return app

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
 from api.logging import LOGGER_NAME, configure_logging, request_id_var
+from api.settings import Settings
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -392,15 +393,15 @@ def _document_limits(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def install(app: FastAPI, settings: object) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """Register the middleware, the validation error handler and their OpenAPI documentation.
 
     Reads `max_body_bytes` and `rate_limit_per_minute` from the settings when they exist.
     """
-    configure_logging(getattr(settings, "log_level", "INFO"))
+    configure_logging(settings.log_level)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # add_middleware puts each one outside the ones added before it.
-    app.add_middleware(BodySizeLimit, max_bytes=int(getattr(settings, "max_body_bytes", 1_000_000)))
-    app.add_middleware(RateLimit, per_minute=int(getattr(settings, "rate_limit_per_minute", 600)))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(RequestContext, routes=RouteTemplates(app))
     _document_limits(app)

@@ -26,14 +26,24 @@ class PostIn(BaseModel):
         None, description="ISO-8601; without a timezone it is taken as UTC"
     )
 
+    @field_validator("text", "external_id", "author", "url")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        """Text every database can store: valid Unicode without NUL (PostgreSQL refuses it)."""
+        if value is None:
+            return None
+        for i, ch in enumerate(value):
+            if "\ud800" <= ch <= "\udfff":
+                raise ValueError(f"has a lone surrogate (not valid Unicode) at character {i}")
+            if ch == "\x00":
+                raise ValueError(f"has a NUL character at character {i}")
+        return value
+
     @field_validator("text")
     @classmethod
     def _text_has_content(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("text is empty or only whitespace")
-        for i, ch in enumerate(value):
-            if "\ud800" <= ch <= "\udfff":
-                raise ValueError(f"text has a lone surrogate (not valid Unicode) at character {i}")
         return value
 
 

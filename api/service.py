@@ -601,18 +601,14 @@ def activate_model(state: AppState, version: str, reason: str, by: Principal) ->
     """Verify and load `version`, record it as the active one, and serve it in this worker at
     once (the others follow within `model_poll_seconds`)."""
     path = _version_path(state, version)
+    with state.db.session() as session:
+        registered = storage.get_model_version(session, version)
+        expected = registered.sha256 if registered is not None else None
     try:
-        artifact = load_artifact(path)
+        artifact = load_artifact(path, expected_sha256=expected)
     except ArtifactError as exc:
         raise RequestRejected(422, f"cannot activate {version!r}: {exc}") from None
     with state.db.session() as session:
-        registered = storage.get_model_version(session, version)
-        if registered is not None and registered.sha256 != artifact.metadata["artifact_sha256"]:
-            raise RequestRejected(
-                422,
-                f"cannot activate {version!r}: its artifact's SHA-256 differs from the one "
-                "recorded in the database",
-            )
         register_artifact(session, artifact)
         storage.activate_model_version(
             session, version, reason or f"activated by hand by {by.name}"
@@ -639,12 +635,7 @@ def _active_recorded(db: storage.Database) -> _Recorded | None:
 
 
 def _load_recorded(recorded: _Recorded) -> ModelArtifact:
-    artifact = load_artifact(Path(recorded.path))
-    if artifact.metadata["artifact_sha256"] != recorded.sha256:
-        raise ArtifactError(
-            f"{recorded.path}: the artifact's SHA-256 differs from the one recorded in the database"
-        )
-    return artifact
+    return load_artifact(Path(recorded.path), expected_sha256=recorded.sha256)
 
 
 def load_initial_model(state: AppState) -> None:

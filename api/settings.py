@@ -71,6 +71,20 @@ class Settings(BaseSettings):
         "to compare the active and the retrained model",
     )
 
+    max_body_bytes: int = Field(
+        8_000_000,
+        ge=1,
+        description="largest request body in bytes (a full batch of long posts fits); larger "
+        "gets 413",
+    )
+    rate_limit_per_minute: int = Field(
+        600,
+        ge=0,
+        description="requests a minute per API key (per client address without one), counted "
+        "in each worker process; 0 turns the limit off",
+    )
+    log_level: str = Field("INFO", description="level of tandai's JSON logs on stderr")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

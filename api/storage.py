@@ -241,7 +241,8 @@ class Database:
                 self.sqlite_path = Path(database)
                 self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        self.engine: Engine = create_engine(url, **kwargs)
+        # hide_parameters: a failed insert must not log the text of a post
+        self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         if self.backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

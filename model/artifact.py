@@ -105,8 +105,13 @@ def read_metadata(directory: Path) -> dict[str, Any]:
     return meta
 
 
-def load_artifact(directory: Path) -> ModelArtifact:
-    """Verify, then load. Raises ArtifactError without unpickling anything it does not trust."""
+def load_artifact(directory: Path, expected_sha256: str | None = None) -> ModelArtifact:
+    """Verify, then load. Raises ArtifactError without unpickling anything it does not trust.
+
+    `expected_sha256`, when given, is a hash recorded elsewhere (the database): the file must
+    match it as well as its own metadata, so rewriting both files is not enough to get a
+    pickle loaded.
+    """
     meta = read_metadata(directory)
     made_with = meta["versions"].get("scikit-learn")
     if made_with != sklearn.__version__:
@@ -122,6 +127,11 @@ def load_artifact(directory: Path) -> ModelArtifact:
         raise ArtifactError(
             f"{target}: SHA-256 {actual[:12]}... does not match the recorded "
             f"{str(meta['artifact_sha256'])[:12]}...; refusing to load it"
+        )
+    if expected_sha256 is not None and actual != expected_sha256:
+        raise ArtifactError(
+            f"{target}: SHA-256 {actual[:12]}... differs from the {expected_sha256[:12]}... "
+            "recorded in the database; refusing to load it"
         )
     pipeline = joblib.load(target)
     if not isinstance(pipeline, Pipeline):

@@ -33,8 +33,8 @@ def _progress(msg: str) -> None:
     print(f"[tandai] {msg}", file=sys.stderr, flush=True)
 
 
-def _active_path(settings: Settings) -> Path | None:
-    """The version the database records as active, if any."""
+def _active_path(settings: Settings) -> tuple[Path, str] | None:
+    """The version the database records as active, with its recorded SHA-256, if any."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from api import storage
@@ -44,7 +44,7 @@ def _active_path(settings: Settings) -> Path | None:
         db.migrate()
         with db.session() as session:
             row = storage.active_model_version(session)
-            return Path(row.path) if row is not None else None
+            return (Path(row.path), row.sha256) if row is not None else None
     except SQLAlchemyError as exc:
         raise CLIError(
             f"cannot read the active model version from {db.engine.url!r} "
@@ -58,7 +58,8 @@ def _resolve_model(settings: Settings, model: Path | None) -> ModelArtifact:
     """--model may name a version directory or a directory of versions; without it, the
     active version recorded in the database, else the newest on disk."""
     base = model if model is not None else settings.resolved_model_dir()
-    path = _active_path(settings) if model is None else None
+    active = _active_path(settings) if model is None else None
+    path, expected = active if active is not None else (None, None)
     if path is None:
         path = base if (base / METADATA_NAME).is_file() else latest_version(base)
     if path is None:
@@ -67,7 +68,7 @@ def _resolve_model(settings: Settings, model: Path | None) -> ModelArtifact:
             "(or `make run`, which trains the default model)"
         )
     try:
-        return load_artifact(path)
+        return load_artifact(path, expected_sha256=expected)
     except ArtifactError as exc:
         raise CLIError(str(exc)) from None
 
@@ -230,15 +231,23 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from api.logging import uvicorn_log_config
+    from api.metrics import multiprocess_directory
+
     _resolve_model(settings, None)  # fail early, with advice, when there is no model
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-    )
+    # Metrics of several worker processes are pooled in a directory set before they start.
+    with multiprocess_directory(args.workers):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=uvicorn_log_config(settings.log_level),
+            access_log=False,
+            # a worker imports and loads the model before it answers its first health check
+            timeout_worker_healthcheck=60,
+        )
     return 0
 
 

@@ -160,12 +160,13 @@ def current_model(settings: Settings, db: storage.Database) -> tuple[ModelArtifa
     with db.session() as session:
         row = storage.active_model_version(session)
         path = Path(row.path) if row is not None else None
+        expected = row.sha256 if row is not None else None
     if path is None:
         path = latest_version(settings.resolved_model_dir())
         if path is None:
             return None, "no model yet"
     try:
-        return load_artifact(path), ""
+        return load_artifact(path, expected_sha256=expected), ""
     except ArtifactError as exc:
         return None, f"the active model could not be loaded ({exc})"
 

@@ -18,7 +18,13 @@ _errors: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("/classify", response_model=ClassificationOut, responses=_errors)
+@router.post(
+    "/classify",
+    response_model=ClassificationOut,
+    responses=_errors,
+    # a key is optional unless TANDAI_CLASSIFY_REQUIRES_KEY is set
+    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
+)
 def classify_post(
     post: PostIn, _key: ClassifyKeyDep, state: StateDep, triage: TriageDep
 ) -> ClassificationOut:

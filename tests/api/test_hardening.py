@@ -134,26 +134,18 @@ def test_five_thousand_of_one_letter_is_classified_and_one_more_is_422(
     _assert_rejected(client.post("/classify", json={"text": text + "a"}), 422, "5001", "5000")
 
 
-def test_nul_bytes_give_a_prediction_or_a_422(client: TestClient, settings: Settings) -> None:
+def test_nul_bytes_are_a_422_in_every_string_field(client: TestClient, settings: Settings) -> None:
     bodies = {
         "text": b'{"text": "sampah\\u0000menumpuk"}',
         "text ": b'{"text": "\\u0000\\u0000"}',
         "author": b'{"text": "sampah", "author": "bu\\u0000di"}',
+        "external_id": b'{"text": "sampah", "external_id": "\\u0000"}',
+        "url": b'{"text": "sampah", "url": "http://x/\\u0000"}',
     }
     for field, body in bodies.items():
-        try:
-            response = _post_raw(client, body)
-        except Exception:
-            if not settings.database_url.startswith("postgresql"):
-                raise
-            pytest.xfail(
-                "PostgreSQL text cannot hold NUL: PostIn must reject (or strip) U+0000 in every "
-                "string field (api/schemas.py; see the hardening report)"
-            )
-        if response.status_code == 200:
-            _assert_sound(client, response, json.loads(body)["text"])
-        else:
-            _assert_rejected(response, 422, field.strip())
+        response = _post_raw(client, body)
+        _assert_rejected(response, 422, field.strip(), "NUL")
+    assert _stored_count(settings) == 0
 
 
 def test_raw_control_characters_are_invalid_json(sqlite_client: TestClient) -> None:
@@ -334,6 +326,7 @@ def test_chunked_body_over_the_limit_is_413_from_a_real_server(
         "TANDAI_DATABASE_URL": f"sqlite:///{tmp_path / 'tandai.db'}",
         "TANDAI_MODEL_DIR": str(tiny_model.path.parent),
         "TANDAI_DATA_DIR": str(DATA_DIR),
+        "TANDAI_MAX_BODY_BYTES": "1000000",
     }
     cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
@@ -500,12 +493,6 @@ def test_tampered_newest_model_is_not_loaded_and_not_ready(
     assert _stored_count(settings) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the active version's SHA-256 in the database is compared only after load_artifact "
-    "has unpickled the file (api/service.py _load_registered); compare it first "
-    "(see the hardening report)",
-)
 def test_model_rewritten_with_matching_metadata_is_refused_by_the_database_hash(
     tiny_model: ModelArtifact, tmp_path: Path
 ) -> None:
