@@ -104,6 +104,14 @@ class PostRow(Base):
     url: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now, index=True)
+    # "<platform>:<post id>": a post already stored is never stored twice
+    dedup_key: Mapped[str | None] = mapped_column(String(260), unique=True, index=True)
+    # the client's Idempotency-Key header, scoped by who sent it
+    idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True, index=True)
+    # an open post from the last days that says the same about the same place
+    # (no database foreign key: see migration 0003)
+    repeat_of: Mapped[str | None] = mapped_column(String(32), index=True)
+    repeat_similarity: Mapped[float | None] = mapped_column(Float)
 
     predictions: Mapped[list[PredictionRow]] = relationship(
         back_populates="post", order_by="PredictionRow.id"
@@ -304,6 +312,15 @@ def _upgrade(conn: Connection) -> None:
     if "posts" in tables and "alembic_version" not in tables:
         command.stamp(config, BASELINE_REVISION)
     command.upgrade(config, "head")
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version of tandai."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None, "no migrations shipped"
+    return head
 
 
 def schema_revision(conn: Connection) -> str | None:

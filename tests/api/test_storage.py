@@ -12,9 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from api import storage
-from api.storage import Base, Database, schema_revision
+from api.storage import Base, Database, head_revision, schema_revision
 
-HEAD = "0002"
+HEAD = head_revision()
 TABLES = {"posts", "predictions", "reviews", "model_versions", "retrain_jobs", "api_keys"}
 
 
