@@ -89,6 +89,14 @@ class ClassificationOut(BaseModel):
     needs_review: bool
     review_reasons: list[str] = Field(description="why a person must look first (Indonesian)")
     respond_by: datetime
+    repeat_of: str | None = Field(
+        None,
+        description="id of the open post this one repeats (same topic, same kecamatan, similar "
+        "text, last days); its officials are not tagged again",
+    )
+    repeat_count: int = Field(
+        0, description="repeats linked so far to the post this one repeats (or to this post)"
+    )
 
 
 class BatchOut(BaseModel):

@@ -8,11 +8,15 @@ import io
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import scipy.sparse as sp
+from sqlalchemy.exc import IntegrityError
 
 from api import metrics, storage
 from api.schemas import (
@@ -44,6 +48,7 @@ from model.artifact import (
     load_artifact,
     read_metadata,
 )
+from model.repeats import RepeatCandidate, RepeatMatch, best_repeat
 from model.routing import Directory, TagPolicy, decide_tags
 from model.triage import Classification, Triage
 
@@ -177,6 +182,7 @@ def stored_classification(post: storage.PostRow) -> ClassificationOut:
         needs_review=p.needs_review,
         review_reasons=list(p.review_reasons),
         respond_by=p.respond_by,
+        repeat_of=post.repeat_of,
     )
 
 
@@ -185,27 +191,160 @@ def classify_posts(
     posts: Sequence[PostIn],
     db: storage.Database | None,
     settings: Settings,
+    idempotency_key: str | None = None,
 ) -> list[ClassificationOut]:
-    """Classify, and when `db` is given store every post and prediction before returning."""
+    """Classify, and when `db` is given store every post and prediction before returning.
+
+    A post whose (platform, post id) or idempotency key is already stored is not stored again:
+    its first result is returned. Concurrent requests for the same post race on the database's
+    unique keys; the loser reads the winner's row.
+    """
     check_posts(posts, settings)
     received_at = datetime.now(UTC)
-    results = triage.classify(
-        [p.text for p in posts], [p.posted_at for p in posts], received_at=received_at
-    )
-    outs = [classification_out(r, None) for r in results]
-    metrics.record_predictions(o.topic.label for o in outs)
     if db is None:
-        return outs
-    new_posts = [
-        storage.NewPost(p.text, p.source, p.external_id, p.author, p.url, p.posted_at)
-        for p in posts
-    ]
-    with db.session() as session:
-        rows = storage.add_classified_posts(
-            session, new_posts, [prediction_columns(o) for o in outs], received_at
+        results = triage.classify(
+            [p.text for p in posts], [p.posted_at for p in posts], received_at=received_at
         )
-        ids = [r.id for r in rows]
-    return [o.model_copy(update={"id": i}) for o, i in zip(outs, ids, strict=True)]
+        metrics.record_predictions(r.topic.label for r in results)
+        return [classification_out(r, None) for r in results]
+    new_posts = [
+        storage.NewPost(
+            p.text,
+            p.source,
+            p.external_id,
+            p.author,
+            p.url,
+            p.posted_at,
+            idempotency_key=_batch_key(idempotency_key, i, len(posts)),
+        )
+        for i, p in enumerate(posts)
+    ]
+    for _attempt in range(3):
+        try:
+            return _classify_and_store(triage, new_posts, db, settings, received_at)
+        except IntegrityError:
+            log.info("a concurrent request stored the same post first; reading its result")
+    raise RequestRejected(409, "the same post is being stored by another request; retry")
+
+
+def _batch_key(key: str | None, index: int, size: int) -> str | None:
+    if key is None:
+        return None
+    return key if size == 1 else f"{key}#{index}"
+
+
+def _classify_and_store(
+    triage: Triage,
+    new_posts: list[storage.NewPost],
+    db: storage.Database,
+    settings: Settings,
+    received_at: datetime,
+) -> list[ClassificationOut]:
+    with db.session() as session:
+        by_dedup, by_idem = storage.find_existing_posts(
+            session,
+            [p.dedup_key for p in new_posts if p.dedup_key],
+            [p.idempotency_key for p in new_posts if p.idempotency_key],
+        )
+        answers: dict[int, ClassificationOut] = {}
+        same_as: dict[int, int] = {}  # a second copy of a post within this batch
+        first_of: dict[str, int] = {}
+        fresh: list[int] = []
+        for i, post in enumerate(new_posts):
+            row = by_idem.get(post.idempotency_key or "") or by_dedup.get(post.dedup_key or "")
+            if row is not None:
+                answers[i] = _stored_with_repeats(session, row)
+            elif post.dedup_key and post.dedup_key in first_of:
+                same_as[i] = first_of[post.dedup_key]
+            else:
+                if post.dedup_key:
+                    first_of[post.dedup_key] = i
+                fresh.append(i)
+        if fresh:
+            results = triage.classify(
+                [new_posts[i].text for i in fresh],
+                [new_posts[i].posted_at for i in fresh],
+                received_at=received_at,
+            )
+            metrics.record_predictions(r.topic.label for r in results)
+            to_store = []
+            outs = []
+            for i, result in zip(fresh, results, strict=True):
+                post = new_posts[i]
+                out = classification_out(result, None)
+                repeat = _find_repeat(session, triage, result, settings, received_at)
+                if repeat is not None:
+                    post = replace(
+                        post, repeat_of=repeat.post_id, repeat_similarity=repeat.similarity
+                    )
+                    # the officials were tagged on the first post; they are not tagged again
+                    out = out.model_copy(update={"tags": [], "repeat_of": repeat.post_id})
+                to_store.append(post)
+                outs.append(out)
+            rows = storage.add_classified_posts(
+                session, to_store, [prediction_columns(o) for o in outs], received_at
+            )
+            roots = [o.repeat_of for o in outs if o.repeat_of]
+            counts = storage.count_repeats(session, roots)
+            for i, out, row in zip(fresh, outs, rows, strict=True):
+                update: dict[str, Any] = {"id": row.id}
+                if out.repeat_of:
+                    update["repeat_count"] = counts.get(out.repeat_of, 0)
+                answers[i] = out.model_copy(update=update)
+        for i, first in same_as.items():
+            answers[i] = answers[first]
+    return [answers[i] for i in range(len(new_posts))]
+
+
+def _stored_with_repeats(session: Any, row: storage.PostRow) -> ClassificationOut:
+    out = stored_classification(row)
+    root = row.repeat_of or row.id
+    count = storage.count_repeats(session, [root]).get(root, 0)
+    return out.model_copy(update={"repeat_of": row.repeat_of, "repeat_count": count})
+
+
+_REPEAT_CACHE_SIZE = 20_000
+_repeat_vectors: OrderedDict[tuple[str, str], sp.csr_matrix] = OrderedDict()
+_repeat_lock = threading.Lock()
+
+
+def _find_repeat(
+    session: Any,
+    triage: Triage,
+    result: Classification,
+    settings: Settings,
+    now: datetime,
+) -> RepeatMatch | None:
+    """An open post of the last `repeat_window_days` that this complaint repeats, if any."""
+    if not result.is_complaint or not result.area.kecamatan or settings.repeat_window_days <= 0:
+        return None
+    since = now - timedelta(days=settings.repeat_window_days)
+    candidates = storage.repeat_candidates(
+        session, result.topic.label, result.area.kecamatan, since
+    )
+    if not candidates:
+        return None
+    version = triage.model_version
+    with _repeat_lock:
+        cached = {c[0]: _repeat_vectors.get((version, c[0])) for c in candidates}
+    missing = [c for c in candidates if cached[c[0]] is None]
+    if missing:
+        normalised = triage.fast.normalise([text for _, text in missing])
+        vectors = triage.similarity_features(normalised)
+        with _repeat_lock:
+            for k, (post_id, _) in enumerate(missing):
+                cached[post_id] = vectors[k]
+                _repeat_vectors[(version, post_id)] = vectors[k]
+                if len(_repeat_vectors) > _REPEAT_CACHE_SIZE:
+                    _repeat_vectors.popitem(last=False)
+    matrix = sp.vstack([cached[post_id] for post_id, _ in candidates])
+    new_vector = triage.similarity_features([result.normalised])
+    return best_repeat(
+        new_vector,
+        [RepeatCandidate(post_id, text) for post_id, text in candidates],
+        matrix,
+        settings.repeat_threshold,
+    )
 
 
 def post_out(row: storage.PostRow) -> PostOut:
@@ -229,7 +368,12 @@ def get_post(db: storage.Database, post_id: str) -> PostOut:
         row = storage.get_post(session, post_id)
         if row is None:
             raise RequestRejected(404, f"no post with id {post_id!r}")
-        return post_out(row)
+        out = post_out(row)
+        root = row.repeat_of or row.id
+        count = storage.count_repeats(session, [root]).get(root, 0)
+        return out.model_copy(
+            update={"prediction": out.prediction.model_copy(update={"repeat_count": count})}
+        )
 
 
 def list_posts(

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
         "in each worker process; 0 turns the limit off",
     )
     log_level: str = Field("INFO", description="level of tandai's JSON logs on stderr")
+    repeat_threshold: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="cosine similarity (model TF-IDF, place words removed) at which a new post "
+        "is a repeat of an open post with the same topic and kecamatan",
+    )
+    repeat_window_days: float = Field(
+        7.0, ge=0, description="how far back open posts are compared for repeats; 0 turns it off"
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -232,6 +232,16 @@ class NewPost:
     author: str | None = None
     url: str | None = None
     posted_at: datetime | None = None
+    idempotency_key: str | None = None
+    repeat_of: str | None = None
+    repeat_similarity: float | None = None
+
+    @property
+    def dedup_key(self) -> str | None:
+        """The platform and the platform's post id: the same post is stored once."""
+        if not self.external_id:
+            return None
+        return f"{self.source or 'other'}:{self.external_id}"
 
 
 class Database:
@@ -360,12 +370,68 @@ def add_classified_posts(
             url=post.url,
             posted_at=post.posted_at,
             received_at=received_at,
+            dedup_key=post.dedup_key,
+            idempotency_key=post.idempotency_key,
+            repeat_of=post.repeat_of,
+            repeat_similarity=post.repeat_similarity,
         )
         row.predictions.append(PredictionRow(**prediction))
         rows.append(row)
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def find_existing_posts(
+    session: Session, dedup_keys: Sequence[str], idempotency_keys: Sequence[str]
+) -> tuple[dict[str, PostRow], dict[str, PostRow]]:
+    """Posts already stored under these platform ids and idempotency keys."""
+    by_dedup: dict[str, PostRow] = {}
+    by_idem: dict[str, PostRow] = {}
+    if dedup_keys:
+        for row in session.scalars(select(PostRow).where(PostRow.dedup_key.in_(set(dedup_keys)))):
+            by_dedup[str(row.dedup_key)] = row
+    if idempotency_keys:
+        query = select(PostRow).where(PostRow.idempotency_key.in_(set(idempotency_keys)))
+        for row in session.scalars(query):
+            by_idem[str(row.idempotency_key)] = row
+    return by_dedup, by_idem
+
+
+def repeat_candidates(
+    session: Session, topic: str, kecamatan: str, since: datetime, limit: int = 200
+) -> list[tuple[str, str]]:
+    """(id, text) of recent original posts (not repeats) predicted with this topic and
+    kecamatan, newest first."""
+    latest = (
+        select(func.max(PredictionRow.id).label("id")).group_by(PredictionRow.post_id).subquery()
+    )
+    query = (
+        select(PostRow.id, PostRow.text)
+        .join(PredictionRow, PredictionRow.post_id == PostRow.id)
+        .join(latest, latest.c.id == PredictionRow.id)
+        .where(
+            PostRow.received_at >= since,
+            PostRow.repeat_of.is_(None),
+            PredictionRow.topic == topic,
+            PredictionRow.kecamatan == kecamatan,
+        )
+        .order_by(PostRow.received_at.desc())
+        .limit(limit)
+    )
+    return [(str(i), str(t)) for i, t in session.execute(query)]
+
+
+def count_repeats(session: Session, post_ids: Sequence[str]) -> dict[str, int]:
+    """How many later posts were linked to each of these posts as repeats."""
+    if not post_ids:
+        return {}
+    query = (
+        select(PostRow.repeat_of, func.count())
+        .where(PostRow.repeat_of.in_(set(post_ids)))
+        .group_by(PostRow.repeat_of)
+    )
+    return {str(k): int(n) for k, n in session.execute(query)}
 
 
 def get_post(session: Session, post_id: str) -> PostRow | None:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import scipy.sparse as sp
 
 from model.areas import AreaMatch
 from model.artifact import ModelArtifact
 from model.fastpath import FastPath
+from model.repeats import place_words, without_places
 from model.routing import NOT_A_COMPLAINT, Directory, Tag, TagPolicy, decide_tags
 
 
@@ -34,6 +36,7 @@ class Classification:
     needs_review: bool
     review_reasons: list[str]
     respond_by: datetime
+    normalised: str = ""  # the text the area was read from
 
     @property
     def is_complaint(self) -> bool:
@@ -60,6 +63,7 @@ class Triage:
         # Derived from the pipeline once, on load: its numbers at a fraction of its cost.
         self.fast = FastPath(pipeline)
         self._labels = [str(c) for c in pipeline.classes_]
+        self._places: frozenset[str] | None = None
 
     @property
     def model_version(self) -> str:
@@ -73,6 +77,15 @@ class Triage:
     @property
     def labels(self) -> list[str]:
         return self._labels
+
+    def similarity_features(self, normalised: Sequence[str]) -> sp.csr_matrix:
+        """The model's TF-IDF features of normalised texts without their place words, on which
+        repeated complaints are compared (`model/repeats.py`)."""
+        if self._places is None:
+            self._places = place_words(self.directory.gazetteer)
+        cleaned = [without_places(t, self._places) for t in normalised]
+        features = self.artifact.pipeline.named_steps["features"]
+        return sp.csr_matrix(features.transform(np.asarray(cleaned, dtype=object)))
 
     def classify(
         self,
@@ -116,6 +129,7 @@ class Triage:
                     needs_review=decision.needs_review,
                     review_reasons=decision.review_reasons,
                     respond_by=start + self.answer_window,
+                    normalised=norm,
                 )
             )
         return results

@@ -1,0 +1,204 @@
+"""A post is stored once however often it is sent; repeated complaints link to the first."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+
+from api.settings import Settings
+from api.storage import Database, count_posts
+from model.artifact import ModelArtifact
+from tests.conftest import DATA_DIR
+
+
+def _stored(settings: Settings) -> int:
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            return count_posts(session)
+    finally:
+        db.dispose()
+
+
+def test_same_platform_post_is_stored_once(client: TestClient, settings: Settings) -> None:
+    body = {"text": "sampah menumpuk bau", "source": "instagram", "external_id": "C1"}
+    first = client.post("/classify", json=body).json()
+    again = client.post("/classify", json={**body, "text": "teks lain sama sekali"}).json()
+    assert again["id"] == first["id"]
+    assert again["topic"] == first["topic"]
+    assert _stored(settings) == 1
+    # the same id on another platform is another post
+    other = client.post("/classify", json={**body, "source": "x"}).json()
+    assert other["id"] != first["id"]
+    assert _stored(settings) == 2
+
+
+def test_idempotency_key_returns_the_first_result(client: TestClient, settings: Settings) -> None:
+    headers = {"Idempotency-Key": "retry-7f3a"}
+    first = client.post("/classify", json={"text": "jalan berlubang"}, headers=headers).json()
+    again = client.post("/classify", json={"text": "sampah bau"}, headers=headers).json()
+    assert again == first
+    assert _stored(settings) == 1
+    fresh = client.post("/classify", json={"text": "jalan berlubang"}).json()
+    assert fresh["id"] != first["id"]
+
+
+def test_bad_idempotency_key_is_a_422(client: TestClient, settings: Settings) -> None:
+    response = client.post(
+        "/classify", json={"text": "jalan rusak"}, headers={"Idempotency-Key": "x" * 201}
+    )
+    assert response.status_code == 422
+    assert _stored(settings) == 0
+
+
+def test_batch_stores_each_platform_post_once(
+    client: TestClient, settings: Settings, reviewer_headers: dict[str, str]
+) -> None:
+    posts = [
+        {"text": "banjir selokan mampet", "source": "facebook", "external_id": "F1"},
+        {"text": "jalan rusak", "source": "facebook", "external_id": "F2"},
+        {"text": "banjir selokan mampet lagi", "source": "facebook", "external_id": "F1"},
+    ]
+    results = client.post(
+        "/classify/batch", json={"posts": posts}, headers=reviewer_headers
+    ).json()["results"]
+    assert results[0]["id"] == results[2]["id"] != results[1]["id"]
+    assert _stored(settings) == 2
+    again = client.post(
+        "/classify/batch", json={"posts": posts[:2]}, headers=reviewer_headers
+    ).json()["results"]
+    assert [r["id"] for r in again] == [results[0]["id"], results[1]["id"]]
+    assert _stored(settings) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_concurrent_identical_requests_store_one_row(
+    tiny_model: ModelArtifact, settings: Settings, tmp_path: Path
+) -> None:
+    """Real concurrency: two server processes, sixteen clients released at once."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TANDAI_DATABASE_URL": settings.database_url,
+        "TANDAI_MODEL_DIR": str(tiny_model.path.parent),
+        "TANDAI_DATA_DIR": str(DATA_DIR),
+    }
+    Database(settings.database_url).migrate()  # both workers then find the schema ready
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training.cli", "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, "server exited"
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+        for round_ in range(3):
+            body = {"text": "sampah menumpuk", "source": "tiktok", "external_id": f"T{round_}"}
+            barrier = threading.Barrier(16)
+            answers: list[httpx.Response] = []
+            lock = threading.Lock()
+
+            def send(
+                body: dict[str, str],
+                barrier: threading.Barrier,
+                answers: list[httpx.Response],
+                lock: threading.Lock,
+            ) -> None:
+                with httpx.Client(timeout=30) as c:
+                    barrier.wait()
+                    r = c.post(f"{base}/classify", json=body)
+                with lock:
+                    answers.append(r)
+
+            threads = [
+                threading.Thread(target=send, args=(body, barrier, answers, lock))
+                for _ in range(16)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert [r.status_code for r in answers] == [200] * 16
+            assert len({r.json()["id"] for r in answers}) == 1
+        assert _stored(settings) == 3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_repeated_complaint_links_to_the_open_post(client: TestClient) -> None:
+    first = client.post(
+        "/classify",
+        json={"text": "sampah menumpuk bau busuk di pinggir jalan kelurahan Sawah Lebar"},
+    ).json()
+    assert first["topic"]["label"] == "sampah" and first["tags"]
+    assert first["repeat_of"] is None
+    again = client.post(
+        "/classify",
+        json={"text": "SAMPAH menumpuk bau busuk nian di pinggir jalan Sawah Lebar!!"},
+    ).json()
+    assert again["topic"]["label"] == "sampah"
+    assert again["repeat_of"] == first["id"]
+    assert again["repeat_count"] == 1
+    assert again["tags"] == []  # the officials were tagged on the first post
+    stored = client.get(f"/posts/{first['id']}").json()
+    assert stored["prediction"]["repeat_count"] == 1
+    assert client.get(f"/posts/{again['id']}").json()["prediction"]["repeat_of"] == first["id"]
+
+
+def test_other_place_or_topic_is_not_a_repeat(client: TestClient) -> None:
+    client.post("/classify", json={"text": "sampah menumpuk bau busuk di kelurahan Sawah Lebar"})
+    elsewhere = client.post(
+        "/classify", json={"text": "sampah menumpuk bau busuk di kelurahan Padang Harapan"}
+    ).json()
+    assert elsewhere["repeat_of"] is None and elsewhere["tags"]
+    other_topic = client.post(
+        "/classify", json={"text": "jalan berlubang besar di kelurahan Sawah Lebar"}
+    ).json()
+    assert other_topic["repeat_of"] is None
+
+
+def test_repeat_detection_can_be_switched_off(settings: Settings) -> None:
+    from api.app import create_app
+
+    off = settings.model_copy(update={"repeat_window_days": 0})
+    with TestClient(create_app(off)) as c:
+        text = "sampah menumpuk bau busuk di kelurahan Sawah Lebar"
+        c.post("/classify", json={"text": text})
+        assert c.post("/classify", json={"text": text + " lagi"}).json()["repeat_of"] is None
+
+
+def test_different_complaint_same_place_is_not_a_repeat(client: TestClient) -> None:
+    client.post(
+        "/classify", json={"text": "truk sampah tidak datang, sampah menumpuk di Sawah Lebar"}
+    )
+    different = client.post(
+        "/classify",
+        json={"text": "TPS liar penuh plastik dibuang sembarangan ke lahan kosong Sawah Lebar"},
+    ).json()
+    assert different["topic"]["label"] == "sampah"
+    assert different["repeat_of"] is None
