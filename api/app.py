@@ -17,7 +17,17 @@ from fastapi.staticfiles import StaticFiles
 from api import metrics as service_metrics
 from api import middleware, service
 from api.deps import AppState
-from api.routes import classify, health, models, pages, posts, reference, reviews
+from api.routes import (
+    classify,
+    health,
+    models,
+    pages,
+    posts,
+    reference,
+    report_pages,
+    responses,
+    reviews,
+)
 from api.routes import metrics as metrics_route
 from api.service import RequestRejected, tag_policy
 from api.settings import Settings
@@ -40,6 +50,19 @@ async def watch_active_model(state: AppState) -> None:
             log.exception("checking the active model failed; will try again")
 
 
+async def announce_overdue_posts(state: AppState) -> None:
+    """Every `overdue_check_seconds`, POST newly overdue posts to the webhook (each post once,
+    whichever worker gets there first)."""
+    while True:
+        try:
+            await asyncio.to_thread(
+                service.notify_overdue, state.db, state.directory, state.settings
+            )
+        except Exception:
+            log.exception("announcing overdue posts failed; will try again")
+        await asyncio.sleep(state.settings.overdue_check_seconds)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -52,13 +75,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.on_model_change.append(service_metrics.set_active_model)
         service.load_initial_model(state)
         app.state.tandai = state
-        watcher = asyncio.create_task(watch_active_model(state))
+        tasks = [asyncio.create_task(watch_active_model(state))]
+        if settings.overdue_webhook_url:
+            tasks.append(asyncio.create_task(announce_overdue_posts(state)))
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             db.dispose()
 
     app = FastAPI(
@@ -74,7 +100,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers or None
         )
 
-    for module in (health, classify, posts, reviews, models, reference, pages):
+    for module in (
+        health,
+        classify,
+        posts,
+        reviews,
+        responses,
+        models,
+        reference,
+        pages,
+        report_pages,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_route.router)

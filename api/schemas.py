@@ -154,6 +154,49 @@ class ReviewOut(BaseModel):
     note: str
 
 
+CaseStatus = Literal["diterima", "diproses", "selesai", "ditolak"]
+
+
+class ResponseIn(BaseModel):
+    """An answer an official or an office gave to a post.
+
+    Name who answered with `official_id` (from GET /officials) or `office` (an office code),
+    or both when they agree. `status` is the case's status from this answer on; it is kept
+    with the answer, so the history of a case is the list of its answers.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    official_id: str | None = Field(None, max_length=200, description="an id from GET /officials")
+    office: str | None = Field(None, max_length=200, description="an office code, e.g. DLH")
+    responded_at: AwareDatetime | datetime | None = Field(
+        None, description="when the answer was given (ISO-8601, UTC without a zone); default now"
+    )
+    platform: Source | None = Field(None, description="where the answer was posted")
+    url: str | None = Field(None, max_length=2000, description="link to the answer")
+    status: CaseStatus | None = Field(None, description="the case's status from this answer on")
+    note: str = Field("", max_length=2000)
+
+    @field_validator("official_id", "office", "url", "note")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return PostIn._storable(value)
+
+
+class ResponseOut(BaseModel):
+    id: int
+    post_id: str
+    official_id: str | None
+    office: str | None
+    responded_at: datetime
+    platform: str | None
+    url: str | None
+    status: CaseStatus | None
+    note: str
+    recorded_by: str = Field(description="name of the API key that recorded the answer")
+    created_at: datetime
+
+
 class PostOut(BaseModel):
     id: str
     text: str
@@ -167,6 +210,12 @@ class PostOut(BaseModel):
     reviewed: bool = False
     reviews: list[ReviewOut] = Field(
         default_factory=list, description="every review of the post, oldest first"
+    )
+    responses: list[ResponseOut] = Field(
+        default_factory=list, description="every answer to the post, oldest first"
+    )
+    status: CaseStatus | None = Field(
+        None, description="the case's current status: that of the latest answer giving one"
     )
 
 
@@ -280,3 +329,68 @@ class ReadyOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+class OwingOut(BaseModel):
+    """A tagged official who has not answered yet."""
+
+    official_id: str
+    name: str | None = Field(description="from officials.csv; null for an id not in it")
+    office: str
+    handles: dict[str, str]
+
+
+class OverdueItemOut(BaseModel):
+    post_id: str
+    text: str
+    source: str | None
+    url: str | None
+    received_at: datetime
+    respond_by: datetime
+    hours_overdue: float
+    topic: str | None
+    kecamatan: str | None
+    status: CaseStatus | None = Field(
+        description="the case's current status, if any answer gave one"
+    )
+    owing: list[OwingOut] = Field(description="tagged officials with no answer yet")
+    repeats: int = Field(description="later posts linked to this one as repeats")
+
+
+class OverdueOut(BaseModel):
+    at: datetime = Field(description="the moment the list is for")
+    items: list[OverdueItemOut] = Field(description="oldest deadline first")
+    total: int
+    limit: int
+    offset: int
+
+
+class OverdueNoticeOut(BaseModel):
+    """The JSON body POSTed to TANDAI_OVERDUE_WEBHOOK_URL, once per post."""
+
+    event: Literal["post.overdue"] = "post.overdue"
+    post: OverdueItemOut
+
+
+ReportGroupBy = Literal["office", "official", "kecamatan", "topic"]
+
+
+class ResponseReportRowOut(BaseModel):
+    group: str
+    count: int = Field(description="answers owed: one per post and tagged official")
+    answered: int
+    answered_within_window: int
+    share_within_window: float
+    median_hours: float | None
+    p90_hours: float | None
+    overdue_now: int
+    repeats: int = Field(description="repeat posts linked to the posts of this group")
+
+
+class ResponseReportOut(BaseModel):
+    group_by: ReportGroupBy
+    since: datetime | None
+    until: datetime | None
+    at: datetime = Field(description="'now' of the report: answers after it are not counted")
+    window_hours: float
+    rows: list[ResponseReportRowOut] = Field(description="largest count first")

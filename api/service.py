@@ -8,8 +8,9 @@ import io
 import logging
 import re
 import threading
+import urllib.request
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,15 +20,24 @@ import scipy.sparse as sp
 from sqlalchemy.exc import IntegrityError
 
 from api import metrics, storage
+from api.reports import GroupBy, Obligation, ReportRow, summarise
 from api.schemas import (
     AreaOut,
     ClassificationOut,
     ModelVersionOut,
+    OverdueItemOut,
+    OverdueNoticeOut,
+    OverdueOut,
+    OwingOut,
     PostIn,
     PostListOut,
     PostOut,
     QueueItemOut,
     QueueOut,
+    ResponseIn,
+    ResponseOut,
+    ResponseReportOut,
+    ResponseReportRowOut,
     RetrainIn,
     RetrainJobOut,
     ReviewIn,
@@ -360,6 +370,8 @@ def post_out(row: storage.PostRow) -> PostOut:
         prediction=stored_classification(row),
         reviewed=bool(row.reviews),
         reviews=[review_out(r) for r in row.reviews],
+        responses=[response_out(r) for r in row.responses],
+        status=case_status(r.status for r in row.responses),
     )
 
 
@@ -912,3 +924,337 @@ def run_retrain_job(state: AppState, job_id: str, body: RetrainIn) -> None:
             progress="done",
             report=result.report,
         )
+
+
+# -- responses, overdue posts and response reports -------------------------------------------
+
+# How far in the future a stated answer time may lie (clocks differ a little).
+CLOCK_SKEW = timedelta(minutes=5)
+# The webhook announces posts whose deadline passed at most this long ago, so turning it on
+# does not replay the whole history; GET /reports/overdue still lists older ones.
+NOTIFY_LOOKBACK = timedelta(days=7)
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+CHART_LOCK = threading.Lock()  # matplotlib's pyplot is not thread-safe
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    """`value` in UTC (a naive value is taken as UTC); 422 when it has no UTC equivalent."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise RequestRejected(422, f"{name}: {value.isoformat()} is out of range") from None
+
+
+def response_out(row: storage.ResponseRow) -> ResponseOut:
+    return ResponseOut(
+        id=row.id,
+        post_id=row.post_id,
+        official_id=row.official_id,
+        office=row.office,
+        responded_at=row.responded_at,
+        platform=row.platform,
+        url=row.url,
+        status=row.status,
+        note=row.note,
+        recorded_by=row.recorded_by,
+        created_at=row.created_at,
+    )
+
+
+def case_status(statuses: Iterable[str | None]) -> str | None:
+    """The status of the latest answer that gave one (answers oldest first)."""
+    current = None
+    for status in statuses:
+        if status is not None:
+            current = status
+    return current
+
+
+def _answerer(directory: Directory, body: ResponseIn) -> tuple[str | None, str | None]:
+    """(official_id, office) of who answered, checked against the city's data files."""
+    official_id, office = body.official_id or None, body.office or None
+    if official_id is None and office is None:
+        raise RequestRejected(
+            422, "say who answered: official_id (see GET /officials) or office (an office code)"
+        )
+    if official_id is not None:
+        official = directory.official_by_id.get(official_id)
+        if official is None:
+            raise RequestRejected(422, f"unknown official id {official_id!r}; see GET /officials")
+        own = official.office or None
+        if office is not None and office != own:
+            belongs = f"belongs to office {own!r}" if own else "belongs to no office"
+            raise RequestRejected(422, f"official {official_id!r} {belongs}, not {office!r}")
+        return official_id, own
+    if office not in directory.offices:
+        raise RequestRejected(
+            422, f"unknown office {office!r}; offices are: {', '.join(directory.offices)}"
+        )
+    return None, office
+
+
+def add_response(
+    db: storage.Database,
+    directory: Directory,
+    post_id: str,
+    body: ResponseIn,
+    by: Principal,
+    now: datetime | None = None,
+) -> ResponseOut:
+    """Record an answer to a post: who (an official or an office), when, where, and the case
+    status from then on. Earlier answers are kept (the case history)."""
+    now = now or datetime.now(UTC)
+    with db.session() as session:
+        post = storage.get_post(session, post_id)
+        if post is None:
+            raise RequestRejected(404, f"no post with id {post_id!r}")
+        official_id, office = _answerer(directory, body)
+        responded_at = now if body.responded_at is None else _utc(body.responded_at, "responded_at")
+        if responded_at > now + CLOCK_SKEW:
+            raise RequestRejected(
+                422,
+                f"responded_at {responded_at.isoformat()} is in the future (now is "
+                f"{now.isoformat(timespec='seconds')})",
+            )
+        start = post.posted_at or post.received_at
+        if responded_at < start:
+            raise RequestRejected(
+                422,
+                f"responded_at {responded_at.isoformat()} is before the post was made "
+                f"({start.isoformat()})",
+            )
+        row = storage.add_response(
+            session,
+            post,
+            official_id=official_id,
+            office=office,
+            responded_at=responded_at,
+            platform=body.platform,
+            url=body.url,
+            status=body.status,
+            note=body.note,
+            recorded_by=by.name,
+            recorded_by_key_id=by.key_id,
+        )
+        return response_out(row)
+
+
+def office_of(directory: Directory | None, official_id: str) -> str:
+    """The office an official speaks for: its office code, else the official itself (a camat
+    or lurah, or an id the data files do not know)."""
+    official = directory.official_by_id.get(official_id) if directory is not None else None
+    return official.office if official is not None and official.office else official_id
+
+
+def case_obligations(
+    case: storage.Case, directory: Directory | None, at: datetime
+) -> list[Obligation]:
+    """One answer owed per tagged official of an original post. An official has answered at
+    its first answer up to `at` given by itself or by its office as a whole; a repeat owes
+    nothing of its own (its first post does)."""
+    if case.repeat_of is not None:
+        return []
+    out = []
+    for official_id in case.tags:
+        office = office_of(directory, official_id)
+        answered_at = min(
+            (
+                a.responded_at
+                for a in case.answers
+                if a.responded_at <= at
+                and (a.official_id == official_id or (a.office is not None and a.office == office))
+            ),
+            default=None,
+        )
+        out.append(
+            Obligation(
+                post_id=case.post_id,
+                office=office,
+                official=official_id,
+                kecamatan=case.kecamatan or "",
+                topic=case.topic or "",
+                start=case.start,
+                respond_by=case.respond_by,
+                answered_at=answered_at,
+                repeats=case.repeats,
+            )
+        )
+    return out
+
+
+def overdue_items(
+    cases: Iterable[storage.Case], directory: Directory | None, at: datetime
+) -> list[OverdueItemOut]:
+    """The cases past their deadline at `at` with a tagged official still owing an answer, in
+    the order given (storage gives the oldest deadline first)."""
+    items = []
+    for case in cases:
+        if case.respond_by >= at:
+            continue
+        owing = [o for o in case_obligations(case, directory, at) if o.answered_at is None]
+        if not owing:
+            continue
+        official_by_id = directory.official_by_id if directory is not None else {}
+        items.append(
+            OverdueItemOut(
+                post_id=case.post_id,
+                text=case.text,
+                source=case.source,
+                url=case.url,
+                received_at=case.received_at,
+                respond_by=case.respond_by,
+                hours_overdue=round((at - case.respond_by).total_seconds() / 3600, 2),
+                topic=case.topic,
+                kecamatan=case.kecamatan,
+                status=case_status(a.status for a in case.answers if a.responded_at <= at),
+                owing=[
+                    OwingOut(
+                        official_id=o.official,
+                        name=official.name if official is not None else None,
+                        office=o.office,
+                        handles=dict(official.handles) if official is not None else {},
+                    )
+                    for o in owing
+                    for official in [official_by_id.get(o.official)]
+                ],
+                repeats=case.repeats,
+            )
+        )
+    return items
+
+
+def list_overdue(
+    db: storage.Database,
+    directory: Directory,
+    *,
+    limit: int,
+    offset: int,
+    at: datetime | None = None,
+) -> OverdueOut:
+    """Posts overdue at `at` (default now), oldest deadline first, with who still owes."""
+    at = datetime.now(UTC) if at is None else _utc(at, "at")
+    with db.session() as session:
+        cases = storage.list_cases(session, due_before=at, originals_only=True)
+    items = overdue_items(cases, directory, at)
+    return OverdueOut(
+        at=at, items=items[offset : offset + limit], total=len(items), limit=limit, offset=offset
+    )
+
+
+def send_webhook(url: str, body: bytes) -> None:
+    """POST a JSON body; raises on a connection error or a status of 400 or more."""
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "tandai"},
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+        response.read()
+
+
+def notify_overdue(
+    db: storage.Database,
+    directory: Directory,
+    settings: Settings,
+    at: datetime | None = None,
+    send: Callable[[str, bytes], None] = send_webhook,
+) -> int:
+    """POST every newly overdue post to the webhook, once per post however many workers run:
+    a worker first claims the post with a conditional UPDATE and sends only when it won. A
+    failed send gives the claim back, so the next round tries again; a worker that dies between
+    claim and send loses that one notice (at most once, never twice). Returns how many were
+    sent."""
+    url = settings.overdue_webhook_url
+    if not url:
+        return 0
+    at = datetime.now(UTC) if at is None else at
+    with db.session() as session:
+        cases = storage.list_cases(
+            session,
+            due_before=at,
+            due_since=at - NOTIFY_LOOKBACK,
+            originals_only=True,
+            unnotified_only=True,
+        )
+    sent = 0
+    for item in overdue_items(cases, directory, at):
+        with db.session() as session:
+            if not storage.claim_overdue_notice(session, item.post_id, at):
+                continue
+        body = OverdueNoticeOut(post=item).model_dump_json().encode("utf-8")
+        try:
+            send(url, body)
+        except Exception as exc:  # any failure: give the claim back and try next round
+            log.warning("overdue webhook for post %s failed, will retry: %s", item.post_id, exc)
+            with db.session() as session:
+                storage.release_overdue_notice(session, item.post_id, at)
+            continue
+        sent += 1
+        log.info("overdue webhook sent for post %s", item.post_id)
+    return sent
+
+
+@dataclass(frozen=True)
+class ResponseReport:
+    """The answers owed by posts received in [since, until), as they stood at `at`."""
+
+    since: datetime | None
+    until: datetime | None
+    at: datetime
+    window: timedelta
+    obligations: list[Obligation]
+
+    def rows(self, group_by: GroupBy) -> list[ReportRow]:
+        return summarise(self.obligations, group_by, self.window, self.at)
+
+
+def response_report(
+    db: storage.Database,
+    directory: Directory | None,
+    settings: Settings,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    at: datetime | None = None,
+) -> ResponseReport:
+    since = None if since is None else _utc(since, "since")
+    until = None if until is None else _utc(until, "until")
+    if since is not None and until is not None and since >= until:
+        raise RequestRejected(422, "since must be before until")
+    at = datetime.now(UTC) if at is None else _utc(at, "at")
+    with db.session() as session:
+        cases = storage.list_cases(session, since=since, until=until, originals_only=True)
+    return ResponseReport(
+        since=since,
+        until=until,
+        at=at,
+        window=timedelta(hours=settings.answer_window_hours),
+        obligations=[ob for case in cases for ob in case_obligations(case, directory, at)],
+    )
+
+
+def response_report_out(report: ResponseReport, group_by: GroupBy) -> ResponseReportOut:
+    return ResponseReportOut(
+        group_by=group_by,
+        since=report.since,
+        until=report.until,
+        at=report.at,
+        window_hours=report.window.total_seconds() / 3600,
+        rows=[
+            ResponseReportRowOut(
+                group=r.group,
+                count=r.count,
+                answered=r.answered,
+                answered_within_window=r.answered_within_window,
+                share_within_window=r.share_within_window,
+                median_hours=r.median_hours,
+                p90_hours=r.p90_hours,
+                overdue_now=r.overdue_now,
+                repeats=r.repeats,
+            )
+            for r in report.rows(group_by)
+        ],
+    )

@@ -95,6 +95,23 @@ class Settings(BaseSettings):
         7.0, ge=0, description="how far back open posts are compared for repeats; 0 turns it off"
     )
 
+    overdue_webhook_url: str = Field(
+        "",
+        description="http(s) URL that gets a JSON POST once per post when it becomes overdue; "
+        "empty (the default) turns the webhook off",
+    )
+    overdue_check_seconds: float = Field(
+        60.0, gt=0, description="how often each worker looks for newly overdue posts to announce"
+    )
+
+    @field_validator("overdue_webhook_url")
+    @classmethod
+    def _webhook_is_http(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (or be empty to turn it off)")
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    insert,
     inspect,
     select,
     text,
@@ -60,6 +61,7 @@ BASELINE_REVISION = "0001"
 REVIEW_DECISIONS = ("accept", "correct", "reject")
 KEY_ROLES = ("reviewer", "admin")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+CASE_STATUSES = ("diterima", "diproses", "selesai", "ditolak")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -112,11 +114,16 @@ class PostRow(Base):
     # (no database foreign key: see migration 0003)
     repeat_of: Mapped[str | None] = mapped_column(String(32), index=True)
     repeat_similarity: Mapped[float | None] = mapped_column(Float)
+    # when one worker claimed the post to send the overdue webhook (it is sent once)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     predictions: Mapped[list[PredictionRow]] = relationship(
         back_populates="post", order_by="PredictionRow.id"
     )
     reviews: Mapped[list[ReviewRow]] = relationship(back_populates="post", order_by="ReviewRow.id")
+    responses: Mapped[list[ResponseRow]] = relationship(
+        back_populates="post", order_by=lambda: (ResponseRow.responded_at, ResponseRow.id)
+    )
 
 
 class PredictionRow(Base):
@@ -184,6 +191,30 @@ class ReviewRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     post: Mapped[PostRow] = relationship(back_populates="reviews")
+
+
+class ResponseRow(Base):
+    """An answer to one post by an official or an office; every one is kept (the case's
+    history: each row keeps the status the case had from then on)."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"), index=True)
+    # an official id of officials.csv, or null when an office answered as a whole
+    official_id: Mapped[str | None] = mapped_column(String(200))
+    # the office code the answer speaks for (the official's office when an official answered)
+    office: Mapped[str | None] = mapped_column(String(200))
+    responded_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    platform: Mapped[str | None] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_by_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+
+    post: Mapped[PostRow] = relationship(back_populates="responses")
 
 
 class ModelVersionRow(Base):
@@ -717,4 +748,243 @@ def unfinished_retrain_job(session: Session, since: datetime) -> RetrainJobRow |
         .where(RetrainJobRow.status.in_(("queued", "running")), RetrainJobRow.created_at >= since)
         .order_by(RetrainJobRow.created_at.desc())
         .limit(1)
+    )
+
+
+# -- responses and what is owed ----------------------------------------------------------------
+
+
+def add_response(session: Session, post: PostRow, **columns: Any) -> ResponseRow:
+    """Store one answer to `post` (ResponseRow column values); earlier answers stay."""
+    row = ResponseRow(post_id=post.id, created_at=_now(), **columns)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class ImportedPost:
+    """A post from another system with its prediction and the answers it got (bulk loading)."""
+
+    post: NewPost
+    received_at: datetime
+    prediction: dict[str, Any]
+    responses: Sequence[dict[str, Any]] = ()
+
+
+def add_imported_posts(session: Session, items: Sequence[ImportedPost]) -> list[str]:
+    """Store posts, each with its own `received_at`, one prediction and its responses, in
+    bulk (executemany); returns the new post ids in input order."""
+    ids = [_new_id() for _ in items]
+    now = _now()
+    if not items:
+        return ids
+    session.execute(
+        insert(PostRow),
+        [
+            {
+                "id": post_id,
+                "text": item.post.text,
+                "source": item.post.source,
+                "external_id": item.post.external_id,
+                "author": item.post.author,
+                "url": item.post.url,
+                "posted_at": item.post.posted_at,
+                "received_at": item.received_at,
+            }
+            for post_id, item in zip(ids, items, strict=True)
+        ],
+    )
+    session.execute(
+        insert(PredictionRow),
+        [
+            {"area_ambiguous": False, "created_at": now, **item.prediction, "post_id": post_id}
+            for post_id, item in zip(ids, items, strict=True)
+        ],
+    )
+    answers = [
+        {"note": "", "created_at": now, **response, "post_id": post_id}
+        for post_id, item in zip(ids, items, strict=True)
+        for response in item.responses
+    ]
+    if answers:
+        session.execute(insert(ResponseRow), answers)
+    return ids
+
+
+@dataclass(frozen=True)
+class Answer:
+    official_id: str | None
+    office: str | None
+    responded_at: datetime
+    status: str | None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One post as the response reports see it: its current labels and tags (the latest
+    review's when reviewed, else the latest prediction's), its deadline and its answers."""
+
+    post_id: str
+    text: str
+    source: str | None
+    url: str | None
+    received_at: datetime
+    start: datetime  # when the clock started: posted_at, else received_at
+    respond_by: datetime
+    topic: str | None
+    kecamatan: str | None
+    tags: tuple[str, ...]
+    repeat_of: str | None
+    repeats: int
+    answers: tuple[Answer, ...]
+    overdue_notified_at: datetime | None
+
+
+_IN_CHUNK = 500
+
+
+def list_cases(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    due_before: datetime | None = None,
+    due_since: datetime | None = None,
+    originals_only: bool = False,
+    unnotified_only: bool = False,
+) -> list[Case]:
+    """Posts received in [since, until) and due (respond_by) in [due_since, due_before), with
+    everything needed to tell who still owes an answer; ordered by respond_by, oldest first."""
+    newest_prediction = _latest_ids(PredictionRow.id, PredictionRow.post_id)
+    newest_review = _latest_ids(ReviewRow.id, ReviewRow.post_id)
+    stmt = (
+        select(
+            PostRow.id,
+            PostRow.text,
+            PostRow.source,
+            PostRow.url,
+            PostRow.posted_at,
+            PostRow.received_at,
+            PostRow.repeat_of,
+            PostRow.overdue_notified_at,
+            PredictionRow.respond_by,
+            PredictionRow.topic,
+            PredictionRow.kecamatan,
+            PredictionRow.tags,
+            ReviewRow.id,
+            ReviewRow.after_topic,
+            ReviewRow.after_kecamatan,
+            ReviewRow.after_tags,
+        )
+        .join(newest_prediction, newest_prediction.c.post_id == PostRow.id)
+        .join(PredictionRow, PredictionRow.id == newest_prediction.c.row_id)
+        .outerjoin(newest_review, newest_review.c.post_id == PostRow.id)
+        .outerjoin(ReviewRow, ReviewRow.id == newest_review.c.row_id)
+    )
+    if since is not None:
+        stmt = stmt.where(PostRow.received_at >= since)
+    if until is not None:
+        stmt = stmt.where(PostRow.received_at < until)
+    if due_before is not None:
+        stmt = stmt.where(PredictionRow.respond_by < due_before)
+    if due_since is not None:
+        stmt = stmt.where(PredictionRow.respond_by >= due_since)
+    if originals_only:
+        stmt = stmt.where(PostRow.repeat_of.is_(None))
+    if unnotified_only:
+        stmt = stmt.where(PostRow.overdue_notified_at.is_(None))
+    stmt = stmt.order_by(PredictionRow.respond_by, PostRow.received_at, PostRow.id)
+    rows = session.execute(stmt).all()
+
+    answers: dict[str, list[Answer]] = {}
+    repeats: dict[str, int] = {}
+    ids = [r[0] for r in rows]
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i : i + _IN_CHUNK]
+        for post_id, official_id, office, responded_at, status in session.execute(
+            select(
+                ResponseRow.post_id,
+                ResponseRow.official_id,
+                ResponseRow.office,
+                ResponseRow.responded_at,
+                ResponseRow.status,
+            )
+            .where(ResponseRow.post_id.in_(chunk))
+            .order_by(ResponseRow.responded_at, ResponseRow.id)
+        ):
+            answers.setdefault(post_id, []).append(
+                Answer(official_id, office, responded_at, status)
+            )
+        for root, n in session.execute(
+            select(PostRow.repeat_of, func.count())
+            .where(PostRow.repeat_of.in_(chunk))
+            .group_by(PostRow.repeat_of)
+        ):
+            repeats[str(root)] = int(n)
+
+    out = []
+    for (
+        post_id,
+        text_,
+        source,
+        url,
+        posted_at,
+        received_at,
+        repeat_of,
+        notified_at,
+        respond_by,
+        topic,
+        kecamatan,
+        tags,
+        review_id,
+        reviewed_topic,
+        reviewed_kecamatan,
+        reviewed_tags,
+    ) in rows:
+        if review_id is not None:
+            topic, kecamatan = reviewed_topic, reviewed_kecamatan
+            tag_ids = [str(t) for t in reviewed_tags]
+        else:
+            tag_ids = [str(t["official_id"]) for t in tags]
+        out.append(
+            Case(
+                post_id=post_id,
+                text=text_,
+                source=source,
+                url=url,
+                received_at=received_at,
+                start=posted_at or received_at,
+                respond_by=respond_by,
+                topic=topic,
+                kecamatan=kecamatan,
+                tags=tuple(dict.fromkeys(tag_ids)),
+                repeat_of=repeat_of,
+                repeats=repeats.get(post_id, 0),
+                answers=tuple(answers.get(post_id, ())),
+                overdue_notified_at=notified_at,
+            )
+        )
+    return out
+
+
+def claim_overdue_notice(session: Session, post_id: str, at: datetime) -> bool:
+    """Mark the post's overdue webhook as taken by the caller; False when another worker (or
+    an earlier run) already took it. One conditional UPDATE, so exactly one caller wins."""
+    result = session.execute(
+        update(PostRow)
+        .where(PostRow.id == post_id, PostRow.overdue_notified_at.is_(None))
+        .values(overdue_notified_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0)) == 1
+
+
+def release_overdue_notice(session: Session, post_id: str, at: datetime) -> None:
+    """Give back a claim made at `at` (the webhook failed), so a later run tries again."""
+    session.execute(
+        update(PostRow)
+        .where(PostRow.id == post_id, PostRow.overdue_notified_at == at)
+        .values(overdue_notified_at=None)
+        .execution_options(synchronize_session=False)
     )
