@@ -2,24 +2,24 @@
 
 scikit-learn's `Pipeline.predict_proba` on one post spends most of its ~2.5 ms on input
 validation and sparse-matrix set-up. `FastPath` reads the fitted steps once, on load, and then
-computes the same probabilities (to ~1e-15) with plain lookups:
+computes the same probabilities (within ~1e-15) with plain lookups:
 
 - normalisation calls the fitted normaliser's own function, stemming the fitted stemmer, whose
   cache is warmed from the words training saw;
-- word n-grams are cut as the fitted vectorizer's analyzer cuts them (its own preprocessor,
-  tokenizer and stop words); `char_wb` n-grams are cut per word, exactly as scikit-learn does,
-  and their columns cached per word (bounded), since words repeat;
-- each n-gram maps to one row of a matrix holding idf x branch weight x classifier weights, so a
-  post costs one lookup per n-gram, a count, a norm per branch, one small product and the
-  classifier's head (temperature softmax, naive Bayes posterior or logistic softmax), computed
-  with the operations scikit-learn uses.
+- n-grams are cut as the fitted vectorizers cut them (their own preprocessor, tokenizer and
+  stop words); in the shipped layout (stem -> words, char_wb) one bounded cache entry per
+  token holds its stem and the columns of its unigram and char n-grams, since words repeat;
+- each column is one row of a matrix holding idf x branch weight x classifier weights, so a
+  post costs a count of its columns, a norm per branch, one sparse product (scipy's own
+  routine, which sums a post's terms in the same order alone or in a batch: identical bits)
+  and the classifier's head (temperature softmax, naive Bayes posterior or logistic softmax),
+  computed with the operations scikit-learn uses.
 
 Hyper-parameters are read from the fitted objects (n-gram ranges, analyzers, sublinear tf,
 binary, norm, idf, branch weights, ensembles of calibrated classifiers). A step it cannot
 reproduce, or a disagreement with the pipeline on probe texts at load time, makes it fall back
 to the pipeline itself: `fallback_reason` then says why, and the numbers are still the pipeline's.
 """
-
 from __future__ import annotations
 
 import itertools
