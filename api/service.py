@@ -1225,8 +1225,9 @@ def response_report(
     if since is not None and until is not None and since >= until:
         raise RequestRejected(422, "since must be before until")
     at = datetime.now(UTC) if at is None else _utc(at, "at")
+    received_before = at if until is None else min(until, at)  # no post from after `at`
     with db.session() as session:
-        cases = storage.list_cases(session, since=since, until=until, originals_only=True)
+        cases = storage.list_cases(session, since=since, until=received_before, originals_only=True)
     return ResponseReport(
         since=since,
         until=until,

@@ -1,11 +1,11 @@
-"""The `tandai` command: serve, train, evaluate, classify, keys."""
+"""The `tandai` command: serve, train, evaluate, classify, keys, report."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from api.settings import Settings
@@ -228,6 +228,45 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _instant(value: str) -> datetime:
+    """An ISO-8601 date or date-time for argparse; without a zone it is UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO-8601 date or date-time (e.g. 2026-11-01 or "
+            "2026-11-01T08:00+07:00)"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from api import reports, service, storage
+
+    if args.since is not None and args.until is not None and args.since >= args.until:
+        raise CLIError("--since must be before --until")
+    directory = Directory.from_dir(settings.data_dir)
+    db = storage.Database(settings.database_url)
+    try:
+        db.migrate()
+        report = service.response_report(
+            db, directory, settings, since=args.since, until=args.until, at=args.at
+        )
+    except service.RequestRejected as exc:
+        raise CLIError(exc.detail) from None
+    finally:
+        db.dispose()
+    rows = report.rows(args.group_by)
+    if args.format == "csv":
+        sys.stdout.write(reports.to_csv(rows))
+        return 0
+    if not rows:
+        print("no answers owed by posts received in that period")
+        return 0
+    print(reports.to_table(rows, args.group_by, report.window))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -313,6 +352,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--store", action="store_true", help="also store posts and predictions in the database"
     )
     classify.set_defaults(func=cmd_classify)
+
+    report = sub.add_parser(
+        "report", help="response times per office (or official, kecamatan, topic)"
+    )
+    report.add_argument(
+        "--since", type=_instant, help="posts received at or after (ISO-8601; UTC without a zone)"
+    )
+    report.add_argument("--until", type=_instant, help="posts received before (ISO-8601)")
+    report.add_argument(
+        "--group-by", choices=("office", "official", "kecamatan", "topic"), default="office"
+    )
+    report.add_argument(
+        "--at", type=_instant, help="report as things stood at this moment (default now)"
+    )
+    report.add_argument("--format", choices=("table", "csv"), default="table")
+    report.set_defaults(func=cmd_report)
     return parser
 
 
