@@ -130,7 +130,10 @@ class Gazetteer:
                 joined = "".join(form)
                 if len(joined) >= FUZZY_MIN_LEN:
                     self._joined.setdefault(joined, area)
-        self._joined_keys = list(self._joined)
+        # typo candidates by (first letter, length): a query is compared with few names
+        self._fuzzy_index: dict[tuple[str, int], list[str]] = {}
+        for key in self._joined:
+            self._fuzzy_index.setdefault((key[0], len(key)), []).append(key)
         self.kecamatan_names = [a.name for a in self.areas if a.level == "kecamatan"]
         self.kelurahan_of = {a.name: a.kecamatan for a in self.areas if a.level == "kelurahan"}
 
@@ -208,11 +211,16 @@ class Gazetteer:
                 if (i, i + size) in exact:
                     continue
                 query = "".join(window)
-                if len(query) < FUZZY_MIN_LEN or (size == 1 and is_indonesian_word(query)):
+                if len(query) < FUZZY_MIN_LEN:
                     continue
-                for key in self._joined_keys:
-                    if key[0] != query[0] or abs(len(key) - len(query)) > 2:
-                        continue
+                keys = [
+                    key
+                    for n in range(len(query) - 2, len(query) + 3)
+                    for key in self._fuzzy_index.get((query[0], n), ())
+                ]
+                if not keys or (size == 1 and is_indonesian_word(query)):
+                    continue
+                for key in keys:
                     limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
                     if Levenshtein.distance(query, key, score_cutoff=limit) <= limit:
                         hits.append(_Hit(self._joined[key], i, i + size, 0.75, fuzzy=True))
