@@ -47,6 +47,14 @@ def response_report_fragment(
         state.db, state.directory, state.settings, since=since, until=until
     )
     rows = report.rows(group_by)
+    directory = state.directory
+    names: dict[str, str] = {}
+    if group_by in ("office", "official"):
+        names = {o.official_id: o.name for o in directory.officials}
+    if group_by == "office":
+        names.update({code: office.name for code, office in directory.offices.items()})
+    elif group_by == "topic":
+        names = {t.code: t.name for t in directory.topics}
     by_office = rows if group_by == "office" else report.rows("office")
     hours = report.window.total_seconds() / 3600
     chart = None
@@ -65,6 +73,7 @@ def response_report_fragment(
             "rows": rows,
             "group_by": group_by,
             "group_names": GROUP_NAMES,
+            "names": names,
             "hours": hours,
             "chart": chart,
             "offices_shown": min(len(by_office), 25),

@@ -6,6 +6,7 @@
 const KEY_STORAGE = "tandai.apiKey";
 const $ = (id) => document.getElementById(id);
 let apiKey = sessionStorage.getItem(KEY_STORAGE);
+let latestLoad = 0;  // only the newest of overlapping loads is shown
 
 class ApiError extends Error {
   constructor(status, detail) { super(detail); this.status = status; }
@@ -41,12 +42,16 @@ function query(extra) {
 }
 
 async function loadReport() {
+  const load = ++latestLoad;
   setStatus("Memuat laporan…");
   try {
     const response = await request(`/reports/response-times.html?${query({})}`);
-    $("result").innerHTML = await response.text();
+    const html = await response.text();
+    if (load !== latestLoad) return;
+    $("result").innerHTML = html;
     setStatus("");
   } catch (error) {
+    if (load !== latestLoad) return;
     if (error.status === 401) { signOut(); return; }
     setStatus(`Gagal memuat laporan: ${error.message}`, true);
   }

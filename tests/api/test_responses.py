@@ -578,7 +578,7 @@ def test_report_page_signs_in_and_renders_table_and_chart(
     html = fragment.text
     assert "<html" not in html  # a fragment for the page, not a page
     assert 'id="report-table"' in html and "Per topik" in html
-    assert '<th scope="row">sampah</th>' in html
+    assert '<th scope="row">sampah<small>Sampah</small></th>' in html
     assert "&lt;b&gt;topik&lt;/b&gt;" in html and "<b>topik</b>" not in html
     assert 'src="data:image/svg+xml;base64,' in html  # the chart is per office
     assert "Dijawab dalam 24 jam, per perangkat daerah" in html
