@@ -291,13 +291,13 @@ def _classify_and_store(
                     out = out.model_copy(update={"tags": [], "repeat_of": repeat.post_id})
                 to_store.append(post)
                 outs.append(out)
-            rows = storage.add_classified_posts(
+            stored = storage.add_classified_posts(
                 session, to_store, [prediction_columns(o) for o in outs], received_at
             )
             roots = [o.repeat_of for o in outs if o.repeat_of]
             counts = storage.count_repeats(session, roots)
-            for i, out, row in zip(fresh, outs, rows, strict=True):
-                update: dict[str, Any] = {"id": row.id}
+            for i, out, ids in zip(fresh, outs, stored, strict=True):
+                update: dict[str, Any] = {"id": ids.id}
                 if out.repeat_of:
                     update["repeat_count"] = counts.get(out.repeat_of, 0)
                 answers[i] = out.model_copy(update=update)

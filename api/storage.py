@@ -383,34 +383,50 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 # -- posts and predictions ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StoredPost:
+    """What `add_classified_posts` wrote: the post's id."""
+
+    id: str
+
+
 def add_classified_posts(
     session: Session,
     posts: Sequence[NewPost],
     predictions: Sequence[dict[str, Any]],
     received_at: datetime,
-) -> list[PostRow]:
-    """Store posts with their predictions; `predictions` hold PredictionRow column values."""
-    rows: list[PostRow] = []
-    for post, prediction in zip(posts, predictions, strict=True):
-        row = PostRow(
-            id=_new_id(),
-            text=post.text,
-            source=post.source,
-            external_id=post.external_id,
-            author=post.author,
-            url=post.url,
-            posted_at=post.posted_at,
-            received_at=received_at,
-            dedup_key=post.dedup_key,
-            idempotency_key=post.idempotency_key,
-            repeat_of=post.repeat_of,
-            repeat_similarity=post.repeat_similarity,
-        )
-        row.predictions.append(PredictionRow(**prediction))
-        rows.append(row)
-    session.add_all(rows)
-    session.flush()
-    return rows
+) -> list[StoredPost]:
+    """Store posts with their predictions; `predictions` hold PredictionRow column values.
+
+    Two multi-row INSERTs (no ORM unit of work): this is the hot path of every request.
+    """
+    if not posts:
+        return []
+    ids = [_new_id() for _ in posts]
+    post_rows = [
+        {
+            "id": post_id,
+            "text": post.text,
+            "source": post.source,
+            "external_id": post.external_id,
+            "author": post.author,
+            "url": post.url,
+            "posted_at": post.posted_at,
+            "received_at": received_at,
+            "dedup_key": post.dedup_key,
+            "idempotency_key": post.idempotency_key,
+            "repeat_of": post.repeat_of,
+            "repeat_similarity": post.repeat_similarity,
+        }
+        for post_id, post in zip(ids, posts, strict=True)
+    ]
+    prediction_rows = [
+        {**prediction, "post_id": post_id, "created_at": received_at}
+        for post_id, prediction in zip(ids, predictions, strict=True)
+    ]
+    session.execute(insert(PostRow), post_rows)
+    session.execute(insert(PredictionRow), prediction_rows)
+    return [StoredPost(i) for i in ids]
 
 
 def find_existing_posts(
