@@ -20,6 +20,7 @@ binary, norm, idf, branch weights, ensembles of calibrated classifiers). A step 
 reproduce, or a disagreement with the pipeline on probe texts at load time, makes it fall back
 to the pipeline itself: `fallback_reason` then says why, and the numbers are still the pipeline's.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -381,6 +382,34 @@ class FastPath:
         norms[norms == 0.0] = 1.0
         tf /= norms.take(groups)
 
+    def features(self, normalised: Sequence[str]) -> sp.csr_matrix:
+        """The features step's output (the TF-IDF rows the classifier reads) for texts already
+        through the normalise step; used to compare posts with each other."""
+        if not self.is_fast:
+            step = self.pipeline.named_steps["features"]
+            return sp.csr_matrix(step.transform(np.asarray(list(normalised), dtype=object)))
+        data: list[np.ndarray] = []
+        indices: list[np.ndarray] = []
+        indptr = [0]
+        for text in normalised:
+            parts = self._columns(text)
+            ids = np.concatenate(parts) if parts else _NO_IDS
+            cols, counts = np.unique(ids, return_counts=True)
+            tf = counts.astype(np.float64)
+            if cols.size:
+                self._weigh(tf, cols, None, 1)
+            data.append(tf * self._fold.take(cols))
+            indices.append(cols)
+            indptr.append(indptr[-1] + cols.size)
+        return sp.csr_matrix(
+            (
+                np.concatenate(data) if data else np.zeros(0),
+                np.concatenate(indices) if indices else _NO_IDS,
+                np.asarray(indptr),
+            ),
+            shape=(len(indptr) - 1, self.n_features),
+        )
+
     def _head_proba(self, scores: np.ndarray) -> np.ndarray:
         if len(self._heads) == 1:
             # one calibrated classifier: sklearn's mean (0 + p) / 1 is p itself
@@ -436,6 +465,7 @@ class FastPath:
                 idf[cols] = b.idf
             fold[cols] = idf[cols] * b.weight
         self._idf = idf
+        self._fold = fold
         columns, heads = self._classifier(classifier)
         if columns.shape[0] != start:
             raise Unsupported(f"the classifier reads {columns.shape[0]} features, not {start}")

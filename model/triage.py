@@ -83,9 +83,7 @@ class Triage:
         repeated complaints are compared (`model/repeats.py`)."""
         if self._places is None:
             self._places = place_words(self.directory.gazetteer)
-        cleaned = [without_places(t, self._places) for t in normalised]
-        features = self.artifact.pipeline.named_steps["features"]
-        return sp.csr_matrix(features.transform(np.asarray(cleaned, dtype=object)))
+        return self.fast.features([without_places(t, self._places) for t in normalised])
 
     def classify(
         self,
