@@ -126,6 +126,11 @@ class ReviewIn(BaseModel):
     tags: list[str] | None = Field(None, description="official ids from GET /officials")
     note: str = Field("", max_length=2000)
 
+    @field_validator("topic", "kecamatan", "kelurahan", "note")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return PostIn._storable(value)
+
 
 class KeyOwnerOut(BaseModel):
     """Who an API key belongs to (never the key or its hash)."""

@@ -175,6 +175,7 @@ def test_correct_validates_against_the_data_files_and_derives_tags(
         ({"decision": "reject", "topic": "jalan"}, 422, "reject takes only a note"),
         ({"decision": "maybe"}, 422, "decision"),
         ({"decision": "accept", "extra": 1}, 422, "extra"),
+        ({"decision": "accept", "note": "ok\x00"}, 422, "NUL"),
     ],
 )
 def test_bad_reviews_are_422_and_not_stored(
