@@ -34,6 +34,14 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert blocks[1].strip().splitlines() == ["make run", "make test"]
 
 
+def test_readme_documents_every_setting() -> None:
+    from api.settings import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [n for n in Settings.model_fields if f"`TANDAI_{n.upper()}`" not in readme]
+    assert missing == []
+
+
 def test_make_run_creates_venv_installs_trains_and_serves() -> None:
     plan = _dry_run("run")
     steps = [
