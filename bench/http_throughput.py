@@ -1,0 +1,184 @@
+"""HTTP throughput and latency of POST /classify against a bare FastAPI endpoint.
+
+    python -m bench.http_throughput [--duration 10] [--connections 32] [--workers 1]
+                                    [--database-url URL]
+
+Starts each server in turn with the same uvicorn settings (one process per worker, same
+host, same access-log setting), drives it with wrk (Debian package `wrk`) posting real
+complaint texts from data/labels/ in rotation, and prints requests/s and latency percentiles
+for both and their ratio, measured in the same run. tandai runs with storage on (every post is
+written before it is answered) on a fresh SQLite database unless --database-url is given, with
+the newest model under TANDAI_MODEL_DIR (train one with `tandai train` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from api.settings import Settings
+from training.labels import default_label_files, read_labeled
+
+LUA = """
+local bodies = {}
+local n = 0
+for line in io.lines("%(path)s") do n = n + 1; bodies[n] = line end
+local i = 0
+request = function()
+  i = i %% n + 1
+  return wrk.format("POST", "/classify", {["Content-Type"] = "application/json"}, bodies[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%f %%f %%f %%f\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout, summary.duration / 1e6,
+    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3, latency.mean / 1e3))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            r = httpx.post(url, json={"text": "sampah menumpuk"}, timeout=2)
+            if r.status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("server did not become ready")
+
+
+def _run(
+    cmd: list[str], env: dict[str, str], port: int, lua: Path, args: argparse.Namespace
+) -> dict[str, float]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{url}/classify", proc)
+        # warm-up, then the measured run
+        subprocess.run(
+            ["wrk", "-t2", "-c8", "-d2s", "-s", str(lua), url], capture_output=True, check=True
+        )
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{args.connections}",
+                f"-d{args.duration}s",
+                "--latency",
+                "-s",
+                str(lua),
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
+    if match is None:
+        raise SystemExit(f"could not read wrk's output:\n{out}")
+    requests, errors, seconds, p50, p99, mean = (float(g) for g in match.groups())
+    return {
+        "rps": requests / seconds,
+        "errors": errors,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "mean_ms": mean,
+        "requests": requests,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    settings = Settings()
+    data = read_labeled(default_label_files(settings.data_dir))
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = Path(tmp) / "bodies.jsonl"
+        # unique external ids would make every request a new row; plain texts are new posts too
+        bodies.write_text(
+            "\n".join(json.dumps({"text": t, "source": "instagram"}) for t in data.texts) + "\n"
+        )
+        lua = Path(tmp) / "post.lua"
+        lua.write_text(LUA % {"path": bodies})
+        db_url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        env = {
+            **os.environ,
+            "TANDAI_DATABASE_URL": db_url,
+            "TANDAI_RATE_LIMIT_PER_MINUTE": "0",
+            "TANDAI_LOG_LEVEL": "WARNING",
+        }
+        common = ["--host", "127.0.0.1", "--workers", str(args.workers)]
+        port = _free_port()
+        bare = _run(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare_app:create_app",
+                "--factory",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                *common,
+            ],
+            env,
+            port,
+            lua,
+            args,
+        )
+        port = _free_port()
+        tandai = _run(
+            [sys.executable, "-m", "training.cli", "serve", "--port", str(port), *common],
+            env,
+            port,
+            lua,
+            args,
+        )
+    print(
+        f"wrk: {args.connections} connections, {args.duration} s, {args.workers} worker(s); "
+        f"tandai with storage on ({db_url.split(':')[0]})"
+    )
+    print(f"{'server':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, r in (("bare FastAPI endpoint", bare), ("tandai POST /classify", tandai)):
+        print(
+            f"{name:<22} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+            f"{int(r['errors']):7d}"
+        )
+    print(f"throughput ratio tandai / bare: {tandai['rps'] / bare['rps']:.2f} (target >= 0.85)")
+
+
+if __name__ == "__main__":
+    main()
