@@ -6,7 +6,8 @@ Prints accuracy, macro-F1, is_complaint accuracy, expected calibration error (10
 reliability table, per-class precision/recall/F1, the confusion matrix (also saved as
 `confusion_matrix.png` in --out-dir, with `reliability.png`) and the ablation table: without
 normalisation, without stemming, without character n-grams, and each classifier. --grid adds the
-staged grid search that chose the pipeline's defaults (about ten minutes on two cores).
+staged grid search and the settings tied at its top on two more fold seeds (about fifteen minutes
+on two cores); bench/surabaya_benchmark.py --candidates breaks the tie on real complaints.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from training.report import (
     format_scores,
     reliability_bins,
     run_ablation,
+    run_candidates,
     run_grid,
     top_confidence,
 )
@@ -190,6 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"({time.perf_counter() - started:.0f} s) =="
         )
         print(format_grid(grid_rows, best))
+        for seed in (args.seed + 1, args.seed + 2):
+            print(f"\n== tied settings of the grid, {args.folds}-fold with seed {seed} ==")
+            tied = run_candidates(
+                data.texts, data.labels, folds=args.folds, seed=seed, n_jobs=args.jobs
+            )
+            print(format_scores(tied, title="setting"))
 
     if args.errors:
         wrong = [i for i, ok in enumerate(correct) if not ok]

@@ -23,6 +23,7 @@ from training.report import (
     is_complaint_accuracy,
     reliability_bins,
     run_ablation,
+    run_candidates,
     run_grid,
 )
 
@@ -178,6 +179,13 @@ def test_grid_carries_each_stage_winner_into_the_next() -> None:
     assert best["features__char__ngram_range"] == winner.params["features__char__ngram_range"]
 
 
+def test_candidates_are_scored_under_their_names() -> None:
+    candidates = {"default": {}, "C=0.5": {"classify__estimator__C": 0.5}}
+    scores = run_candidates(TEXTS, LABELS, candidates, folds=2, seed=0)
+    assert [s.name for s in scores] == ["default", "C=0.5"]
+    assert all(0.0 <= s.macro_f1 <= 1.0 for s in scores)
+
+
 def test_holdout_chooses_the_threshold_without_the_test_posts() -> None:
     train_x, train_y, test_x, test_y = holdout_split(TEXTS, LABELS, test_size=0.2, seed=0)
     result = evaluate_holdout(train_x, train_y, test_x, test_y, ConfiguredPipeline(), folds=2)
@@ -229,3 +237,7 @@ def test_surabaya_benchmark_runs_on_agency_labels(
     assert "1 repeated texts removed" in printed and "1 smaller agencies dropped" in printed
     assert "unseen data: 4 held-out posts" in printed
     assert "baseline" in printed and "Dinas sampah" in printed
+    args = ["--data", str(path), "--min-class-size", "2", "--folds", "2", "--jobs", "1"]
+    assert _bench("surabaya_benchmark").main([*args, "--candidates"]) == 0
+    printed = capsys.readouterr().out
+    assert "settings tied on the default corpus" in printed and "(default)" in printed
