@@ -657,9 +657,9 @@ def _tf(b: _Branch, tf: np.ndarray) -> None:
 
 def _softmax(x: np.ndarray) -> np.ndarray:
     """`sklearn.utils.extmath.softmax`, in place: the same operations in the same order."""
-    x -= x.max(axis=1).reshape(-1, 1)
+    x -= x.max(axis=1, keepdims=True)
     np.exp(x, out=x)
-    x /= x.sum(axis=1).reshape(-1, 1)
+    x /= x.sum(axis=1, keepdims=True)
     return x
 
 
