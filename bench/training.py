@@ -1,6 +1,6 @@
 """Training time and peak memory for 1,000, 10,000 and 100,000 posts, each in a child process.
 
-    python bench/training.py [--sizes 1000 10000 100000] [--classifier svc] [--jobs 1]
+    python bench/training.py [--sizes 1000 10000 100000] [--classifier svc] [--jobs 1] [--timeout S]
 
 The posts are drawn with replacement from the labeled corpus (for timing only: a real corpus of
 that size has far more distinct words). Each size is trained by a fresh child process (the
@@ -12,7 +12,8 @@ stage and its own peak resident memory:
 - classifier: the calibrated classifier, i.e. one fit per calibration fold plus the final fit.
 
 --jobs N runs the calibration folds in N processes (joblib's `parallel_config`), which the
-pipeline's own `n_jobs` would do; --profile prints the child's 25 costliest functions.
+pipeline's own `n_jobs` would do; --profile prints the child's 25 costliest functions;
+--timeout S gives up on a size after S seconds (its row then says so). Rows print as they finish.
 """
 
 from __future__ import annotations
@@ -85,44 +86,51 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes for calibration folds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="store_true", help="profile each child")
+    parser.add_argument("--timeout", type=float, help="give up on a size after this many seconds")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         child(args.child, args.classifier, args.jobs, args.seed, args.profile)
         return
 
-    rows = []
-    for size in args.sizes:
-        print(f"[bench] training on {size:,} posts in a child process", file=sys.stderr, flush=True)
-        command = [sys.executable, __file__, "--child", str(size), "--classifier", args.classifier]
-        command += ["--jobs", str(args.jobs), "--seed", str(args.seed)]
-        if args.profile:
-            command.append("--profile")
-        started = time.perf_counter()
-        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
-        wall = time.perf_counter() - started
-        row = json.loads(done.stdout.strip().splitlines()[-1])
-        row["wall"] = wall
-        rows.append(row)
-
     print(
         f"classifier {args.classifier}, calibration folds in {args.jobs} process(es), "
-        f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}"
+        f"{os.cpu_count()} CPUs"
     )
     print()
     print(
         "| posts | normalise s | features s | classifier s (fits) | fit total s | "
         "child wall s | peak RSS MB | target |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    for r in rows:
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |", flush=True)
+    for size in args.sizes:
+        print(f"[bench] training on {size:,} posts in a child process", file=sys.stderr, flush=True)
+        command = [sys.executable, __file__, "--child", str(size), "--classifier", args.classifier]
+        command += ["--jobs", str(args.jobs), "--seed", str(args.seed)]
+        if args.profile:
+            command.append("--profile")
+        target = f"<= {TARGET_SECONDS} s" if size == TARGET_POSTS else ""
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(
+                command, check=True, stdout=subprocess.PIPE, text=True, timeout=args.timeout
+            )
+        except subprocess.TimeoutExpired:
+            print(f"| {size:,} | | | | not done in {args.timeout:,.0f} s | | | {target} |")
+            continue
+        except subprocess.CalledProcessError as exc:
+            print(f"| {size:,} | | | | child failed ({exc.returncode}) | | | {target} |")
+            continue
+        wall = time.perf_counter() - started
+        r = json.loads(done.stdout.strip().splitlines()[-1])
         total = r["normalise"] + r["features"] + r["classifier"]
-        target = f"<= {TARGET_SECONDS} s" if r["size"] == TARGET_POSTS else ""
         print(
-            f"| {r['size']:,} | {r['normalise']:.1f} | {r['features']:.1f} | "
-            f"{r['classifier']:.1f} ({r['fits']}) | {total:.1f} | {r['wall']:.1f} | "
-            f"{r['peak_mb']:,.0f} | {target} |"
+            f"| {size:,} | {r['normalise']:.1f} | {r['features']:.1f} | "
+            f"{r['classifier']:.1f} ({r['fits']}) | {total:.1f} | {wall:.1f} | "
+            f"{r['peak_mb']:,.0f} | {target} |",
+            flush=True,
         )
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
