@@ -100,7 +100,12 @@ def main() -> None:
         if args.model is None:
             _progress("training the default model from data/labels/ (no cross-validation)")
             model = train_and_save(
-                data.texts, data.labels, tmp / "model", data_sha256="bench", data_files=[]
+                data.texts,
+                data.labels,
+                tmp / "model",
+                data_sha256="bench",
+                data_files=[],
+                cv_folds=0,
             ).path
         else:
             found = args.model if (args.model / "metadata.json").is_file() else None
