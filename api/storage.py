@@ -35,6 +35,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -62,6 +63,8 @@ REVIEW_DECISIONS = ("accept", "correct", "reject")
 KEY_ROLES = ("reviewer", "admin")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 CASE_STATUSES = ("diterima", "diproses", "selesai", "ditolak")
+# a case with one of these as its latest status is closed: a new post is not its repeat
+CLOSED_STATUSES = ("selesai", "ditolak")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -448,20 +451,25 @@ def find_existing_posts(
 def repeat_candidates(
     session: Session, topic: str, kecamatan: str, since: datetime, limit: int = 200
 ) -> list[tuple[str, str]]:
-    """(id, text) of recent original posts (not repeats) predicted with this topic and
-    kecamatan, newest first."""
-    latest = (
-        select(func.max(PredictionRow.id).label("id")).group_by(PredictionRow.post_id).subquery()
+    """(id, text) of recent open original posts (not repeats, not closed as `selesai` or
+    `ditolak` by their latest answer) predicted with this topic and kecamatan, newest first."""
+    latest_status = (
+        select(ResponseRow.status)
+        .where(ResponseRow.post_id == PostRow.id, ResponseRow.status.is_not(None))
+        .order_by(ResponseRow.responded_at.desc(), ResponseRow.id.desc())
+        .limit(1)
+        .correlate(PostRow)
+        .scalar_subquery()
     )
     query = (
         select(PostRow.id, PostRow.text)
         .join(PredictionRow, PredictionRow.post_id == PostRow.id)
-        .join(latest, latest.c.id == PredictionRow.id)
         .where(
             PostRow.received_at >= since,
             PostRow.repeat_of.is_(None),
             PredictionRow.topic == topic,
             PredictionRow.kecamatan == kecamatan,
+            or_(latest_status.is_(None), latest_status.not_in(CLOSED_STATUSES)),
         )
         .order_by(PostRow.received_at.desc())
         .limit(limit)

@@ -202,3 +202,31 @@ def test_different_complaint_same_place_is_not_a_repeat(client: TestClient) -> N
     ).json()
     assert different["topic"]["label"] == "sampah"
     assert different["repeat_of"] is None
+
+
+def test_closed_case_is_not_repeated_but_a_reopened_one_is(
+    client: TestClient, reviewer_headers: dict[str, str]
+) -> None:
+    first = client.post(
+        "/classify", json={"text": "sampah menumpuk bau busuk di kelurahan Sawah Lebar"}
+    ).json()
+    answered = client.post(
+        f"/posts/{first['id']}/responses",
+        json={"office": "DLH", "status": "selesai"},
+        headers=reviewer_headers,
+    )
+    assert answered.status_code == 201, answered.text
+    again = client.post(
+        "/classify", json={"text": "sampah menumpuk bau busuk lagi di kelurahan Sawah Lebar"}
+    ).json()
+    assert again["repeat_of"] is None and again["tags"]  # the case was closed: a new one
+    reopened = client.post(
+        f"/posts/{again['id']}/responses",
+        json={"office": "DLH", "status": "diproses"},
+        headers=reviewer_headers,
+    )
+    assert reopened.status_code == 201, reopened.text
+    third = client.post(
+        "/classify", json={"text": "sampah menumpuk bau busuk di kelurahan Sawah Lebar!!"}
+    ).json()
+    assert third["repeat_of"] == again["id"]
