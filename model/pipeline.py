@@ -34,7 +34,7 @@ def make_classifier(name: ClassifierName, calibration_cv: int = 5) -> Classifier
     """
     if name == "svc":
         return CalibratedClassifierCV(
-            LinearSVC(C=1.0, class_weight="balanced"),
+            LinearSVC(C=1.0, class_weight="balanced", random_state=0),
             method="temperature",
             cv=calibration_cv,
             ensemble=False,
