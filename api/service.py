@@ -306,11 +306,16 @@ def _classify_and_store(
     return [answers[i] for i in range(len(new_posts))]
 
 
-def _stored_with_repeats(session: Any, row: storage.PostRow) -> ClassificationOut:
-    out = stored_classification(row)
+def _repeat_count(session: Any, row: storage.PostRow) -> int:
+    """Repeats linked to the post this one repeats, or to this post when it is the first."""
     root = row.repeat_of or row.id
-    count = storage.count_repeats(session, [root]).get(root, 0)
-    return out.model_copy(update={"repeat_of": row.repeat_of, "repeat_count": count})
+    return storage.count_repeats(session, [root]).get(root, 0)
+
+
+def _stored_with_repeats(session: Any, row: storage.PostRow) -> ClassificationOut:
+    return stored_classification(row).model_copy(
+        update={"repeat_count": _repeat_count(session, row)}
+    )
 
 
 _REPEAT_CACHE_SIZE = 20_000
@@ -381,8 +386,7 @@ def get_post(db: storage.Database, post_id: str) -> PostOut:
         if row is None:
             raise RequestRejected(404, f"no post with id {post_id!r}")
         out = post_out(row)
-        root = row.repeat_of or row.id
-        count = storage.count_repeats(session, [root]).get(root, 0)
+        count = _repeat_count(session, row)
         return out.model_copy(
             update={"prediction": out.prediction.model_copy(update={"repeat_count": count})}
         )

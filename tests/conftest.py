@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
 from api.settings import PROJECT_DIR, Settings
-from api.storage import Base
+from api.storage import Base, Database, count_posts
 from model.artifact import ModelArtifact
 from training.train import train_and_save
 
@@ -72,6 +73,22 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> ModelArtifact:
         classifier="svc",
         cv_folds=0,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a test server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def count_stored_posts(database_url: str) -> int:
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            return count_posts(session)
+    finally:
+        db.dispose()
 
 
 def postgres_available() -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from model.artifact import ModelArtifact
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,14 +72,8 @@ def test_ci_calls_make_test() -> None:
     assert "make test" in commands
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_answers_over_http(tiny_model: ModelArtifact, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TANDAI_MODEL_DIR": str(tiny_model.path.parent),

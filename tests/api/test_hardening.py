@@ -34,19 +34,12 @@ from api.app import create_app
 from api.logging import JsonFormatter
 from api.middleware import BodySizeLimit, TokenBuckets, client_key
 from api.settings import Settings
-from api.storage import Database, count_posts
 from model.artifact import ModelArtifact, sha256_file
 from tests.api.conftest import bearer, create_key
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, count_stored_posts, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SOUND_TOPIC_KEYS = {"label", "confidence", "alternatives"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _sqlite_settings(tiny_model: ModelArtifact, tmp_path: Path, **update: Any) -> Settings:
@@ -67,15 +60,6 @@ def sqlite_client(tiny_model: ModelArtifact, tmp_path: Path) -> Iterator[TestCli
 
 def _post_raw(client: TestClient, body: bytes, path: str = "/classify") -> Any:
     return client.post(path, content=body, headers={"content-type": "application/json"})
-
-
-def _stored_count(settings: Settings) -> int:
-    db = Database(settings.database_url)
-    try:
-        with db.session() as session:
-            return count_posts(session)
-    finally:
-        db.dispose()
 
 
 def _assert_sound(client: TestClient, response: Any, text: str) -> None:
@@ -145,7 +129,7 @@ def test_nul_bytes_are_a_422_in_every_string_field(client: TestClient, settings:
     for field, body in bodies.items():
         response = _post_raw(client, body)
         _assert_rejected(response, 422, field.strip(), "NUL")
-    assert _stored_count(settings) == 0
+    assert count_stored_posts(settings.database_url) == 0
 
 
 def test_raw_control_characters_are_invalid_json(sqlite_client: TestClient) -> None:
@@ -258,7 +242,7 @@ def test_oversized_body_with_content_length_is_413(
         ok = json.dumps({"text": "sampah " * 200}).encode()
         assert len(ok) <= 2_000
         assert _post_raw(c, ok).status_code == 200
-    assert _stored_count(settings) == 1
+    assert count_stored_posts(settings.database_url) == 1
 
 
 def test_oversized_body_without_content_length_is_413(
@@ -275,7 +259,7 @@ def test_oversized_body_without_content_length_is_413(
         assert "content-length" not in response.request.headers
         assert response.request.headers["transfer-encoding"] == "chunked"
         _assert_rejected(response, 413, "2000 bytes")
-    assert _stored_count(settings) == 0
+    assert count_stored_posts(settings.database_url) == 0
 
 
 async def _echo_length(scope: Any, receive: Any, send: Any) -> None:
@@ -319,7 +303,7 @@ def test_chunked_body_over_the_limit_is_413_from_a_real_server(
     tiny_model: ModelArtifact, tmp_path: Path
 ) -> None:
     """Over a socket, with Transfer-Encoding: chunked and no Content-Length."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -385,7 +369,7 @@ def test_rate_limit_answers_429_with_retry_after(tiny_model: ModelArtifact, tmp_
         assert c.get("/topics", headers=keyed).status_code == 200
         throttled = c.post("/classify", json={"text": "sampah menumpuk"})
         assert throttled.status_code == 429
-    assert _stored_count(settings) == 0
+    assert count_stored_posts(settings.database_url) == 0
 
 
 def test_token_bucket_refills_at_the_configured_rate() -> None:
@@ -490,7 +474,7 @@ def test_tampered_newest_model_is_not_loaded_and_not_ready(
         refused = c.post("/classify", json={"text": "sampah menumpuk"})
         _assert_rejected(refused, 503, "does not match")
     assert not marker.exists()
-    assert _stored_count(settings) == 0
+    assert count_stored_posts(settings.database_url) == 0
 
 
 def test_model_rewritten_with_matching_metadata_is_refused_by_the_database_hash(

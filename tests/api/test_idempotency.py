@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -14,18 +13,9 @@ import httpx
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
-from api.storage import Database, count_posts
+from api.storage import Database
 from model.artifact import ModelArtifact
-from tests.conftest import DATA_DIR
-
-
-def _stored(settings: Settings) -> int:
-    db = Database(settings.database_url)
-    try:
-        with db.session() as session:
-            return count_posts(session)
-    finally:
-        db.dispose()
+from tests.conftest import DATA_DIR, count_stored_posts, free_port
 
 
 def test_same_platform_post_is_stored_once(client: TestClient, settings: Settings) -> None:
@@ -34,11 +24,11 @@ def test_same_platform_post_is_stored_once(client: TestClient, settings: Setting
     again = client.post("/classify", json={**body, "text": "teks lain sama sekali"}).json()
     assert again["id"] == first["id"]
     assert again["topic"] == first["topic"]
-    assert _stored(settings) == 1
+    assert count_stored_posts(settings.database_url) == 1
     # the same id on another platform is another post
     other = client.post("/classify", json={**body, "source": "x"}).json()
     assert other["id"] != first["id"]
-    assert _stored(settings) == 2
+    assert count_stored_posts(settings.database_url) == 2
 
 
 def test_idempotency_key_returns_the_first_result(client: TestClient, settings: Settings) -> None:
@@ -46,7 +36,7 @@ def test_idempotency_key_returns_the_first_result(client: TestClient, settings: 
     first = client.post("/classify", json={"text": "jalan berlubang"}, headers=headers).json()
     again = client.post("/classify", json={"text": "sampah bau"}, headers=headers).json()
     assert again == first
-    assert _stored(settings) == 1
+    assert count_stored_posts(settings.database_url) == 1
     fresh = client.post("/classify", json={"text": "jalan berlubang"}).json()
     assert fresh["id"] != first["id"]
 
@@ -56,7 +46,7 @@ def test_bad_idempotency_key_is_a_422(client: TestClient, settings: Settings) ->
         "/classify", json={"text": "jalan rusak"}, headers={"Idempotency-Key": "x" * 201}
     )
     assert response.status_code == 422
-    assert _stored(settings) == 0
+    assert count_stored_posts(settings.database_url) == 0
 
 
 def test_batch_stores_each_platform_post_once(
@@ -71,25 +61,19 @@ def test_batch_stores_each_platform_post_once(
         "/classify/batch", json={"posts": posts}, headers=reviewer_headers
     ).json()["results"]
     assert results[0]["id"] == results[2]["id"] != results[1]["id"]
-    assert _stored(settings) == 2
+    assert count_stored_posts(settings.database_url) == 2
     again = client.post(
         "/classify/batch", json={"posts": posts[:2]}, headers=reviewer_headers
     ).json()["results"]
     assert [r["id"] for r in again] == [results[0]["id"], results[1]["id"]]
-    assert _stored(settings) == 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    assert count_stored_posts(settings.database_url) == 2
 
 
 def test_concurrent_identical_requests_store_one_row(
     tiny_model: ModelArtifact, settings: Settings, tmp_path: Path
 ) -> None:
     """Real concurrency: two server processes, sixteen clients released at once."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TANDAI_DATABASE_URL": settings.database_url,
@@ -144,7 +128,7 @@ def test_concurrent_identical_requests_store_one_row(
                 t.join()
             assert [r.status_code for r in answers] == [200] * 16
             assert len({r.json()["id"] for r in answers}) == 1
-        assert _stored(settings) == 3
+        assert count_stored_posts(settings.database_url) == 3
     finally:
         proc.terminate()
         proc.wait(timeout=30)

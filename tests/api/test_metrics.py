@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from api.app import create_app
 from api.settings import Settings
 from model.artifact import ModelArtifact
 from tests.api.conftest import bearer, create_key
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -201,12 +200,6 @@ def test_operator_directory_is_emptied_of_old_values(
     assert tmp_path.is_dir()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -225,7 +218,7 @@ def test_metrics_add_up_across_two_worker_processes(
 ) -> None:
     """Whichever worker answers the scrape, it reports the requests both workers served."""
     monkeypatch.delenv(metrics.MULTIPROC_ENV, raising=False)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with metrics.multiprocess_directory(2) as metrics_dir:
         assert metrics_dir is not None

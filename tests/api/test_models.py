@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from api.app import create_app
 from api.settings import Settings
 from model.artifact import ARTIFACT_NAME, ModelArtifact
 from tests.api.conftest import bearer, create_key, register
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, free_port
 
 # The tiny model says sampah, the flipped one jalan; each answer's tags follow its own topic.
 PROBE = "sampah menumpuk bau busuk tidak diangkut"
@@ -178,12 +177,6 @@ def test_activate_refuses_unknown_and_broken_versions(
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_every_worker_of_a_real_server_switches_without_restart(
     tiny_model: ModelArtifact, flipped_model: ModelArtifact, tmp_path: Path
 ) -> None:
@@ -191,7 +184,7 @@ def test_every_worker_of_a_real_server_switches_without_restart(
     register(database_url, tiny_model, active=True)
     register(database_url, flipped_model)
     admin = bearer(create_key(database_url, "admin", "budi"))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TANDAI_MODEL_DIR": str(tmp_path / "no-models-here"),

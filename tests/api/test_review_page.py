@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 from api import storage
 from model.artifact import ModelArtifact
 from tests.api.conftest import create_key
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,12 +37,6 @@ POST_WITH_AREA = "SAMPAH menumpuk di kel. Padang Harapan, dak diangkut la 3 ari!
 POST_TO_CORRECT = "jalan berlubang besar bahaya untuk motor"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     base: str
@@ -55,7 +48,7 @@ class Server:
 def server(tiny_model: ModelArtifact, tmp_path: Path) -> Iterator[Server]:
     database_url = f"sqlite:///{tmp_path / 'review.db'}"
     key = create_key(database_url, "reviewer", "ani")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TANDAI_MODEL_DIR": str(tiny_model.path.parent),
