@@ -52,11 +52,16 @@ _INVISIBLE_RE = re.compile(
     "[\u0000-\u0008\u000b-\u001f\u007f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _TOKEN_RE = re.compile(r"_[a-z]+_|[a-z0-9]+")
+# _NUMBER_RE and _BOUNDARY_RE then _TOKEN_RE in one pass: a number or a run of boundary marks is
+# one piece (every character of both ends a token, as the spaces around their tokens do).
+_PIECE_RE = re.compile(r"_[a-z]+_|\d+(?:[.,:/]\d+)*|[a-z]+|[,;!?]+")
 # Lexicon phrases stop at these: "kampung mati, lampu jalan" holds no "mati lampu" (power cut).
 _BOUNDARY_RE = re.compile(r"[,;!?]+")
 _BOUNDARY = "_batas_"
 _VOWELS = frozenset("aeiou")
 _MAX_PHRASE = 3
+# Entries of each bounded per-word cache of a fitted normaliser.
+WORD_CACHE_SIZE = 20_000
 
 
 @cache
@@ -272,6 +277,63 @@ def formal_word(token: str, lexicon: dict[str, str], roots: frozenset[str] | Non
     return token
 
 
+def _may_hold_url(text: str) -> bool:
+    """False only where `_URL_HINT_RE` cannot match: each of its hints holds one of these."""
+    return "://" in text or (
+        "." in text
+        and (
+            "www." in text
+            or ".c" in text
+            or ".i" in text
+            or ".n" in text
+            or ".o" in text
+            or ".l" in text
+        )
+    )
+
+
+def _prepare(text: str, known: frozenset[str] | set[str]) -> str:
+    """The regular-expression steps of `normalise_text` before numbers and phrase boundaries.
+
+    Each step is skipped when the text cannot hold what it replaces (a plain substring or
+    string-flag test instead of a pattern scan); the result is the same either way.
+    """
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    if not text.isprintable():  # every _INVISIBLE_RE character is unprintable
+        text = _INVISIBLE_RE.sub(" ", text)
+    if "\\" in text:
+        text = text.replace("\\n", " ")
+    if _may_hold_url(text) and _URL_HINT_RE.search(text):
+        text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+    if "@" in text:
+        text = _MENTION_RE.sub(f" {MENTION_TOKEN} ", text)
+    if not text.isascii():  # every _EMOJI_RE character is beyond ASCII
+        text = _EMOJI_RE.sub(f" {EMOJI_TOKEN} ", text)
+    text = text.lower()
+
+    if "#" in text:
+
+        def _hashtag(match: re.Match[str]) -> str:
+            tag = match.group(1).replace("_", " ")
+            words = [
+                piece for w in tag.split() for piece in split_joined(_squeeze(w, known), known)
+            ]
+            return " " + " ".join(words) + " "
+
+        text = _HASHTAG_RE.sub(_hashtag, text)
+    if "2" in text:  # the only digit _REDUP_RE matches
+        text = _REDUP_RE.sub(r"\1 \1\2", text)
+    return text
+
+
+def _tokens(text: str, known: frozenset[str] | set[str]) -> list[str]:
+    """`normalise_text`'s tokens (before squeezing)."""
+    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", _prepare(text, known))
+    text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
+    return _TOKEN_RE.findall(text)
+
+
 def normalise_text(
     text: str,
     lexicon: dict[str, str] | None = None,
@@ -283,31 +345,13 @@ def normalise_text(
 
     `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster, and so does
     `formal`: `formal_word` with this lexicon and the dictionary's roots (e.g. cached).
+    `TextNormaliser` computes the same text with per-word caches.
     """
     if lexicon is None:
         lexicon, phrases = load_lexicon(), _default_phrases()
     known = dictionary_words() if known_words is None else known_words
-    text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE_RE.sub(" ", text).replace("\\n", " ")
-    if _URL_HINT_RE.search(text):
-        text = _URL_RE.sub(f" {URL_TOKEN} ", text)
-    text = _MENTION_RE.sub(f" {MENTION_TOKEN} ", text)
-    text = _EMOJI_RE.sub(f" {EMOJI_TOKEN} ", text)
-    text = text.lower()
-
-    def _hashtag(match: re.Match[str]) -> str:
-        tag = match.group(1).replace("_", " ")
-        words = [piece for w in tag.split() for piece in split_joined(_squeeze(w, known), known)]
-        return " " + " ".join(words) + " "
-
-    text = _HASHTAG_RE.sub(_hashtag, text)
-    if "2" in text:  # the only digit _REDUP_RE matches
-        text = _REDUP_RE.sub(r"\1 \1\2", text)
-    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", text)
-    text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
-    tokens = _TOKEN_RE.findall(text)
-    if _ELONGATION_RE.search(text):  # else no token has a letter to squeeze
-        tokens = [_squeeze(t, known) for t in tokens]
+    # a run of one letter lies within one token: squeezing each token squeezes the text
+    tokens = [_squeeze(t, known) for t in _tokens(text, known)]
     words = _apply_lexicon(tokens, lexicon, phrases)
     if not lexicon:
         return " ".join(w for w in words if w != _BOUNDARY)
@@ -317,6 +361,84 @@ def normalise_text(
             w if w in roots else formal_word(w, lexicon, roots) for w in words if w != _BOUNDARY
         )
     return " ".join([w if w in roots else formal(w) for w in words if w != _BOUNDARY])
+
+
+class _WordCache:
+    """`normalise_text`'s per-word steps for one fitted lexicon, behind a bounded cache.
+
+    After the regular expressions, a word's output depends on the word alone (squeezed, replaced
+    by its one-word lexicon form, made formal) unless it starts a lexicon phrase of two or more
+    words; a post without such a word is the join of its words' cached pieces.
+    """
+
+    def __init__(
+        self,
+        lexicon: dict[str, str],
+        known: frozenset[str],
+        phrases: dict[str, tuple[int, ...]],
+        formal: Callable[[str], str],
+        size: int,
+    ) -> None:
+        self.lexicon = lexicon
+        self.known = known
+        self.phrases = phrases
+        self.multi = frozenset(w for w, sizes in phrases.items() if max(sizes) > 1)
+        self.roots = dictionary_words()
+        self.formal = formal if lexicon else None
+        self.entry = lru_cache(maxsize=size)(self._entry)
+
+    def _words(self, words: list[str]) -> str:
+        """Replacement words made formal, without phrase boundaries, as `normalise_text` does."""
+        if self.formal is None:
+            return " ".join([w for w in words if w != _BOUNDARY])
+        roots, formal = self.roots, self.formal
+        return " ".join([w if w in roots else formal(w) for w in words if w != _BOUNDARY])
+
+    def _entry(self, token: str) -> tuple[str, str | None]:
+        """The token (squeezed) and its output (None when it starts a longer lexicon phrase).
+
+        `token` is a `_PIECE_RE` piece: a number or boundary marks stand for their tokens.
+        """
+        first = token[0]
+        if first in ",;!?":
+            token = _BOUNDARY
+        elif first != "_" and not "a" <= first <= "z":
+            token = NUMBER_TOKEN
+        word = _squeeze(token, self.known)
+        if word in self.multi:
+            return word, None
+        replacement = self.lexicon.get(word)
+        return word, self._words([word] if replacement is None else replacement.split())
+
+    def normalise(self, text: str) -> str:
+        entries = list(map(self.entry, _PIECE_RE.findall(_prepare(text, self.known))))
+        pieces = [e[1] for e in entries]
+        if None not in pieces:
+            return " ".join([p for p in pieces if p])
+        # a word that starts a phrase: `_apply_lexicon_indexed`, with the cached pieces
+        tokens = [e[0] for e in entries]
+        get, phrases = self.lexicon.get, self.phrases
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            piece = pieces[i]
+            if piece is not None:
+                out.append(piece)
+                i += 1
+                continue
+            token = tokens[i]
+            for size in phrases[token]:
+                if size > n - i:
+                    continue
+                replacement = get(" ".join(tokens[i : i + size]) if size > 1 else token)
+                if replacement is not None:
+                    out.append(self._words(replacement.split()))
+                    i += size
+                    break
+            else:
+                out.append(self._words([token]))
+                i += 1
+        return " ".join([p for p in out if p])
 
 
 class TextNormaliser(TransformerMixin, BaseEstimator):
@@ -362,27 +484,33 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         """`formal_word` for this lexicon, behind a bounded per-process cache (not pickled)."""
         formal = getattr(self, "_formal_cache", None)
         if formal is None:
-            formal = lru_cache(maxsize=20_000)(
+            formal = lru_cache(maxsize=WORD_CACHE_SIZE)(
                 partial(formal_word, lexicon=self.lexicon_, roots=dictionary_words())
             )
             self._formal_cache = formal
         return formal
 
+    def _words(self) -> _WordCache:
+        """The per-word steps behind a bounded per-process cache (not pickled)."""
+        words = getattr(self, "_words_cache", None)
+        if words is None:
+            words = _WordCache(
+                self.lexicon_, self._known(), self._phrases(), self._formal(), WORD_CACHE_SIZE
+            )
+            self._words_cache = words
+        return words
+
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
-        state.pop("_known_cache", None)
-        state.pop("_phrases_cache", None)
-        state.pop("_formal_cache", None)
+        for cache_name in ("_known_cache", "_phrases_cache", "_formal_cache", "_words_cache"):
+            state.pop(cache_name, None)
         return state
 
     def normalise_one(self, doc: str) -> str:
         """`transform` for one text, without the checks (the fast inference path calls it)."""
-        return normalise_text(doc, self.lexicon_, self._known(), self._phrases(), self._formal())
+        return self._words().normalise(doc)
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")
-        known, phrases, formal = self._known(), self._phrases(), self._formal()
-        return np.array(
-            [normalise_text(str(doc), self.lexicon_, known, phrases, formal) for doc in X],
-            dtype=object,
-        )
+        normalise = self._words().normalise
+        return np.array([normalise(str(doc)) for doc in X], dtype=object)

@@ -1,10 +1,26 @@
 from __future__ import annotations
 
 import pickle
+import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from model.text import TextNormaliser, formal_word, normalise_text, split_joined
+from model.text import (
+    _EMOJI_RE,
+    _INVISIBLE_RE,
+    _URL_HINT_RE,
+    WORD_CACHE_SIZE,
+    TextNormaliser,
+    _may_hold_url,
+    formal_word,
+    normalise_text,
+    split_joined,
+)
+
+_FITTED = TextNormaliser().fit(["sampah menumpuk di jalan", "mati lampu", "banjirrr lagi"])
+_FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sampah"])
 
 
 @pytest.mark.parametrize(
@@ -109,3 +125,54 @@ def test_unfitted_transform_raises() -> None:
 
     with pytest.raises(NotFittedError):
         TextNormaliser().transform(["x"])
+
+
+# -- the fitted normaliser's shortcuts (skipped steps, one-pass tokens, per-word cache) ------
+
+
+def test_skipped_steps_cannot_have_matched() -> None:
+    """A printable text holds no invisible character and an ASCII one no emoji, so the
+    normaliser skips those patterns there."""
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    invisible = "".join(_INVISIBLE_RE.findall(every_character))
+    emoji = "".join(_EMOJI_RE.findall(every_character))
+    assert invisible and emoji
+    assert [c for c in invisible if c.isprintable()] == []
+    assert [c for c in emoji if c.isascii()] == []
+
+
+_piece = st.sampled_from(
+    [
+        "sampah", "jalan", "dak", "ado", "mati", "lampu", "cak", "mano", "kasih", "matur", "nuwun",
+        "ngumpulin", "namonyo", "banjirrrr", "aaa", "Rusak", "x", "_", "_url_", "_batas_",
+        "_angka_", "anak2", "2", "12.30", "1,5", "rp50.000", "٣", "Ｓ", "ß", "İ", ",", ";", "!?",
+        ".", ":", "/", "#", "#sampahmenumpuk", "#Jalan_Rusak", "@", "@dinas", "😡", "\u200b",
+        "\x00", "\t", "\n", "\\n", "www.", ".com", "http://", "a.co", " ", " ", " ",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(st.lists(_piece, max_size=30).map("".join), st.text(max_size=80)))
+def test_fitted_normaliser_equals_the_plain_steps(text: str) -> None:
+    """Skipped steps, numbers and boundaries cut in the tokenizing pass, cached words: the
+    fitted step gives `normalise_text`'s own result, with and without a lexicon."""
+    for step in (_FITTED, _FITTED_PLAIN):
+        plain = normalise_text(text, step.lexicon_, step._known())
+        assert step.normalise_one(text) == plain
+        assert step.normalise_one(text) == plain  # from the cache
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.lists(_piece, max_size=20).map("".join), st.text(max_size=60)))
+def test_url_shortcut_never_skips_a_hint(text: str) -> None:
+    if _URL_HINT_RE.search(text):
+        assert _may_hold_url(text)
+
+
+def test_word_cache_is_bounded() -> None:
+    step = TextNormaliser().fit(["sampah"])
+    step.normalise_one(" ".join(f"kata{i}x" for i in range(WORD_CACHE_SIZE + 50)))
+    info = step._words().entry.cache_info()  # type: ignore[attr-defined]
+    assert info.maxsize == WORD_CACHE_SIZE
+    assert info.currsize <= WORD_CACHE_SIZE
