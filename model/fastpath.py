@@ -23,7 +23,6 @@ to the pipeline itself: `fallback_reason` then says why, and the numbers are sti
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,8 +60,14 @@ _WHITE_SPACES = re.compile(r"\s\s+")
 # Column numbers: int32 halves the memory the caches and the counting sort go through.
 _COL = np.int32
 _NO_IDS = np.zeros(0, dtype=_COL)
+_NO_PAIRS: dict[str, bytes] = {}
 _NORM_KINDS = {None: 0, "l1": 1, "l2": 2}
 _SMALL = 256  # arrays up to this size are scanned in plain Python
+
+
+def _pack(ids: Sequence[int]) -> bytes:
+    """Column numbers as the bytes of a `_COL` array: a post's columns are one bytes join."""
+    return np.array(ids, dtype=_COL).tobytes()
 
 
 class Unsupported(Exception):
@@ -138,10 +143,10 @@ class _Branch:
     ngram_range: tuple[int, int] = (1, 1)
     # char_wb only: the vectorizer's preprocessor and the cached columns of one word's n-grams
     preprocess: Callable[[str], str] | None = None
-    char_columns: Callable[[str], np.ndarray] | None = None  # one word's, uncached
-    word_columns: Callable[[str], np.ndarray] | None = None  # the same behind a bounded cache
+    char_columns: Callable[[str], bytes] | None = None  # one word's, uncached
+    word_columns: Callable[[str], bytes] | None = None  # the same behind a bounded cache
 
-    def add_columns(self, text: str, parts: list[np.ndarray]) -> None:
+    def add_columns(self, text: str, parts: list[bytes]) -> None:
         """Append the columns of `text`'s n-grams in this branch (repeats included) to `parts`."""
         for step in self.text_steps:
             text = step(text)
@@ -152,7 +157,7 @@ class _Branch:
             )
             return
         get = self.vocabulary.get
-        parts.append(np.array([j for j in map(get, self.grams(text)) if j is not None], dtype=_COL))
+        parts.append(_pack([j for j in map(get, self.grams(text)) if j is not None]))
 
 
 class _PerToken:
@@ -161,9 +166,9 @@ class _PerToken:
     Applies when one branch is stem (optional) -> word n-grams split on whitespace and the other
     (optional) is `char_wb` on the same text, neither preprocessing: then a post's word n-grams
     are n-grams of its tokens' stems and its char n-grams the union of its tokens', so one cached
-    lookup per token gives the stem, the unigram's column and the char n-grams' columns. A token
-    whose stem is empty or holds whitespace (where splitting again would differ) sends its post
-    down the general path.
+    lookup per token gives the stem, the columns of its unigram and char n-grams, and the
+    columns of the bigrams it starts, by following stem. A token whose stem is empty or holds
+    whitespace (where splitting again would differ) sends its post down the general path.
     """
 
     def __init__(
@@ -177,36 +182,49 @@ class _PerToken:
         self._stem = stemmer.stem_text if stemmer is not None else None
         self._get = word.vocabulary.get
         self._unigrams = ngram_range[0] == 1
-        self._longer = range(max(ngram_range[0], 2), ngram_range[1] + 1)
+        longer = range(max(ngram_range[0], 2), ngram_range[1] + 1)
+        # bigram columns by first stem, then second: two lookups, no joined string
+        self._pairs: dict[str, dict[str, bytes]] | None = None
+        if 2 in longer:
+            pairs: dict[str, dict[str, bytes]] = {}
+            for term, j in word.vocabulary.items():
+                first, _, second = term.partition(" ")
+                if first and second and " " not in second:
+                    pairs.setdefault(first, {})[second] = _pack([j])
+            self._pairs = pairs
+        self._longer = [n for n in longer if n > 2]
         # uncached: the entry cache keeps what it needs (no second copy per word)
         self._char_columns = char.char_columns if char is not None else None
         self.entry = lru_cache(maxsize=cache_size)(self._entry)
 
-    def _entry(self, token: str) -> tuple[str, np.ndarray] | None:
-        """The token's stem and the columns of its own n-grams: char n-grams and unigram."""
+    def _entry(self, token: str) -> tuple[str, bytes, dict[str, bytes]] | None:
+        """The token's stem, the columns of its own n-grams (char n-grams and unigram) and the
+        bigram columns by the stem that follows."""
         stem = self._stem(token) if self._stem is not None else token
         if stem.split() != [stem]:
             return None
-        cols = self._char_columns(token) if self._char_columns is not None else _NO_IDS
+        cols = self._char_columns(token) if self._char_columns is not None else b""
         unigram = self._get(stem) if self._unigrams else None
         if unigram is not None:
-            cols = np.append(cols, np.array([unigram], dtype=_COL))
-        return stem, cols
+            cols += _pack([unigram])
+        following = self._pairs.get(stem, _NO_PAIRS) if self._pairs is not None else _NO_PAIRS
+        return stem, cols, following
 
-    def columns(self, text: str) -> list[np.ndarray] | None:
+    def columns(self, text: str) -> bytes | None:
         entries = list(map(self.entry, text.split()))
         if None in entries:
             return None
         parts = [e[1] for e in entries]  # type: ignore[index]
-        if self._longer:
+        if len(entries) > 1 and (self._pairs is not None or self._longer):
             stems = [e[0] for e in entries]  # type: ignore[index]
+            if self._pairs is not None:
+                follow = zip(entries, stems[1:], strict=False)
+                parts += [e[2][s] for e, s in follow if s in e[2]]  # type: ignore[index]
             get, join = self._get, " ".join
-            word: list[int] = []
             for n in self._longer:
                 grams = map(join, zip(*(stems[i:] for i in range(n)), strict=False))
-                word.extend([j for j in map(get, grams) if j is not None])
-            parts.append(np.array(word, dtype=_COL))
-        return parts
+                parts.append(_pack([j for j in map(get, grams) if j is not None]))
+        return b"".join(parts)
 
 
 @dataclass
@@ -284,42 +302,44 @@ class FastPath:
             scores[lo : lo + len(chunk)] = self._scores_many([self._columns(t) for t in chunk])
         return self._head_proba(scores)
 
-    def _columns(self, text: str) -> list[np.ndarray]:
-        """Arrays of the columns of `text`'s n-grams, repeats included."""
+    def _columns(self, text: str) -> bytes:
+        """The columns of `text`'s n-grams, repeats included, as the bytes of a `_COL` array."""
         if self._per_token is not None:
             fused = self._per_token.columns(text)
             if fused is not None:
                 return fused
-        parts: list[np.ndarray] = []
+        parts: list[bytes] = []
         for b in self._branches:
             b.add_columns(text, parts)
-        return parts
+        return b"".join(parts)
 
-    def _scores_one(self, parts: list[np.ndarray]) -> np.ndarray:
-        """One post's raw outputs: its TF-IDF row times the folded weights."""
-        ids = np.concatenate(parts) if parts else _NO_IDS
+    def _count(self, packed: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """One post's distinct columns, in order, and how often each occurs."""
+        ids = np.sort(np.frombuffer(packed, dtype=_COL))
         n = ids.size
-        if n == 0:
-            return np.zeros(self._weights.shape[1])
-        ids.sort()
         edge = np.empty(n + 1, dtype=bool)
         edge[0] = edge[n] = True
         np.not_equal(ids[1:], ids[:-1], out=edge[1:n])
-        bounds = np.flatnonzero(edge)
-        cols = ids[bounds[:-1]]
-        tf = np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)  # counts
+        (bounds,) = edge.nonzero()
+        return ids[bounds[:-1]], np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)
+
+    def _scores_one(self, packed: bytes) -> np.ndarray:
+        """One post's raw outputs: its TF-IDF row times the folded weights."""
+        if not packed:
+            return np.zeros(self._weights.shape[1])
+        cols, tf = self._count(packed)
         self._weigh(tf, cols, None, 1)
         indptr = np.array([0, cols.size], dtype=cols.dtype)
         out: np.ndarray = _csr_times(tf, cols, indptr, self._weights, 1)[0]
         return out
 
-    def _scores_many(self, docs: list[list[np.ndarray]]) -> np.ndarray:
+    def _scores_many(self, docs: list[bytes]) -> np.ndarray:
         """Raw outputs of several posts: one sort over (post, column) keys counts them all."""
         n = len(docs)
         n_features = self.n_features
-        lengths = np.fromiter((sum(map(len, parts)) for parts in docs), dtype=np.intp, count=n)
-        all_parts = list(itertools.chain.from_iterable(docs))
-        ids = np.concatenate(all_parts) if all_parts else _NO_IDS
+        size = _NO_IDS.itemsize
+        lengths = np.fromiter(map(len, docs), dtype=np.intp, count=n) // size
+        ids = np.frombuffer(b"".join(docs), dtype=_COL)
         offsets = np.arange(0, n * n_features, n_features, dtype=self._key_dtype)
         keys = ids.astype(self._key_dtype) + np.repeat(offsets, lengths)
         m = keys.size
@@ -329,7 +349,7 @@ class FastPath:
         edge = np.empty(m + 1, dtype=bool)
         edge[0] = edge[m] = True
         np.not_equal(keys[1:], keys[:-1], out=edge[1:m])
-        bounds = np.flatnonzero(edge)
+        (bounds,) = edge.nonzero()
         keys = keys[bounds[:-1]]
         tf = np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)  # counts
         rows, cols = np.divmod(keys, n_features)
@@ -393,10 +413,8 @@ class FastPath:
         indices: list[np.ndarray] = []
         indptr = [0]
         for text in normalised:
-            parts = self._columns(text)
-            ids = np.concatenate(parts) if parts else _NO_IDS
-            cols, counts = np.unique(ids, return_counts=True)
-            tf = counts.astype(np.float64)
+            packed = self._columns(text)
+            cols, tf = self._count(packed) if packed else (_NO_IDS, np.zeros(0))
             if cols.size:
                 self._weigh(tf, cols, None, 1)
             data.append(tf * self._fold.take(cols))
@@ -532,9 +550,9 @@ class FastPath:
             ngram_range = branch.ngram_range
             get = vocabulary.get
 
-            def word_columns(word: str) -> np.ndarray:
+            def word_columns(word: str) -> bytes:
                 grams = char_wb_ngrams(word, ngram_range)
-                return np.array([j for j in map(get, grams) if j is not None], dtype=_COL)
+                return _pack([j for j in map(get, grams) if j is not None])
 
             branch.preprocess = vec.build_preprocessor()
             branch.char_columns = word_columns
