@@ -23,6 +23,7 @@ to the pipeline itself: `fallback_reason` then says why, and the numbers are sti
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -339,13 +340,18 @@ class FastPath:
         n_features = self.n_features
         size = _NO_IDS.itemsize
         lengths = np.fromiter(map(len, docs), dtype=np.intp, count=n) // size
-        ids = np.frombuffer(b"".join(docs), dtype=_COL)
+        ids = np.frombuffer(bytearray(b"".join(docs)), dtype=_COL)
+        # Each post sorted alone: a few hundred values sort ~10x faster per value than a chunk's
+        # ~100,000, and the (post, column) keys come out sorted all the same.
+        lo = 0
+        for hi in itertools.accumulate(lengths.tolist()):
+            ids[lo:hi].sort()
+            lo = hi
         offsets = np.arange(0, n * n_features, n_features, dtype=self._key_dtype)
         keys = ids.astype(self._key_dtype) + np.repeat(offsets, lengths)
         m = keys.size
         if m == 0:
             return np.zeros((n, self._weights.shape[1]))
-        keys.sort()
         edge = np.empty(m + 1, dtype=bool)
         edge[0] = edge[m] = True
         np.not_equal(keys[1:], keys[:-1], out=edge[1:m])
