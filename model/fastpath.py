@@ -24,6 +24,7 @@ to the pipeline itself: `fallback_reason` then says why, and the numbers are sti
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -690,6 +691,8 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def _head_proba(head: _Head, raw: np.ndarray) -> np.ndarray:
     """Probabilities from one linear model's raw outputs (decision values or log-likelihoods)."""
+    if raw.shape[0] == 1 and raw.shape[1] > 1 and head.kind == "temperature":
+        return _temperature_one(head, raw)
     if head.kind == "logreg":
         if head.binary:  # LogisticRegression._predict_proba_lr
             p = expit(raw[:, 0])
@@ -713,6 +716,23 @@ def _head_proba(head: _Head, raw: np.ndarray) -> np.ndarray:
     if _largest(proba) > 1.0:
         proba[(proba > 1.0) & (proba <= 1.0 + _CLIP_ABOVE_ONE)] = 1.0
     return proba
+
+
+def _temperature_one(head: _Head, raw: np.ndarray) -> np.ndarray:
+    """The "temperature" head for one post's decision values, with the operations of the general
+    path below (elementwise the same, the same reductions over one row) but fewer calls."""
+    row = raw[0]
+    values = row.tolist()
+    if not math.isfinite(sum(values)) or (min(values) >= 0 and max(values) <= 1):
+        return _head_proba(head, np.concatenate([raw, raw]))[:1]  # the general path
+    # not probabilities (_looks_like_proba): the logits are the decision values
+    row *= head.beta
+    row -= max(row.tolist())
+    np.exp(row, out=row)
+    row /= row.sum()
+    if max(row.tolist()) > 1.0:
+        raw[(raw > 1.0) & (raw <= 1.0 + _CLIP_ABOVE_ONE)] = 1.0
+    return raw
 
 
 def _largest(x: np.ndarray) -> float:
