@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import storage
@@ -67,11 +68,11 @@ def authenticate(
     return principal
 
 
-def require_role(*roles: str) -> Callable[..., Principal]:
+def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller's principal, after 401 or 403 when it may not call the route."""
 
-    def dependency(state: StateDep, credentials: BearerDep) -> Principal:
-        principal = authenticate(state.db, credentials)
+    async def dependency(state: StateDep, credentials: BearerDep) -> Principal:
+        principal = await run_in_threadpool(authenticate, state.db, credentials)
         if principal.role not in roles:
             raise RequestRejected(
                 403,
@@ -83,13 +84,15 @@ def require_role(*roles: str) -> Callable[..., Principal]:
     return dependency
 
 
-def require_key_if(flag: Callable[[Settings], bool]) -> Callable[..., Principal | None]:
+def require_key_if(
+    flag: Callable[[Settings], bool],
+) -> Callable[..., Awaitable[Principal | None]]:
     """A dependency: any valid key when the setting `flag` asks for one, else nothing."""
 
-    def dependency(state: StateDep, credentials: BearerDep) -> Principal | None:
+    async def dependency(state: StateDep, credentials: BearerDep) -> Principal | None:
         if not flag(state.settings):
             return None
-        return authenticate(state.db, credentials)
+        return await run_in_threadpool(authenticate, state.db, credentials)
 
     return dependency
 

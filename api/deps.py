@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -12,6 +12,9 @@ from api.settings import Settings
 from api.storage import Database
 from model.routing import Directory
 from model.triage import Triage
+
+if TYPE_CHECKING:
+    from api.writer import GroupWriter
 
 
 @dataclass
@@ -29,6 +32,8 @@ class AppState:
     failed_version: tuple[str, str] | None = None
     # Called with the new version after every swap (metrics, logs).
     on_model_change: list[Callable[[str], None]] = field(default_factory=list)
+    # Classifies and stores what concurrent /classify requests send, one transaction at a time.
+    writer: GroupWriter | None = None
 
     def set_triage(self, triage: Triage) -> None:
         self.triage = triage
@@ -38,12 +43,13 @@ class AppState:
             listener(triage.model_version)
 
 
-def get_state(request: Request) -> AppState:
+# Both are async: a plain `def` dependency costs a trip through the thread pool per request.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.tandai
     return state
 
 
-def get_triage(state: Annotated[AppState, Depends(get_state)]) -> Triage:
+async def get_triage(state: Annotated[AppState, Depends(get_state)]) -> Triage:
     from api.service import RequestRejected
 
     if state.triage is None:

@@ -17,8 +17,10 @@ schema.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
+import os
 import re
 import time
 import uuid
@@ -238,6 +240,26 @@ class RouteTemplates:
         return UNMATCHED_ROUTE
 
 
+# Request ids need to be unique, not secret: a random per-process prefix and a counter (no
+# system call per request, unlike uuid4). A forked worker draws its own prefix.
+_id_prefix = ""
+_id_counter = itertools.count(1)
+
+
+def _reset_request_ids() -> None:
+    global _id_prefix, _id_counter
+    _id_prefix = uuid.uuid4().hex[:16]
+    _id_counter = itertools.count(1)
+
+
+_reset_request_ids()
+os.register_at_fork(after_in_child=_reset_request_ids)
+
+
+def _new_request_id() -> str:
+    return f"{_id_prefix}{next(_id_counter):016x}"
+
+
 class RequestContext:
     """Request id in and out, one log line and the request metrics per HTTP request."""
 
@@ -251,7 +273,7 @@ class RequestContext:
             return
         started = time.perf_counter()
         given = Headers(scope=scope).get(REQUEST_ID_HEADER)
-        request_id = given if given and _REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
+        request_id = given if given and _REQUEST_ID_RE.fullmatch(given) else _new_request_id()
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
@@ -275,8 +297,8 @@ class RequestContext:
             metrics.observe_request(
                 method, self.route_template(scope), status, time.perf_counter() - started
             )
-            if not failed:
-                level = logging.INFO if status < 500 else logging.ERROR
+            level = logging.INFO if status < 500 else logging.ERROR
+            if not failed and log.isEnabledFor(level):
                 log.log(level, "request", extra=self._fields(scope, status, started))
             request_id_var.reset(token)
 
