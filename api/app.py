@@ -32,6 +32,7 @@ from api.routes import metrics as metrics_route
 from api.service import RequestRejected, tag_policy
 from api.settings import Settings
 from api.storage import Database
+from api.writer import GroupWriter
 from model.routing import Directory
 
 __all__ = ["create_app", "tag_policy"]
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = AppState(settings=settings, db=db, directory=directory)
         state.on_model_change.append(service_metrics.set_active_model)
         service.load_initial_model(state)
+        state.writer = GroupWriter(db, settings, settings.group_commit_posts)
+        state.writer.start()
         app.state.tandai = state
         tasks = [asyncio.create_task(watch_active_model(state))]
         if settings.overdue_webhook_url:
@@ -85,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            # every request already handed to the writer is stored before the worker exits
+            await asyncio.to_thread(state.writer.close)
             db.dispose()
 
     app = FastAPI(

@@ -58,7 +58,7 @@ from model.artifact import (
     load_artifact,
     read_metadata,
 )
-from model.repeats import RepeatCandidate, RepeatMatch, best_repeat
+from model.repeats import RepeatCandidate, RepeatMatch, most_similar, unit_rows
 from model.routing import Directory, TagPolicy, decide_tags
 from model.triage import Classification, Triage
 
@@ -217,7 +217,25 @@ def classify_posts(
         )
         metrics.record_predictions(r.topic.label for r in results)
         return [classification_out(r, None) for r in results]
-    new_posts = [
+    new_posts = new_posts_of(posts, idempotency_key)
+    return store_posts(triage, new_posts, db, settings, [received_at] * len(new_posts))
+
+
+async def classify_and_store(
+    state: AppState, triage: Triage, posts: Sequence[PostIn], idempotency_key: str | None
+) -> list[ClassificationOut]:
+    """What the classify routes do: the posts go to the worker's group writer, which classifies
+    them with other requests' posts and answers once they are committed (`api/writer.py`)."""
+    check_posts(posts, state.settings)
+    received_at = datetime.now(UTC)
+    if state.writer is None:
+        raise RequestRejected(503, "the server is starting or shutting down; retry")
+    return await state.writer.store(triage, new_posts_of(posts, idempotency_key), received_at)
+
+
+def new_posts_of(posts: Sequence[PostIn], idempotency_key: str | None) -> list[storage.NewPost]:
+    """The stored form of posts received in one request."""
+    return [
         storage.NewPost(
             p.text,
             p.source,
@@ -229,6 +247,20 @@ def classify_posts(
         )
         for i, p in enumerate(posts)
     ]
+
+
+def store_posts(
+    triage: Triage,
+    new_posts: Sequence[storage.NewPost],
+    db: storage.Database,
+    settings: Settings,
+    received_at: Sequence[datetime],
+) -> list[ClassificationOut]:
+    """Classify posts and store them with their predictions in one transaction.
+
+    `received_at` holds each post's arrival time. A unique-key conflict with a concurrent
+    transaction is retried (the retry reads the winner's row), at most three times.
+    """
     for _attempt in range(3):
         try:
             return _classify_and_store(triage, new_posts, db, settings, received_at)
@@ -245,10 +277,10 @@ def _batch_key(key: str | None, index: int, size: int) -> str | None:
 
 def _classify_and_store(
     triage: Triage,
-    new_posts: list[storage.NewPost],
+    new_posts: Sequence[storage.NewPost],
     db: storage.Database,
     settings: Settings,
-    received_at: datetime,
+    received_at: Sequence[datetime],
 ) -> list[ClassificationOut]:
     with db.session() as session:
         by_dedup, by_idem = storage.find_existing_posts(
@@ -257,47 +289,61 @@ def _classify_and_store(
             [p.idempotency_key for p in new_posts if p.idempotency_key],
         )
         answers: dict[int, ClassificationOut] = {}
-        same_as: dict[int, int] = {}  # a second copy of a post within this batch
-        first_of: dict[str, int] = {}
+        # a second copy of a post (same platform id or same idempotency key) within this batch
+        same_as: dict[int, int] = {}
+        first_of: dict[tuple[str, str], int] = {}
         fresh: list[int] = []
         for i, post in enumerate(new_posts):
+            keys = [("dedup", post.dedup_key)] if post.dedup_key else []
+            if post.idempotency_key:
+                keys.append(("idem", post.idempotency_key))
             row = by_idem.get(post.idempotency_key or "") or by_dedup.get(post.dedup_key or "")
+            earlier = next((first_of[k] for k in keys if k in first_of), None)
             if row is not None:
                 answers[i] = _stored_with_repeats(session, row)
-            elif post.dedup_key and post.dedup_key in first_of:
-                same_as[i] = first_of[post.dedup_key]
+            elif earlier is not None:
+                same_as[i] = earlier
             else:
-                if post.dedup_key:
-                    first_of[post.dedup_key] = i
+                first_of.update((k, i) for k in keys)
                 fresh.append(i)
         if fresh:
             results = triage.classify(
                 [new_posts[i].text for i in fresh],
                 [new_posts[i].posted_at for i in fresh],
-                received_at=received_at,
+                received_at=[received_at[i] for i in fresh],
             )
             metrics.record_predictions(r.topic.label for r in results)
             to_store = []
             outs = []
-            for i, result in zip(fresh, results, strict=True):
+            ids = storage.new_ids(len(fresh))
+            repeats = _RepeatSearch(
+                session, triage, settings, results, [received_at[i] for i in fresh]
+            )
+            for post_id, i, result in zip(ids, fresh, results, strict=True):
                 post = new_posts[i]
                 out = classification_out(result, None)
-                repeat = _find_repeat(session, triage, result, settings, received_at)
+                repeat = repeats.find(result, received_at[i])
                 if repeat is not None:
                     post = replace(
                         post, repeat_of=repeat.post_id, repeat_similarity=repeat.similarity
                     )
                     # the officials were tagged on the first post; they are not tagged again
                     out = out.model_copy(update={"tags": [], "repeat_of": repeat.post_id})
+                else:
+                    repeats.add(post_id, post.text, result, received_at[i])
                 to_store.append(post)
                 outs.append(out)
-            stored = storage.add_classified_posts(
-                session, to_store, [prediction_columns(o) for o in outs], received_at
+            storage.add_classified_posts(
+                session,
+                to_store,
+                [prediction_columns(o) for o in outs],
+                [received_at[i] for i in fresh],
+                ids=ids,
             )
             roots = [o.repeat_of for o in outs if o.repeat_of]
             counts = storage.count_repeats(session, roots)
-            for i, out, ids in zip(fresh, outs, stored, strict=True):
-                update: dict[str, Any] = {"id": ids.id}
+            for i, out, post_id in zip(fresh, outs, ids, strict=True):
+                update: dict[str, Any] = {"id": post_id}
                 if out.repeat_of:
                     update["repeat_count"] = counts.get(out.repeat_of, 0)
                 answers[i] = out.model_copy(update=update)
@@ -323,43 +369,96 @@ _repeat_vectors: OrderedDict[tuple[str, str], sp.csr_matrix] = OrderedDict()
 _repeat_lock = threading.Lock()
 
 
-def _find_repeat(
-    session: Any,
-    triage: Triage,
-    result: Classification,
-    settings: Settings,
-    now: datetime,
-) -> RepeatMatch | None:
-    """An open post of the last `repeat_window_days` that this complaint repeats, if any."""
-    if not result.is_complaint or not result.area.kecamatan or settings.repeat_window_days <= 0:
-        return None
-    since = now - timedelta(days=settings.repeat_window_days)
-    candidates = storage.repeat_candidates(
-        session, result.topic.label, result.area.kecamatan, since
-    )
-    if not candidates:
-        return None
-    version = triage.model_version
-    with _repeat_lock:
-        cached = {c[0]: _repeat_vectors.get((version, c[0])) for c in candidates}
-    missing = [c for c in candidates if cached[c[0]] is None]
-    if missing:
-        normalised = triage.fast.normalise([text for _, text in missing])
-        vectors = triage.similarity_features(normalised)
+class _RepeatSearch:
+    """The repeat search of one transaction: each (topic, kecamatan) is read from the database
+    once, over the widest window the transaction's posts need, and its candidates' vectors are
+    stacked once; each post then keeps the candidates inside its own window. Vectors are unit
+    length (`unit_rows`), so a post's similarities are one sparse product."""
+
+    def __init__(
+        self,
+        session: Any,
+        triage: Triage,
+        settings: Settings,
+        results: Sequence[Classification],
+        received_at: Sequence[datetime],
+    ) -> None:
+        self.session = session
+        self.triage = triage
+        self.threshold = settings.repeat_threshold
+        self.window = timedelta(days=settings.repeat_window_days)
+        self.on = settings.repeat_window_days > 0 and bool(received_at)
+        self.since = min(received_at) - self.window if self.on else None
+        self._pairs: dict[
+            tuple[str, str], tuple[list[RepeatCandidate], list[datetime], sp.csr_matrix | None]
+        ] = {}
+        # the vectors of this transaction's complaints that name a kecamatan, in one batch
+        self._vectors: dict[int, sp.csr_matrix] = {}
+        eligible = [r for r in results if self._eligible(r)]
+        if self.on and eligible:
+            matrix = unit_rows(triage.similarity_features([r.normalised for r in eligible]))
+            self._vectors = {id(r): matrix[k] for k, r in enumerate(eligible)}
+
+    @staticmethod
+    def _eligible(result: Classification) -> bool:
+        return result.is_complaint and bool(result.area.kecamatan)
+
+    def find(self, result: Classification, now: datetime) -> RepeatMatch | None:
+        """An open post of the last `repeat_window_days` that this complaint repeats, if any."""
+        if not self.on or not self._eligible(result):
+            return None
+        key = (result.topic.label, str(result.area.kecamatan))
+        if key not in self._pairs:
+            self._pairs[key] = self._load(*key)
+        candidates, times, matrix = self._pairs[key]
+        since = now - self.window
+        keep = [k for k, t in enumerate(times) if t >= since]
+        if not keep or matrix is None:
+            return None
+        if len(keep) < len(candidates):
+            candidates, matrix = [candidates[k] for k in keep], matrix[keep]
+        return most_similar(self._vectors[id(result)], candidates, matrix, self.threshold)
+
+    def add(self, post_id: str, text: str, result: Classification, now: datetime) -> None:
+        """An original post stored in this same transaction: later posts of the transaction
+        may repeat it (many residents posting the same thing at once arrive together)."""
+        if not self.on or not self._eligible(result):
+            return
+        key = (result.topic.label, str(result.area.kecamatan))
+        candidates, times, matrix = self._pairs[key]  # `find` loaded it
+        vector = self._vectors[id(result)]
+        self._pairs[key] = (
+            [RepeatCandidate(post_id, text), *candidates],  # newest first, as the query gives
+            [now, *times],
+            vector if matrix is None else sp.vstack([vector, matrix], format="csr"),
+        )
+
+    def _load(
+        self, topic: str, kecamatan: str
+    ) -> tuple[list[RepeatCandidate], list[datetime], sp.csr_matrix | None]:
+        assert self.since is not None
+        rows = storage.repeat_candidates(self.session, topic, kecamatan, self.since)
+        if not rows:
+            return [], [], None
+        version = self.triage.model_version
         with _repeat_lock:
-            for k, (post_id, _) in enumerate(missing):
-                cached[post_id] = vectors[k]
-                _repeat_vectors[(version, post_id)] = vectors[k]
-                if len(_repeat_vectors) > _REPEAT_CACHE_SIZE:
-                    _repeat_vectors.popitem(last=False)
-    matrix = sp.vstack([cached[post_id] for post_id, _ in candidates])
-    new_vector = triage.similarity_features([result.normalised])
-    return best_repeat(
-        new_vector,
-        [RepeatCandidate(post_id, text) for post_id, text in candidates],
-        matrix,
-        settings.repeat_threshold,
-    )
+            cached = {post_id: _repeat_vectors.get((version, post_id)) for post_id, _, _ in rows}
+        missing = [(post_id, text) for post_id, text, _ in rows if cached[post_id] is None]
+        if missing:
+            normalised = self.triage.fast.normalise([text for _, text in missing])
+            vectors = unit_rows(self.triage.similarity_features(normalised))
+            with _repeat_lock:
+                for k, (post_id, _) in enumerate(missing):
+                    cached[post_id] = vectors[k]
+                    _repeat_vectors[(version, post_id)] = vectors[k]
+                    if len(_repeat_vectors) > _REPEAT_CACHE_SIZE:
+                        _repeat_vectors.popitem(last=False)
+        matrix = sp.vstack([cached[post_id] for post_id, _, _ in rows], format="csr")
+        return (
+            [RepeatCandidate(post_id, text) for post_id, text, _ in rows],
+            [when for _, _, when in rows],
+            matrix,
+        )
 
 
 def post_out(row: storage.PostRow) -> PostOut:

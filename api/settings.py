@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     )
     max_batch_size: int = Field(1000, ge=1, description="most posts in one /classify/batch")
     max_text_length: int = Field(5000, ge=1, description="most characters in one post")
+    group_commit_posts: int = Field(
+        500,
+        ge=1,
+        description="most posts from concurrent /classify requests stored in one transaction",
+    )
     n_alternatives: int = Field(3, ge=0, description="runner-up topics returned per post")
     classify_requires_key: bool = Field(
         False, description="POST /classify needs an API key (any role)"

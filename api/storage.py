@@ -8,6 +8,7 @@ that several workers starting at once migrate exactly once.
 from __future__ import annotations
 
 import fcntl
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from sqlalchemy import (
     SelectBase,
     String,
     Text,
+    bindparam,
     case,
     create_engine,
     event,
@@ -94,6 +96,12 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
+def new_ids(n: int) -> list[str]:
+    """`n` random (version 4) UUIDs from one read of the system's random source."""
+    raw = os.urandom(16 * n)
+    return [uuid.UUID(bytes=raw[16 * i : 16 * i + 16], version=4).hex for i in range(n)]
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -131,6 +139,10 @@ class PostRow(Base):
 
 class PredictionRow(Base):
     __tablename__ = "predictions"
+    # the repeat search reads one topic in one kecamatan over the last days
+    __table_args__ = (
+        Index("ix_predictions_topic_kecamatan_created_at", "topic", "kecamatan", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"), index=True)
@@ -397,15 +409,21 @@ def add_classified_posts(
     session: Session,
     posts: Sequence[NewPost],
     predictions: Sequence[dict[str, Any]],
-    received_at: datetime,
+    received_at: datetime | Sequence[datetime],
+    ids: Sequence[str] | None = None,
 ) -> list[StoredPost]:
-    """Store posts with their predictions; `predictions` hold PredictionRow column values.
+    """Store posts with their predictions; `predictions` hold PredictionRow column values,
+    `received_at` one time for all posts or one per post, `ids` the posts' ids when the caller
+    chose them (`new_ids`).
 
     Two multi-row INSERTs (no ORM unit of work): this is the hot path of every request.
     """
     if not posts:
         return []
-    ids = [_new_id() for _ in posts]
+    ids = list(ids) if ids is not None else new_ids(len(posts))
+    received = (
+        [received_at] * len(posts) if isinstance(received_at, datetime) else list(received_at)
+    )
     post_rows = [
         {
             "id": post_id,
@@ -415,20 +433,22 @@ def add_classified_posts(
             "author": post.author,
             "url": post.url,
             "posted_at": post.posted_at,
-            "received_at": received_at,
+            "received_at": when,
             "dedup_key": post.dedup_key,
             "idempotency_key": post.idempotency_key,
             "repeat_of": post.repeat_of,
             "repeat_similarity": post.repeat_similarity,
         }
-        for post_id, post in zip(ids, posts, strict=True)
+        for post_id, post, when in zip(ids, posts, received, strict=True)
     ]
     prediction_rows = [
-        {**prediction, "post_id": post_id, "created_at": received_at}
-        for post_id, prediction in zip(ids, predictions, strict=True)
+        {**prediction, "post_id": post_id, "created_at": when}
+        for post_id, prediction, when in zip(ids, predictions, received, strict=True)
     ]
-    session.execute(insert(PostRow), post_rows)
-    session.execute(insert(PredictionRow), prediction_rows)
+    # Core inserts on the session's connection: the ORM's bulk path adds nothing here
+    connection = session.connection()
+    connection.execute(insert(Base.metadata.tables["posts"]), post_rows)
+    connection.execute(insert(Base.metadata.tables["predictions"]), prediction_rows)
     return [StoredPost(i) for i in ids]
 
 
@@ -448,11 +468,7 @@ def find_existing_posts(
     return by_dedup, by_idem
 
 
-def repeat_candidates(
-    session: Session, topic: str, kecamatan: str, since: datetime, limit: int = 200
-) -> list[tuple[str, str]]:
-    """(id, text) of recent open original posts (not repeats, not closed as `selesai` or
-    `ditolak` by their latest answer) predicted with this topic and kecamatan, newest first."""
+def _repeat_candidates_query() -> Any:
     latest_status = (
         select(ResponseRow.status)
         .where(ResponseRow.post_id == PostRow.id, ResponseRow.status.is_not(None))
@@ -461,20 +477,38 @@ def repeat_candidates(
         .correlate(PostRow)
         .scalar_subquery()
     )
-    query = (
-        select(PostRow.id, PostRow.text)
+    since = bindparam("since", type_=UTCDateTime())
+    return (
+        select(PostRow.id, PostRow.text, PostRow.received_at)
         .join(PredictionRow, PredictionRow.post_id == PostRow.id)
         .where(
+            PredictionRow.topic == bindparam("topic"),
+            PredictionRow.kecamatan == bindparam("kecamatan"),
+            # a post's prediction is made when it arrives: the index on (topic, kecamatan,
+            # created_at) is read newest first and the scan stops at `limit` open originals
+            PredictionRow.created_at >= since,
             PostRow.received_at >= since,
             PostRow.repeat_of.is_(None),
-            PredictionRow.topic == topic,
-            PredictionRow.kecamatan == kecamatan,
             or_(latest_status.is_(None), latest_status.not_in(CLOSED_STATUSES)),
         )
-        .order_by(PostRow.received_at.desc())
-        .limit(limit)
+        .order_by(PredictionRow.created_at.desc())
+        .limit(bindparam("limit"))
     )
-    return [(str(i), str(t)) for i, t in session.execute(query)]
+
+
+# Built once: this runs for every classified complaint.
+_REPEAT_CANDIDATES = _repeat_candidates_query()
+
+
+def repeat_candidates(
+    session: Session, topic: str, kecamatan: str, since: datetime, limit: int = 200
+) -> list[tuple[str, str, datetime]]:
+    """(id, text, received_at) of recent open original posts (not repeats, not closed as
+    `selesai` or `ditolak` by their latest answer) predicted with this topic and kecamatan,
+    newest first."""
+    params = {"topic": topic, "kecamatan": kecamatan, "since": since, "limit": limit}
+    rows = session.connection().execute(_REPEAT_CANDIDATES, params)
+    return [(str(i), str(t), r) for i, t, r in rows]
 
 
 def count_repeats(session: Session, post_ids: Sequence[str]) -> dict[str, int]:

@@ -43,17 +43,34 @@ class RepeatMatch:
     similarity: float
 
 
+def unit_rows(m: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+    """`m` as a float64 CSR matrix with every non-zero row scaled to length 1 (zero rows stay
+    zero), so that the cosine of two rows is their dot product."""
+    m = sp.csr_matrix(m, dtype=np.float64)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sp.csr_matrix(sp.diags(scale) @ m)
+
+
 def cosine_rows(a: sp.spmatrix | np.ndarray, b: sp.spmatrix | np.ndarray) -> np.ndarray:
     """Cosine similarity of every row of `a` with every row of `b` (zero rows give 0)."""
-    a = sp.csr_matrix(a, dtype=np.float64)
-    b = sp.csr_matrix(b, dtype=np.float64)
-    na = np.sqrt(np.asarray(a.multiply(a).sum(axis=1)).ravel())
-    nb = np.sqrt(np.asarray(b.multiply(b).sum(axis=1)).ravel())
-    dots = np.asarray((a @ b.T).todense())
-    denom = np.outer(na, nb)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sims = np.where(denom > 0, dots / np.where(denom > 0, denom, 1.0), 0.0)
-    return np.asarray(sims)
+    return np.asarray((unit_rows(a) @ unit_rows(b).T).todense())
+
+
+def most_similar(
+    new_unit: sp.csr_matrix,
+    candidates: Sequence[RepeatCandidate],
+    candidate_unit: sp.csr_matrix,
+    threshold: float,
+) -> RepeatMatch | None:
+    """`best_repeat` for rows already made unit length by `unit_rows` (the new post is one row)."""
+    if not candidates:
+        return None
+    sims = np.asarray((candidate_unit @ new_unit.T).todense()).ravel()
+    best = int(np.argmax(sims))
+    if sims[best] < threshold:
+        return None
+    return RepeatMatch(candidates[best].post_id, float(sims[best]))
 
 
 def best_repeat(
@@ -65,8 +82,5 @@ def best_repeat(
     """The most similar candidate at or above `threshold`, or None."""
     if not candidates:
         return None
-    sims = cosine_rows(new_features, candidate_features)[0]
-    best = int(np.argmax(sims))
-    if sims[best] < threshold:
-        return None
-    return RepeatMatch(candidates[best].post_id, float(sims[best]))
+    new_unit, candidate_unit = unit_rows(new_features), unit_rows(candidate_features)
+    return most_similar(new_unit, candidates, candidate_unit, threshold)

@@ -89,15 +89,20 @@ class Triage:
         self,
         texts: Sequence[str],
         posted_at: Sequence[datetime | None] | None = None,
-        received_at: datetime | None = None,
+        received_at: datetime | Sequence[datetime] | None = None,
     ) -> list[Classification]:
+        """`received_at` (one time for all texts, or one per text; now by default) starts the
+        answer deadline of a post without `posted_at`."""
         if not texts:
             return []
-        received_at = received_at or datetime.now(UTC)
+        if received_at is None or isinstance(received_at, datetime):
+            received = [received_at or datetime.now(UTC)] * len(texts)
+        else:
+            received = list(received_at)
         posted = list(posted_at) if posted_at is not None else [None] * len(texts)
         normalised, proba = self.predict_proba(texts)
         results = []
-        for norm, row, when in zip(normalised, proba, posted, strict=True):
+        for norm, row, when, arrived in zip(normalised, proba, posted, received, strict=True):
             order = np.argsort(-row, kind="stable")
             top = TopicScore(self._labels[order[0]], float(row[order[0]]))
             second = float(row[order[1]]) if len(order) > 1 else 0.0
@@ -114,7 +119,7 @@ class Triage:
                 self.directory,
                 self.policy,
             )
-            start = when if when is not None else received_at
+            start = when if when is not None else arrived
             if start.tzinfo is None:
                 start = start.replace(tzinfo=UTC)
             results.append(

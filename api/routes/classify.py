@@ -46,7 +46,7 @@ _errors: dict[int | str, dict[str, object]] = {
     # a key is optional unless TANDAI_CLASSIFY_REQUIRES_KEY is set
     openapi_extra={"security": [{}, {"HTTPBearer": []}]},
 )
-def classify_post(
+async def classify_post(
     post: PostIn,
     key: ClassifyKeyDep,
     state: StateDep,
@@ -55,11 +55,11 @@ def classify_post(
 ) -> ClassificationOut:
     """Classify one post, store it with its prediction, and say whom to tag."""
     scoped = _scoped(idempotency_key, key)
-    return service.classify_posts(triage, [post], state.db, state.settings, scoped)[0]
+    return (await service.classify_and_store(state, triage, [post], scoped))[0]
 
 
 @router.post("/classify/batch", response_model=BatchOut, responses=_errors)
-def classify_batch(
+async def classify_batch(
     batch: BatchIn,
     key: BatchKeyDep,
     state: StateDep,
@@ -68,6 +68,4 @@ def classify_batch(
 ) -> BatchOut:
     """Classify up to `max_batch_size` posts; results come back in input order."""
     scoped = _scoped(idempotency_key, key)
-    return BatchOut(
-        results=service.classify_posts(triage, batch.posts, state.db, state.settings, scoped)
-    )
+    return BatchOut(results=await service.classify_and_store(state, triage, batch.posts, scoped))

@@ -1,0 +1,175 @@
+"""The group writer: concurrent requests share one transaction, and each gets its own answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from api import service, storage
+from api.settings import Settings
+from api.writer import GroupWriter
+from model.artifact import ModelArtifact
+from model.routing import Directory
+from model.triage import Triage
+from tests.conftest import count_stored_posts
+
+NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[storage.Database]:
+    database = storage.Database(settings.database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def triage(settings: Settings, tiny_model: ModelArtifact) -> Triage:
+    return service.make_triage(settings, Directory.from_dir(settings.data_dir), tiny_model)
+
+
+def post(text: str, external_id: str | None = None) -> storage.NewPost:
+    return storage.NewPost(text, "instagram", external_id)
+
+
+def test_jobs_waiting_together_are_stored_in_one_transaction(
+    db: storage.Database, settings: Settings, triage: Triage
+) -> None:
+    writer = GroupWriter(db, settings, max_group_posts=100)
+    texts = [
+        "sampah menumpuk di kelurahan Sawah Lebar",
+        "jalan berlubang besar di Padang Harapan",
+        "selokan mampet banjir lagi",
+    ]
+    # submitted before the thread starts: all three are waiting when it takes the first
+    futures = [writer.submit(triage, [post(t)], NOW) for t in texts]
+    futures.append(writer.submit(triage, [post("sampah bau"), post("jalan rusak")], NOW))
+    writer.start()
+    results = [f.result(timeout=30) for f in futures]
+    writer.close()
+    assert writer.groups == 1
+    assert [len(r) for r in results] == [1, 1, 1, 2]
+    assert [r[0].topic.label for r in results[:3]] == ["sampah", "jalan", "banjir_drainase"]
+    ids = [o.id for r in results for o in r]
+    assert len(set(ids)) == 5 and None not in ids
+    assert count_stored_posts(settings.database_url) == 5
+    with db.session() as session:
+        for r in results:
+            for out in r:
+                row = storage.get_post(session, str(out.id))
+                assert row is not None and row.received_at == NOW
+                assert storage.latest_prediction(row).topic == out.topic.label
+
+
+def test_group_is_cut_at_the_size_limit(
+    db: storage.Database, settings: Settings, triage: Triage
+) -> None:
+    writer = GroupWriter(db, settings, max_group_posts=2)
+    futures = [writer.submit(triage, [post(f"sampah menumpuk nomor {i}")], NOW) for i in range(5)]
+    writer.start()
+    assert all(len(f.result(timeout=30)) == 1 for f in futures)
+    writer.close()
+    assert writer.groups == 3  # 2 + 2 + 1
+    assert count_stored_posts(settings.database_url) == 5
+
+
+def test_one_failing_request_does_not_fail_the_others(
+    db: storage.Database,
+    settings: Settings,
+    triage: Triage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    classify = triage.classify
+
+    def fragile(texts: list[str], *args: object, **kwargs: object) -> object:
+        if any("meledak" in t for t in texts):
+            raise RuntimeError("this post breaks the model")
+        return classify(texts, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(triage, "classify", fragile)
+    writer = GroupWriter(db, settings, max_group_posts=100)
+    good = writer.submit(triage, [post("sampah menumpuk")], NOW)
+    bad = writer.submit(triage, [post("trafo meledak")], NOW)
+    also_good = writer.submit(triage, [post("jalan berlubang")], NOW)
+    writer.start()
+    assert good.result(timeout=30)[0].topic.label == "sampah"
+    assert also_good.result(timeout=30)[0].topic.label == "jalan"
+    with pytest.raises(RuntimeError, match="breaks the model"):
+        bad.result(timeout=30)
+    writer.close()
+    assert count_stored_posts(settings.database_url) == 2
+
+
+def test_same_post_twice_in_one_group_is_stored_once(
+    db: storage.Database, settings: Settings, triage: Triage
+) -> None:
+    writer = GroupWriter(db, settings, max_group_posts=100)
+    by_platform = [
+        writer.submit(triage, [post("sampah bau", external_id="IG-1")], NOW) for _ in range(3)
+    ]
+    key = storage.NewPost("jalan rusak", "x", idempotency_key="open:retry-1")
+    by_key = [writer.submit(triage, [key], NOW) for _ in range(3)]
+    writer.start()
+    assert len({f.result(timeout=30)[0].id for f in by_platform}) == 1
+    assert len({f.result(timeout=30)[0].id for f in by_key}) == 1
+    writer.close()
+    assert writer.groups == 1
+    assert count_stored_posts(settings.database_url) == 2
+
+
+def test_a_repeat_arriving_in_the_same_group_links_to_the_first(
+    db: storage.Database, settings: Settings, triage: Triage
+) -> None:
+    writer = GroupWriter(db, settings, max_group_posts=100)
+    first = writer.submit(
+        triage, [post("sampah menumpuk bau busuk di pinggir jalan kelurahan Sawah Lebar")], NOW
+    )
+    again = writer.submit(
+        triage, [post("SAMPAH menumpuk bau busuk nian di pinggir jalan Sawah Lebar!!")], NOW
+    )
+    writer.start()
+    (a,), (b,) = first.result(timeout=30), again.result(timeout=30)
+    writer.close()
+    assert writer.groups == 1
+    assert a.repeat_of is None and a.tags
+    assert b.repeat_of == a.id and b.repeat_count == 1 and b.tags == []
+
+
+def test_each_request_is_answered_by_the_model_it_took(
+    db: storage.Database,
+    settings: Settings,
+    triage: Triage,
+    flipped_model: ModelArtifact,
+) -> None:
+    flipped = service.make_triage(settings, Directory.from_dir(settings.data_dir), flipped_model)
+    writer = GroupWriter(db, settings, max_group_posts=100)
+    text = "sampah menumpuk bau busuk"
+    futures = [writer.submit(t, [post(text)], NOW) for t in (triage, flipped, flipped, triage)]
+    writer.start()
+    answers = [f.result(timeout=30)[0] for f in futures]
+    writer.close()
+    assert [a.topic.label for a in answers] == ["sampah", "jalan", "jalan", "sampah"]
+    assert [a.model_version for a in answers] == [
+        triage.model_version,
+        flipped.model_version,
+        flipped.model_version,
+        triage.model_version,
+    ]
+    assert writer.groups == 3  # a model change between requests splits the group
+
+
+def test_close_finishes_what_was_submitted_then_refuses(
+    db: storage.Database, settings: Settings, triage: Triage
+) -> None:
+    writer = GroupWriter(db, settings, max_group_posts=1)
+    futures = [writer.submit(triage, [post(f"lampu jalan mati {i}")], NOW) for i in range(4)]
+    writer.start()
+    writer.close()
+    assert all(f.done() and len(f.result()) == 1 for f in futures)
+    assert count_stored_posts(settings.database_url) == 4
+    with pytest.raises(service.RequestRejected) as refused:
+        writer.submit(triage, [post("sampah")], NOW)
+    assert refused.value.status_code == 503
