@@ -42,7 +42,7 @@ from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from model.stem import SastrawiStemmer
-from model.text import TextNormaliser
+from model.text import BoundedWordCache, TextNormaliser
 
 try:  # the routine behind csr_array @ dense (a private module; the public path stays as backup)
     from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
@@ -197,14 +197,14 @@ class _PerToken:
         self._longer = [n for n in longer if n > 2]
         # uncached: the entry cache keeps what it needs (no second copy per word)
         self._char_columns = char.char_columns if char is not None else None
-        self.entry = lru_cache(maxsize=cache_size)(self._entry)
+        self.entry = BoundedWordCache(self._entry, cache_size)
 
-    def _entry(self, token: str) -> tuple[str, bytes, dict[str, bytes]] | None:
+    def _entry(self, token: str) -> tuple[str | None, bytes, dict[str, bytes]]:
         """The token's stem, the columns of its own n-grams (char n-grams and unigram) and the
-        bigram columns by the stem that follows."""
+        bigram columns by the stem that follows; stem None if it would split differently."""
         stem = self._stem(token) if self._stem is not None else token
         if stem.split() != [stem]:
-            return None
+            return None, b"", _NO_PAIRS
         cols = self._char_columns(token) if self._char_columns is not None else b""
         unigram = self._get(stem) if self._unigrams else None
         if unigram is not None:
@@ -213,15 +213,15 @@ class _PerToken:
         return stem, cols, following
 
     def columns(self, text: str) -> bytes | None:
-        entries = list(map(self.entry, text.split()))
-        if None in entries:
+        entries = self.entry.many(text.split())
+        stems = [e[0] for e in entries]
+        if None in stems:
             return None
-        parts = [e[1] for e in entries]  # type: ignore[index]
+        parts = [e[1] for e in entries]
         if len(entries) > 1 and (self._pairs is not None or self._longer):
-            stems = [e[0] for e in entries]  # type: ignore[index]
             if self._pairs is not None:
                 follow = zip(entries, stems[1:], strict=False)
-                parts += [e[2][s] for e, s in follow if s in e[2]]  # type: ignore[index]
+                parts += [e[2][s] for e, s in follow if s in e[2]]
             get, join = self._get, " ".join
             for n in self._longer:
                 grams = map(join, zip(*(stems[i:] for i in range(n)), strict=False))
@@ -615,8 +615,8 @@ class FastPath:
                 stemmer.warm(ordered)
         some = ordered[: self.word_cache_size]
         if self._per_token is not None:
-            for word in some:
-                self._per_token.entry(word)  # also fills the char n-gram cache
+            for word in some[: self.word_cache_size // 2]:  # the recent generation's share
+                self._per_token.entry(word)
             return
         for b in self._branches:
             if b.word_columns is not None:

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache, partial
 from importlib import resources
+from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -363,6 +364,59 @@ def normalise_text(
     return " ".join([w if w in roots else formal(w) for w in words if w != _BOUNDARY])
 
 
+V = TypeVar("V")
+
+
+class CacheSize(NamedTuple):
+    maxsize: int
+    currsize: int
+
+
+class BoundedWordCache(Generic[V]):
+    """`compute(word)` behind a bounded cache whose hits cost one dict lookup (`lru_cache`'s
+    cost ~3x as much, for its bookkeeping).
+
+    Words live in two generations of at most `maxsize // 2` each. Lookups read the recent one;
+    a word missing there comes from the older one (or is computed) into the recent one, and a
+    full recent generation becomes the older one, dropping the oldest. `compute` never returns
+    None.
+    """
+
+    def __init__(self, compute: Callable[[str], V], maxsize: int) -> None:
+        self._compute = compute
+        self.maxsize = maxsize
+        self._limit = max(1, maxsize // 2)
+        self._recent: dict[str, V] = {}
+        self._older: dict[str, V] = {}
+
+    def __call__(self, word: str) -> V:
+        value = self._recent.get(word)
+        return self._miss(word) if value is None else value
+
+    def many(self, words: list[str]) -> list[V]:
+        """`[self(w) for w in words]`, with one C-level pass when every word is cached."""
+        values = list(map(self._recent.get, words))
+        if None in values:
+            miss = self._miss
+            return [miss(w) if v is None else v for v, w in zip(values, words, strict=True)]
+        return values  # type: ignore[return-value]
+
+    def _miss(self, word: str) -> V:
+        value = self._recent.get(word)  # a repeat of a word missing earlier in `many`
+        if value is not None:
+            return value
+        value = self._older.get(word)
+        if value is None:
+            value = self._compute(word)
+        if len(self._recent) >= self._limit:
+            self._older, self._recent = self._recent, {}
+        self._recent[word] = value
+        return value
+
+    def cache_info(self) -> CacheSize:
+        return CacheSize(self.maxsize, len(self._recent) + len(self._older))
+
+
 class _WordCache:
     """`normalise_text`'s per-word steps for one fitted lexicon, behind a bounded cache.
 
@@ -385,7 +439,7 @@ class _WordCache:
         self.multi = frozenset(w for w, sizes in phrases.items() if max(sizes) > 1)
         self.roots = dictionary_words()
         self.formal = formal if lexicon else None
-        self.entry = lru_cache(maxsize=size)(self._entry)
+        self.entry = BoundedWordCache(self._entry, size)
 
     def _words(self, words: list[str]) -> str:
         """Replacement words made formal, without phrase boundaries, as `normalise_text` does."""
@@ -411,7 +465,7 @@ class _WordCache:
         return word, self._words([word] if replacement is None else replacement.split())
 
     def normalise(self, text: str) -> str:
-        entries = list(map(self.entry, _PIECE_RE.findall(_prepare(text, self.known))))
+        entries = self.entry.many(_PIECE_RE.findall(_prepare(text, self.known)))
         pieces = [e[1] for e in entries]
         if None not in pieces:
             return " ".join([p for p in pieces if p])

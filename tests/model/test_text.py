@@ -12,6 +12,7 @@ from model.text import (
     _INVISIBLE_RE,
     _URL_HINT_RE,
     WORD_CACHE_SIZE,
+    BoundedWordCache,
     TextNormaliser,
     _may_hold_url,
     formal_word,
@@ -176,3 +177,23 @@ def test_word_cache_is_bounded() -> None:
     info = step._words().entry.cache_info()  # type: ignore[attr-defined]
     assert info.maxsize == WORD_CACHE_SIZE
     assert info.currsize <= WORD_CACHE_SIZE
+
+
+def test_bounded_word_cache_keeps_two_generations() -> None:
+    calls: list[str] = []
+
+    def compute(word: str) -> str:
+        calls.append(word)
+        return word.upper()
+
+    cache = BoundedWordCache(compute, 4)  # two generations of two words
+    assert cache.many(["a", "b", "a"]) == ["A", "B", "A"]
+    assert calls == ["a", "b"]
+    assert cache("c") == "C"  # the recent generation was full: a, b become the older one
+    assert cache("a") == "A" and calls == ["a", "b", "c"]  # taken back from the older one
+    assert cache.many(["d", "e", "b"]) == ["D", "E", "B"]
+    assert cache.cache_info().currsize <= 4
+    assert cache("b") == "B"
+    assert cache.many(["x"] * 3 + ["a"]) == ["X", "X", "X", "A"]
+    assert calls.count("x") == 1
+    assert cache.cache_info() == (4, cache.cache_info().currsize)
