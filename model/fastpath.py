@@ -8,12 +8,14 @@ computes the same probabilities (within ~1e-15) with plain lookups:
   cache is warmed from the words training saw;
 - n-grams are cut as the fitted vectorizers cut them (their own preprocessor, tokenizer and
   stop words); in the shipped layout (stem -> words, char_wb) one bounded cache entry per
-  token holds its stem and the columns of its unigram and char n-grams, since words repeat;
+  token holds its stem, the columns of its unigram and char n-grams (as the bytes of an int32
+  array, so a post's columns are one bytes join) and its bigrams' columns by following stem;
 - each column is one row of a matrix holding idf x branch weight x classifier weights, so a
-  post costs a count of its columns, a norm per branch, one sparse product (scipy's own
-  routine, which sums a post's terms in the same order alone or in a batch: identical bits)
-  and the classifier's head (temperature softmax, naive Bayes posterior or logistic softmax),
-  computed with the operations scikit-learn uses.
+  post costs a sort and count of its columns, a norm per branch, one sparse product (scipy's
+  own routine, which sums a post's terms in the same order alone or in a batch: identical
+  bits) and the classifier's head (temperature softmax, naive Bayes posterior or logistic
+  softmax), computed with the operations scikit-learn uses (for one post, the same operations
+  on its one row, in fewer calls).
 
 Hyper-parameters are read from the fitted objects (n-gram ranges, analyzers, sublinear tf,
 binary, norm, idf, branch weights, ensembles of calibrated classifiers). A step it cannot
