@@ -32,7 +32,7 @@ from rapidfuzz.distance import Levenshtein
 
 from model.datafiles import DataFileError, read_rows
 from model.stem import is_indonesian_word
-from model.text import dictionary_words, normalise_text
+from model.text import BoundedWordCache, dictionary_words, normalise_text
 
 LEVELS = ("kecamatan", "kelurahan")
 CONTEXT_KINDS = ("", "no", "word", "city")
@@ -68,6 +68,7 @@ STREET_SCORE = 0.6
 _GLUE = frozenset({"di", "ke", "dari", "dan", "yang", "sampai", "dekat", "depan", "jalan", "rt"})
 MAX_NAME_TOKENS = 4
 FUZZY_MIN_LEN = 8
+FUZZY_CACHE_SIZE = 50_000  # distinct words (and joined word pairs) remembered
 FUZZY_LONG_LEN = 18
 
 
@@ -132,10 +133,14 @@ class Gazetteer:
                     self._joined.setdefault(joined, area)
         # typo candidates by (first letter, length): a query is compared with few names
         self._fuzzy_index: dict[tuple[str, int], list[str]] = {}
+        self._key_lengths: dict[str, set[int]] = {}
         for key in self._joined:
             self._fuzzy_index.setdefault((key[0], len(key)), []).append(key)
+            self._key_lengths.setdefault(key[0], set()).add(len(key))
         self.kecamatan_names = [a.name for a in self.areas if a.level == "kecamatan"]
         self.kelurahan_of = {a.name: a.kecamatan for a in self.areas if a.level == "kelurahan"}
+        # the names a written word is a typo of depend on the word alone: computed once per word
+        self._typos_of = BoundedWordCache(self._typo_keys, FUZZY_CACHE_SIZE)
 
     @classmethod
     def from_csv(cls, path: Path) -> Gazetteer:
@@ -200,31 +205,47 @@ class Gazetteer:
         return hits
 
     def _fuzzy_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
+        """Windows of one to three tokens whose joined form is one or two edits from a name.
+
+        A window never holds a marker or a placeholder token nor starts or ends with a glue
+        word, and is only compared when a name of its first letter has a length near its own.
+        """
         hits: list[_Hit] = []
-        for i in range(len(tokens)):
-            for size in (1, 2, 3):
-                window = tokens[i : i + size]
-                if len(window) < size or any(t in MARKERS or t.startswith("_") for t in window):
+        n = len(tokens)
+        bad = [t in MARKERS or t.startswith("_") for t in tokens]
+        glue = [t in _GLUE for t in tokens]
+        for i in range(n):
+            if bad[i] or glue[i]:
+                continue
+            lengths = self._key_lengths.get(tokens[i][0])
+            if lengths is None:
+                continue
+            total = 0
+            for j in range(i, min(i + 3, n)):
+                if bad[j]:
+                    break  # so is every longer window from i
+                total += len(tokens[j])
+                if glue[j] or total < FUZZY_MIN_LEN or (i, j + 1) in exact:
                     continue
-                if window[0] in _GLUE or window[-1] in _GLUE:
+                if not any(total + d in lengths for d in (-2, -1, 0, 1, 2)):
                     continue
-                if (i, i + size) in exact:
-                    continue
-                query = "".join(window)
-                if len(query) < FUZZY_MIN_LEN:
-                    continue
-                keys = [
-                    key
-                    for n in range(len(query) - 2, len(query) + 3)
-                    for key in self._fuzzy_index.get((query[0], n), ())
-                ]
-                if not keys or (size == 1 and is_indonesian_word(query)):
+                query = "".join(tokens[i : j + 1])
+                keys = self._typos_of(query)
+                if not keys or (j == i and is_indonesian_word(query)):
                     continue
                 for key in keys:
-                    limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
-                    if Levenshtein.distance(query, key, score_cutoff=limit) <= limit:
-                        hits.append(_Hit(self._joined[key], i, i + size, 0.75, fuzzy=True))
+                    hits.append(_Hit(self._joined[key], i, j + 1, 0.75, fuzzy=True))
         return hits
+
+    def _typo_keys(self, query: str) -> tuple[str, ...]:
+        """The joined names `query` is within the allowed edit distance of."""
+        keys = []
+        for n in range(len(query) - 2, len(query) + 3):
+            for key in self._fuzzy_index.get((query[0], n), ()):
+                limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
+                if Levenshtein.distance(query, key, score_cutoff=limit) <= limit:
+                    keys.append(key)
+        return tuple(keys)
 
     def resolve(self, normalised: str) -> AreaMatch:
         """The area a post names, with the evidence span and a confidence; NO_AREA if none."""
