@@ -133,10 +133,12 @@ class Gazetteer:
                     self._joined.setdefault(joined, area)
         # typo candidates by (first letter, length): a query is compared with few names
         self._fuzzy_index: dict[tuple[str, int], list[str]] = {}
-        self._key_lengths: dict[str, set[int]] = {}
+        # first letter -> the lengths a query may have to be compared with a name (+-2)
+        self._near_lengths: dict[str, set[int]] = {}
         for key in self._joined:
             self._fuzzy_index.setdefault((key[0], len(key)), []).append(key)
-            self._key_lengths.setdefault(key[0], set()).add(len(key))
+            self._near_lengths.setdefault(key[0], set()).update(range(len(key) - 2, len(key) + 3))
+        self._first_tokens = frozenset(form[0] for form in self._exact)
         self.kecamatan_names = [a.name for a in self.areas if a.level == "kecamatan"]
         self.kelurahan_of = {a.name: a.kecamatan for a in self.areas if a.level == "kelurahan"}
         # the names a written word is a typo of depend on the word alone: computed once per word
@@ -199,6 +201,8 @@ class Gazetteer:
     def _exact_hits(self, tokens: list[str]) -> list[_Hit]:
         hits: list[_Hit] = []
         for i in range(len(tokens)):
+            if tokens[i] not in self._first_tokens:
+                continue
             for size in range(min(MAX_NAME_TOKENS, len(tokens) - i), 0, -1):
                 for area in self._exact.get(tuple(tokens[i : i + size]), ()):
                     hits.append(_Hit(area, i, i + size, 0.9))
@@ -217,7 +221,7 @@ class Gazetteer:
         for i in range(n):
             if bad[i] or glue[i]:
                 continue
-            lengths = self._key_lengths.get(tokens[i][0])
+            lengths = self._near_lengths.get(tokens[i][0])
             if lengths is None:
                 continue
             total = 0
@@ -227,7 +231,7 @@ class Gazetteer:
                 total += len(tokens[j])
                 if glue[j] or total < FUZZY_MIN_LEN or (i, j + 1) in exact:
                     continue
-                if not any(total + d in lengths for d in (-2, -1, 0, 1, 2)):
+                if total not in lengths:
                     continue
                 query = "".join(tokens[i : j + 1])
                 keys = self._typos_of(query)
