@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import scipy.sparse as sp
 from sqlalchemy.exc import IntegrityError
 
@@ -58,7 +59,7 @@ from model.artifact import (
     load_artifact,
     read_metadata,
 )
-from model.repeats import RepeatCandidate, RepeatMatch, most_similar, unit_rows
+from model.repeats import RepeatCandidate, RepeatMatch, best_of, unit_rows
 from model.routing import Directory, TagPolicy, decide_tags
 from model.triage import Classification, Triage
 
@@ -366,6 +367,11 @@ def _stored_with_repeats(session: Any, row: storage.PostRow) -> ClassificationOu
 
 _REPEAT_CACHE_SIZE = 20_000
 _repeat_vectors: OrderedDict[tuple[str, str], sp.csr_matrix] = OrderedDict()
+# (model version, topic, kecamatan) -> the candidates' ids and their stacked vectors
+_REPEAT_MATRICES = 2_000
+_repeat_matrices: OrderedDict[tuple[str, str, str], tuple[tuple[str, ...], sp.csr_matrix]] = (
+    OrderedDict()
+)
 _repeat_lock = threading.Lock()
 
 
@@ -392,6 +398,7 @@ class _RepeatSearch:
         self._pairs: dict[
             tuple[str, str], tuple[list[RepeatCandidate], list[datetime], sp.csr_matrix | None]
         ] = {}
+        self._buffer: np.ndarray | None = None
         # the vectors of this transaction's complaints that name a kecamatan, in one batch
         self._vectors: dict[int, sp.csr_matrix] = {}
         eligible = [r for r in results if self._eligible(r)]
@@ -417,7 +424,20 @@ class _RepeatSearch:
             return None
         if len(keep) < len(candidates):
             candidates, matrix = [candidates[k] for k in keep], matrix[keep]
-        return most_similar(self._vectors[id(result)], candidates, matrix, self.threshold)
+        similarities = self._similarities(self._vectors[id(result)], matrix)
+        return best_of(similarities, candidates, self.threshold)
+
+    def _similarities(self, vector: sp.csr_matrix, matrix: sp.csr_matrix) -> np.ndarray:
+        """Cosines of one unit row with every unit row of `matrix`: a sparse matrix times a
+        dense vector, on a buffer zeroed again after each use."""
+        if self._buffer is None or len(self._buffer) != matrix.shape[1]:
+            self._buffer = np.zeros(matrix.shape[1])
+        buffer = self._buffer
+        buffer[vector.indices] = vector.data
+        try:
+            return np.asarray(matrix @ buffer)
+        finally:
+            buffer[vector.indices] = 0.0
 
     def add(self, post_id: str, text: str, result: Classification, now: datetime) -> None:
         """An original post stored in this same transaction: later posts of the transaction
@@ -453,7 +473,18 @@ class _RepeatSearch:
                     _repeat_vectors[(version, post_id)] = vectors[k]
                     if len(_repeat_vectors) > _REPEAT_CACHE_SIZE:
                         _repeat_vectors.popitem(last=False)
-        matrix = sp.vstack([cached[post_id] for post_id, _, _ in rows], format="csr")
+        ids = tuple(post_id for post_id, _, _ in rows)
+        key = (version, topic, kecamatan)
+        with _repeat_lock:
+            stacked = _repeat_matrices.get(key)
+        if stacked is not None and stacked[0] == ids:
+            matrix = stacked[1]  # the same candidates as the last transaction that asked
+        else:
+            matrix = sp.vstack([cached[post_id] for post_id in ids], format="csr")
+            with _repeat_lock:
+                _repeat_matrices[key] = (ids, matrix)
+                if len(_repeat_matrices) > _REPEAT_MATRICES:
+                    _repeat_matrices.popitem(last=False)
         return (
             [RepeatCandidate(post_id, text) for post_id, text, _ in rows],
             [when for _, _, when in rows],

@@ -66,11 +66,19 @@ def most_similar(
     """`best_repeat` for rows already made unit length by `unit_rows` (the new post is one row)."""
     if not candidates:
         return None
-    sims = np.asarray((candidate_unit @ new_unit.T).todense()).ravel()
-    best = int(np.argmax(sims))
-    if sims[best] < threshold:
+    similarities = np.asarray((candidate_unit @ new_unit.T).todense()).ravel()
+    return best_of(similarities, candidates, threshold)
+
+
+def best_of(
+    similarities: np.ndarray, candidates: Sequence[RepeatCandidate], threshold: float
+) -> RepeatMatch | None:
+    """The candidate with the highest similarity (the first, newest, among equals) when it
+    reaches `threshold`."""
+    best = int(np.argmax(similarities))
+    if similarities[best] < threshold:
         return None
-    return RepeatMatch(candidates[best].post_id, float(sims[best]))
+    return RepeatMatch(candidates[best].post_id, float(similarities[best]))
 
 
 def best_repeat(
