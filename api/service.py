@@ -400,11 +400,13 @@ class _RepeatSearch:
         ] = {}
         self._buffer: np.ndarray | None = None
         # the vectors of this transaction's complaints that name a kecamatan, in one batch
-        self._vectors: dict[int, sp.csr_matrix] = {}
+        # (rows of one matrix; a row is read from its arrays, slicing a scipy matrix costs more)
+        self._row_of: dict[int, int] = {}
+        self._own = sp.csr_matrix((0, 0))
         eligible = [r for r in results if self._eligible(r)]
         if self.on and eligible:
-            matrix = unit_rows(triage.similarity_features([r.normalised for r in eligible]))
-            self._vectors = {id(r): matrix[k] for k, r in enumerate(eligible)}
+            self._own = unit_rows(triage.similarity_features([r.normalised for r in eligible]))
+            self._row_of = {id(r): k for k, r in enumerate(eligible)}
 
     @staticmethod
     def _eligible(result: Classification) -> bool:
@@ -424,20 +426,23 @@ class _RepeatSearch:
             return None
         if len(keep) < len(candidates):
             candidates, matrix = [candidates[k] for k in keep], matrix[keep]
-        similarities = self._similarities(self._vectors[id(result)], matrix)
+        similarities = self._similarities(self._row_of[id(result)], matrix)
         return best_of(similarities, candidates, self.threshold)
 
-    def _similarities(self, vector: sp.csr_matrix, matrix: sp.csr_matrix) -> np.ndarray:
-        """Cosines of one unit row with every unit row of `matrix`: a sparse matrix times a
-        dense vector, on a buffer zeroed again after each use."""
+    def _similarities(self, row: int, matrix: sp.csr_matrix) -> np.ndarray:
+        """Cosines of one of this transaction's unit rows with every unit row of `matrix`: a
+        sparse matrix times a dense vector, on a buffer zeroed again after each use."""
+        own = self._own
+        start, end = own.indptr[row], own.indptr[row + 1]
+        indices = own.indices[start:end]
         if self._buffer is None or len(self._buffer) != matrix.shape[1]:
             self._buffer = np.zeros(matrix.shape[1])
         buffer = self._buffer
-        buffer[vector.indices] = vector.data
+        buffer[indices] = own.data[start:end]
         try:
             return np.asarray(matrix @ buffer)
         finally:
-            buffer[vector.indices] = 0.0
+            buffer[indices] = 0.0
 
     def add(self, post_id: str, text: str, result: Classification, now: datetime) -> None:
         """An original post stored in this same transaction: later posts of the transaction
@@ -446,7 +451,7 @@ class _RepeatSearch:
             return
         key = (result.topic.label, str(result.area.kecamatan))
         candidates, times, matrix = self._pairs[key]  # `find` loaded it
-        vector = self._vectors[id(result)]
+        vector = self._own[self._row_of[id(result)]]
         self._pairs[key] = (
             [RepeatCandidate(post_id, text), *candidates],  # newest first, as the query gives
             [now, *times],
