@@ -1,7 +1,7 @@
 """HTTP throughput and latency of POST /classify against a bare FastAPI endpoint.
 
     python -m bench.http_throughput [--duration 10] [--connections 32] [--workers 1]
-                                    [--database-url URL]
+                                    [--database-url URL] [--memory-requests 100000]
 
 Starts each server in turn with the same uvicorn settings (one process per worker, same
 host, same access-log setting), drives it with wrk (Debian package `wrk`) posting real
@@ -9,6 +9,10 @@ complaint texts from data/labels/ in rotation, and prints requests/s and latency
 for both and their ratio, measured in the same run. tandai runs with storage on (every post is
 written before it is answered) on a fresh SQLite database unless --database-url is given, with
 the newest model under TANDAI_MODEL_DIR (train one with `tandai train` first).
+
+`--memory-requests N` (one worker only) then starts tandai once more and reads the server
+process's resident memory (VmRSS, from /proc) after start-up and after N more requests of the
+same kind, to show that memory stays flat beyond the bounded caches.
 """
 
 from __future__ import annotations
@@ -69,6 +73,44 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
     raise SystemExit("server did not become ready")
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit(f"no VmRSS for process {pid}")
+
+
+def _memory_run(
+    cmd: list[str], env: dict[str, str], port: int, lua: Path, requests: int, connections: int
+) -> dict[str, float]:
+    """Resident memory after start and after at least `requests` more requests (wrk runs of
+    up to 30 s until that many were answered)."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{url}/classify", proc)
+        after_start = _rss_mb(proc.pid)
+        started = time.monotonic()
+        served = 0
+        while served < requests:
+            out = subprocess.run(
+                ["wrk", "-t2", f"-c{connections}", "-d30s", "-s", str(lua), url],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            match = re.search(r"RESULT (\d+) ", out)
+            if match is None:
+                raise SystemExit(f"could not read wrk's output:\n{out}")
+            served += int(match.group(1))
+        seconds = time.monotonic() - started
+        after = _rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {"after_start": after_start, "after": after, "requests": served, "seconds": seconds}
+
+
 def _run(
     cmd: list[str], env: dict[str, str], port: int, lua: Path, args: argparse.Namespace
 ) -> dict[str, float]:
@@ -118,7 +160,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--memory-requests",
+        type=int,
+        default=0,
+        help="then read tandai's resident memory after start and after this many requests",
+    )
     args = parser.parse_args()
+    if args.memory_requests and args.workers != 1:
+        parser.error("--memory-requests reads one server process: use --workers 1")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     settings = Settings()
@@ -167,6 +217,17 @@ def main() -> None:
             lua,
             args,
         )
+        memory = None
+        if args.memory_requests:
+            port = _free_port()
+            memory = _memory_run(
+                [sys.executable, "-m", "training.cli", "serve", "--port", str(port), *common],
+                {**env, "TANDAI_DATABASE_URL": f"sqlite:///{Path(tmp) / 'memory.db'}"},
+                port,
+                lua,
+                args.memory_requests,
+                args.connections,
+            )
     print(
         f"wrk: {args.connections} connections, {args.duration} s, {args.workers} worker(s); "
         f"tandai with storage on ({db_url.split(':')[0]})"
@@ -178,6 +239,13 @@ def main() -> None:
             f"{int(r['errors']):7d}"
         )
     print(f"throughput ratio tandai / bare: {tandai['rps'] / bare['rps']:.2f} (target >= 0.85)")
+    print(f"load average after the runs: {os.getloadavg()[0]:.2f}")
+    if memory is not None:
+        print(
+            f"tandai resident memory: {memory['after_start']:.0f} MB after start, "
+            f"{memory['after']:.0f} MB after {memory['requests']:.0f} more requests "
+            f"({memory['seconds']:.0f} s, fresh SQLite database; target <= 250 MB)"
+        )
 
 
 if __name__ == "__main__":
