@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -82,7 +83,7 @@ def _rss_mb(pid: int) -> float:
 
 def _memory_run(
     cmd: list[str], env: dict[str, str], port: int, lua: Path, requests: int, connections: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Resident memory after start and after at least `requests` more requests (wrk runs of
     up to 30 s until that many were answered)."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -92,6 +93,7 @@ def _memory_run(
         after_start = _rss_mb(proc.pid)
         started = time.monotonic()
         served = 0
+        curve: list[tuple[int, float]] = []
         while served < requests:
             out = subprocess.run(
                 ["wrk", "-t2", f"-c{connections}", "-d30s", "-s", str(lua), url],
@@ -103,12 +105,19 @@ def _memory_run(
             if match is None:
                 raise SystemExit(f"could not read wrk's output:\n{out}")
             served += int(match.group(1))
+            curve.append((served, _rss_mb(proc.pid)))
         seconds = time.monotonic() - started
         after = _rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    return {"after_start": after_start, "after": after, "requests": served, "seconds": seconds}
+    return {
+        "after_start": after_start,
+        "after": after,
+        "requests": served,
+        "seconds": seconds,
+        "curve": curve,
+    }
 
 
 def _run(
@@ -245,6 +254,9 @@ def main() -> None:
             f"tandai resident memory: {memory['after_start']:.0f} MB after start, "
             f"{memory['after']:.0f} MB after {memory['requests']:.0f} more requests "
             f"({memory['seconds']:.0f} s, fresh SQLite database; target <= 250 MB)"
+        )
+        print(
+            "  after N requests: " + ", ".join(f"{n:,}: {mb:.0f} MB" for n, mb in memory["curve"])
         )
 
 
