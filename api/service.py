@@ -365,10 +365,9 @@ def _stored_with_repeats(session: Any, row: storage.PostRow) -> ClassificationOu
     )
 
 
-_REPEAT_CACHE_SIZE = 20_000
-_repeat_vectors: OrderedDict[tuple[str, str], sp.csr_matrix] = OrderedDict()
-# (model version, topic, kecamatan) -> the candidates' ids and their stacked vectors
-_REPEAT_MATRICES = 2_000
+# (model version, topic, kecamatan) -> its candidates' ids and their stacked unit vectors:
+# at most 200 rows each (`storage.repeat_candidates`), for the pairs most recently used
+_REPEAT_MATRICES = 300
 _repeat_matrices: OrderedDict[tuple[str, str, str], tuple[tuple[str, ...], sp.csr_matrix]] = (
     OrderedDict()
 )
@@ -465,30 +464,30 @@ class _RepeatSearch:
         rows = storage.repeat_candidates(self.session, topic, kecamatan, self.since)
         if not rows:
             return [], [], None
-        version = self.triage.model_version
-        with _repeat_lock:
-            cached = {post_id: _repeat_vectors.get((version, post_id)) for post_id, _, _ in rows}
-        missing = [(post_id, text) for post_id, text, _ in rows if cached[post_id] is None]
-        if missing:
-            normalised = self.triage.fast.normalise([text for _, text in missing])
-            vectors = unit_rows(self.triage.similarity_features(normalised))
-            with _repeat_lock:
-                for k, (post_id, _) in enumerate(missing):
-                    cached[post_id] = vectors[k]
-                    _repeat_vectors[(version, post_id)] = vectors[k]
-                    if len(_repeat_vectors) > _REPEAT_CACHE_SIZE:
-                        _repeat_vectors.popitem(last=False)
         ids = tuple(post_id for post_id, _, _ in rows)
-        key = (version, topic, kecamatan)
+        key = (self.triage.model_version, topic, kecamatan)
         with _repeat_lock:
             stacked = _repeat_matrices.get(key)
+            if stacked is not None:
+                _repeat_matrices.move_to_end(key)
         if stacked is not None and stacked[0] == ids:
             matrix = stacked[1]  # the same candidates as the last transaction that asked
         else:
-            matrix = sp.vstack([cached[post_id] for post_id in ids], format="csr")
+            # rows of candidates seen before come from the previous stack; only new ones
+            # are read through the model
+            old_ids, old = stacked if stacked is not None else ((), sp.csr_matrix((0, 0)))
+            position = {post_id: k for k, post_id in enumerate(old_ids)}
+            new = [(post_id, text) for post_id, text, _ in rows if post_id not in position]
+            position.update((post_id, len(old_ids) + j) for j, (post_id, _) in enumerate(new))
+            order = [position[post_id] for post_id in ids]
+            parts = [old] if old.shape[0] else []
+            if new:
+                normalised = self.triage.fast.normalise([text for _, text in new])
+                parts.append(unit_rows(self.triage.similarity_features(normalised)))
+            matrix = sp.csr_matrix(sp.vstack(parts, format="csr")[order])
             with _repeat_lock:
                 _repeat_matrices[key] = (ids, matrix)
-                if len(_repeat_matrices) > _REPEAT_MATRICES:
+                while len(_repeat_matrices) > _REPEAT_MATRICES:
                     _repeat_matrices.popitem(last=False)
         return (
             [RepeatCandidate(post_id, text) for post_id, text, _ in rows],
