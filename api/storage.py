@@ -488,7 +488,10 @@ def _repeat_candidates_query() -> Any:
             # created_at) is read newest first and the scan stops at `limit` open originals
             PredictionRow.created_at >= since,
             PostRow.received_at >= since,
-            PostRow.repeat_of.is_(None),
+            # not a repeat, written so that no index on repeat_of can serve it: on a table
+            # without statistics yet (a new database), PostgreSQL otherwise scans every
+            # original post through that index for each candidate instead of joining by id
+            func.coalesce(PostRow.repeat_of, "") == "",
             or_(latest_status.is_(None), latest_status.not_in(CLOSED_STATUSES)),
         )
         .order_by(PredictionRow.created_at.desc())
