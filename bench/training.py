@@ -1,6 +1,6 @@
 """Training time and peak memory for 1,000, 10,000 and 100,000 posts, each in a child process.
 
-    python bench/training.py [--sizes 1000 10000 100000] [--classifier svc] [--jobs 1] [--timeout S]
+    python bench/training.py [--sizes 1000 10000 100000] [--classifier svc] [--jobs N] [--timeout S]
 
 The posts are drawn with replacement from the labeled corpus (for timing only: a real corpus of
 that size has far more distinct words). Each size is trained by a fresh child process (the
@@ -11,9 +11,12 @@ stage and its own peak resident memory:
 - features: the stemmer, the word and the character TF-IDF (`FeatureUnion.fit_transform`);
 - classifier: the calibrated classifier, i.e. one fit per calibration fold plus the final fit.
 
---jobs N runs the calibration folds in N processes (joblib's `parallel_config`), which the
-pipeline's own `n_jobs` would do; --profile prints the child's 25 costliest functions;
---timeout S gives up on a size after S seconds (its row then says so). Rows print as they finish.
+As `tandai train` does (`training.train.fit_pipeline`), the stages run under joblib's
+`parallel_config(backend="loky", n_jobs=training_jobs(size))`: worker processes for the
+calibration folds (and the two feature branches) from 20,000 posts on; --jobs N sets N instead.
+Peak RSS is the child's own and, apart, the largest worker's. --profile prints the child's 25
+costliest functions; --timeout S gives up on a size after S seconds (its row then says so).
+Rows print as they finish.
 """
 
 from __future__ import annotations
@@ -34,14 +37,15 @@ TARGET_POSTS = 100_000
 TARGET_SECONDS = 60
 
 
-def child(size: int, classifier: str, jobs: int, seed: int, profile: bool) -> None:
+def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool) -> None:
     """Train on `size` resampled posts and print one JSON line of timings."""
     import numpy as np
     from joblib import parallel_config
+    from joblib.externals.loky import get_reusable_executor
 
     from api.settings import PROJECT_DIR
     from training.labels import default_label_files, read_labeled
-    from training.train import calibration_folds, new_pipeline
+    from training.train import calibration_folds, new_pipeline, training_jobs
 
     data = read_labeled(default_label_files(PROJECT_DIR / "data"))
     rng = random.Random(seed)
@@ -51,9 +55,10 @@ def child(size: int, classifier: str, jobs: int, seed: int, profile: bool) -> No
     pipeline = new_pipeline([str(v) for v in y], classifier)  # type: ignore[arg-type]
     normalise, features, classify = (step for _, step in pipeline.steps)
     seconds: dict[str, float] = {}
+    jobs = training_jobs(size) if jobs is None else jobs
 
     def fit() -> None:
-        with parallel_config(n_jobs=jobs):
+        with parallel_config(backend="loky", n_jobs=jobs):
             started = time.perf_counter()
             Xn = normalise.fit_transform(X, y)
             seconds["normalise"] = time.perf_counter() - started
@@ -75,15 +80,30 @@ def child(size: int, classifier: str, jobs: int, seed: int, profile: bool) -> No
     else:
         fit()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    get_reusable_executor().shutdown(wait=True)  # the workers end and count as children
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     fits = calibration_folds([str(v) for v in y]) + 1 if classifier != "logreg" else 1
-    print(json.dumps({"size": size, "peak_mb": peak_mb, "fits": fits, **seconds}))
+    print(
+        json.dumps(
+            {
+                "size": size,
+                "peak_mb": peak_mb,
+                "worker_mb": worker_mb,
+                "fits": fits,
+                "jobs": jobs,
+                **seconds,
+            }
+        )
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--classifier", choices=["svc", "logreg", "cnb"], default="svc")
-    parser.add_argument("--jobs", type=int, default=1, help="processes for calibration folds")
+    parser.add_argument(
+        "--jobs", type=int, help="worker processes (default: as `tandai train` chooses)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="store_true", help="profile each child")
     parser.add_argument("--timeout", type=float, help="give up on a size after this many seconds")
@@ -93,20 +113,20 @@ def main() -> None:
         child(args.child, args.classifier, args.jobs, args.seed, args.profile)
         return
 
-    print(
-        f"classifier {args.classifier}, calibration folds in {args.jobs} process(es), "
-        f"{os.cpu_count()} CPUs"
-    )
+    jobs = "as `tandai train` chooses" if args.jobs is None else str(args.jobs)
+    print(f"classifier {args.classifier}, worker processes: {jobs}, {os.cpu_count()} CPUs")
     print()
     print(
-        "| posts | normalise s | features s | classifier s (fits) | fit total s | "
-        "child wall s | peak RSS MB | target |"
+        "| posts | normalise s | features s | classifier s (fits, processes) | fit total s | "
+        "child wall s | peak RSS MB (largest worker) | target |"
     )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |", flush=True)
     for size in args.sizes:
         print(f"[bench] training on {size:,} posts in a child process", file=sys.stderr, flush=True)
         command = [sys.executable, __file__, "--child", str(size), "--classifier", args.classifier]
-        command += ["--jobs", str(args.jobs), "--seed", str(args.seed)]
+        command += ["--seed", str(args.seed)]
+        if args.jobs is not None:
+            command += ["--jobs", str(args.jobs)]
         if args.profile:
             command.append("--profile")
         target = f"<= {TARGET_SECONDS} s" if size == TARGET_POSTS else ""
@@ -124,12 +144,14 @@ def main() -> None:
         wall = time.perf_counter() - started
         r = json.loads(done.stdout.strip().splitlines()[-1])
         total = r["normalise"] + r["features"] + r["classifier"]
+        worker = f" ({r['worker_mb']:,.0f})" if r["jobs"] > 1 else ""
         print(
             f"| {size:,} | {r['normalise']:.1f} | {r['features']:.1f} | "
-            f"{r['classifier']:.1f} ({r['fits']}) | {total:.1f} | {wall:.1f} | "
-            f"{r['peak_mb']:,.0f} | {target} |",
+            f"{r['classifier']:.1f} ({r['fits']}, {r['jobs']}) | {total:.1f} | {wall:.1f} | "
+            f"{r['peak_mb']:,.0f}{worker} | {target} |",
             flush=True,
         )
+        print(f"[bench] load average {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 
 

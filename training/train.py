@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -32,6 +34,25 @@ MAX_CALIBRATION_FOLDS = 3
 def calibration_folds(labels: list[str]) -> int:
     """Calibration needs every class in every fold: at most 3, at most the smallest class."""
     return max(2, min(MAX_CALIBRATION_FOLDS, min(Counter(labels).values())))
+
+
+# From this many posts a linear fit takes several seconds, and the calibration folds run in
+# worker processes (one per core, at most one per fold); below it starting them costs more than
+# it saves. Processes, not threads: liblinear's random generator is global to the process.
+PARALLEL_FROM_POSTS = 20_000
+
+
+def training_jobs(n_posts: int) -> int:
+    """Worker processes for the calibration folds of one fit on `n_posts` posts."""
+    if n_posts < PARALLEL_FROM_POSTS:
+        return 1
+    return max(1, min(MAX_CALIBRATION_FOLDS, os.cpu_count() or 1))
+
+
+def fit_pipeline(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipeline:
+    """`pipeline.fit`, with joblib's workers as `training_jobs` says (the steps' n_jobs=None)."""
+    with parallel_config(backend="loky", n_jobs=training_jobs(len(X))):
+        return pipeline.fit(X, y)
 
 
 def new_pipeline(
@@ -76,7 +97,7 @@ def cross_validate(
     for k, (train_idx, test_idx) in enumerate(splitter.split(X, y), start=1):
         progress(f"cross-validation fold {k}/{folds}")
         pipe = pipeline_factory([str(v) for v in y[train_idx]])
-        pipe.fit(X[train_idx], y[train_idx])
+        fit_pipeline(pipe, X[train_idx], y[train_idx])
         fold_proba = pipe.predict_proba(X[test_idx])
         cols = [classes.index(str(c)) for c in pipe.classes_]
         proba[np.ix_(test_idx, cols)] = fold_proba
@@ -123,7 +144,7 @@ def train_and_save(
     progress(f"fitting the final model on {len(texts)} posts")
     started = time.perf_counter()
     pipeline = new_pipeline(labels, classifier)
-    pipeline.fit(np.asarray(texts, dtype=object), np.asarray(labels, dtype=object))
+    fit_pipeline(pipeline, np.asarray(texts, dtype=object), np.asarray(labels, dtype=object))
     meta["fit_seconds"] = round(time.perf_counter() - started, 2)
     artifact = save_artifact(pipeline, output, meta)
     progress(f"saved model version {artifact.version} to {output}")
