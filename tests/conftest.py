@@ -127,6 +127,15 @@ def drop_all_tables(url: str) -> None:
 
 
 @pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The test's database, migrated, for tests that use the storage layer directly."""
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
 def settings(tiny_model: ModelArtifact, database_url: str) -> Settings:
     return Settings(database_url=database_url, model_dir=tiny_model.path.parent, data_dir=DATA_DIR)
 

@@ -36,14 +36,6 @@ def directory() -> Directory:
     return Directory.from_dir(DATA_DIR)
 
 
-@pytest.fixture
-def db(settings: Settings) -> Iterator[storage.Database]:
-    database = storage.Database(settings.database_url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
 def store_case(
     db: storage.Database,
     tags: list[str],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -16,14 +15,6 @@ from model.triage import Triage
 from tests.conftest import count_stored_posts
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[storage.Database]:
-    database = storage.Database(settings.database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

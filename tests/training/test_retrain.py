@@ -7,7 +7,6 @@ import json
 import random
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,14 +72,6 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def local_settings(database_url: str, data_dir: Path, tmp_path: Path) -> Settings:
     return Settings(database_url=database_url, model_dir=tmp_path / "models", data_dir=data_dir)
-
-
-@pytest.fixture
-def db(local_settings: Settings) -> Iterator[storage.Database]:
-    database = storage.Database(local_settings.database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def _review(
