@@ -103,7 +103,14 @@ class GroupWriter:
                 size += len(job.posts)
             # one model per transaction: a swap between two requests splits the group
             for _triage, jobs in groupby(group, key=lambda j: id(j.triage)):
-                self._process([j for j in jobs if j.future.set_running_or_notify_cancel()])
+                running = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+                try:
+                    self._process(running)
+                except Exception as exc:  # a bug here must not leave requests waiting forever
+                    log.exception("the writer failed on a group; its requests get an error")
+                    for job in running:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
 
     def _process(self, jobs: list[_Job]) -> None:
         if not jobs:

@@ -164,3 +164,32 @@ def test_close_finishes_what_was_submitted_then_refuses(
     with pytest.raises(service.RequestRejected) as refused:
         writer.submit(triage, [post("sampah")], NOW)
     assert refused.value.status_code == 503
+
+
+def test_an_unexpected_error_answers_the_group_and_the_writer_goes_on(
+    db: storage.Database,
+    settings: Settings,
+    triage: Triage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = GroupWriter(db, settings, max_group_posts=100)
+    process = writer._process
+    calls = []
+
+    def broken_once(jobs: list[object]) -> None:
+        calls.append(len(jobs))
+        if len(calls) == 1:
+            raise KeyError("a bug")
+        process(jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer, "_process", broken_once)
+    first = [writer.submit(triage, [post(f"sampah menumpuk {i}")], NOW) for i in range(2)]
+    writer.start()
+    for future in first:
+        with pytest.raises(KeyError, match="a bug"):
+            future.result(timeout=30)
+    later = writer.submit(triage, [post("jalan berlubang")], NOW)
+    assert later.result(timeout=30)[0].topic.label == "jalan"
+    writer.close()
+    assert calls == [2, 1]
+    assert count_stored_posts(settings.database_url) == 1
