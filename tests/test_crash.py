@@ -44,6 +44,8 @@ def test_acknowledged_posts_survive_sigkill(tiny_model: ModelArtifact) -> None:
         model_dir=tiny_model.path.parent,
         seed=3,
         time_limit=180,
+        # paced: unpaced, 120 posts can all be answered before the first kill
+        rate=40,
     )
     print(report.table())
     assert report.outcome.kills >= 1
