@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import os
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -80,6 +83,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_ready(
+    base: str, proc: subprocess.Popen[bytes], seconds: float = 60, path: str = "/ready"
+) -> None:
+    """Wait until the test server at `base` answers `path` with 200; fail if it exits first
+    (with its output, when it was captured) or takes longer than `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}{path}", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            raise AssertionError(f"the server exited before it was ready\n{output}")
+        assert time.monotonic() < deadline, "the server did not become ready"
+        time.sleep(0.2)
 
 
 def count_stored_posts(database_url: str) -> int:

@@ -7,14 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from model.artifact import ModelArtifact
-from tests.conftest import DATA_DIR, free_port
+from tests.conftest import DATA_DIR, free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,16 +88,7 @@ def test_serve_answers_over_http(tiny_model: ModelArtifact, tmp_path: Path) -> N
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+        wait_ready(base, proc, seconds=30)
         body = httpx.post(f"{base}/classify", json={"text": "sampah menumpuk bau"}).json()
         assert body["topic"]["label"] == "sampah"
         assert httpx.get(f"{base}/posts/{body['id']}").status_code == 200

@@ -14,13 +14,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -36,7 +34,7 @@ from api.middleware import BodySizeLimit, TokenBuckets, client_key
 from api.settings import Settings
 from model.artifact import ModelArtifact, sha256_file
 from tests.api.conftest import bearer, create_key
-from tests.conftest import DATA_DIR, count_stored_posts, free_port
+from tests.conftest import DATA_DIR, count_stored_posts, free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 SOUND_TOPIC_KEYS = {"label", "confidence", "alternatives"}
@@ -315,14 +313,7 @@ def test_chunked_body_over_the_limit_is_413_from_a_real_server(
     cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}", proc, seconds=60, path="/health")
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(
                 b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

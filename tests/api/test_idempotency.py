@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.settings import Settings
 from api.storage import Database
 from model.artifact import ModelArtifact
-from tests.conftest import DATA_DIR, count_stored_posts, free_port
+from tests.conftest import DATA_DIR, count_stored_posts, free_port, wait_ready
 
 
 def test_same_platform_post_is_stored_once(client: TestClient, settings: Settings) -> None:
@@ -90,16 +89,7 @@ def test_concurrent_identical_requests_store_one_row(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "server exited"
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+        wait_ready(base, proc, seconds=90)
         for round_ in range(3):
             body = {"text": "sampah menumpuk", "source": "tiktok", "external_id": f"T{round_}"}
             barrier = threading.Barrier(16)

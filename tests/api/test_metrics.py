@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +21,7 @@ from api.app import create_app
 from api.settings import Settings
 from model.artifact import ModelArtifact
 from tests.api.conftest import bearer, create_key
-from tests.conftest import DATA_DIR, free_port
+from tests.conftest import DATA_DIR, free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,19 +199,6 @@ def test_operator_directory_is_emptied_of_old_values(
     assert tmp_path.is_dir()
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited before it was ready"
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not become ready")
-
-
 def test_metrics_add_up_across_two_worker_processes(
     tiny_model: ModelArtifact, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -241,7 +227,7 @@ def test_metrics_add_up_across_two_worker_processes(
             cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
-            _wait_ready(base, proc)
+            wait_ready(base, proc)
             sent = 0
             pids: set[str] = set()
             # New connections land on either worker; go on until both have served some.

@@ -23,7 +23,7 @@ from api.app import create_app
 from api.settings import Settings
 from model.artifact import ARTIFACT_NAME, ModelArtifact
 from tests.api.conftest import bearer, create_key, register
-from tests.conftest import DATA_DIR, free_port
+from tests.conftest import DATA_DIR, free_port, wait_ready
 
 # The tiny model says sampah, the flipped one jalan; each answer's tags follow its own topic.
 PROBE = "sampah menumpuk bau busuk tidak diangkut"
@@ -209,7 +209,7 @@ def test_every_worker_of_a_real_server_switches_without_restart(
         return seen
 
     try:
-        _wait_for(lambda: _ready(base), seconds=60)
+        wait_ready(base, proc, seconds=60)
         assert versions(10) == {tiny_model.version}
         with httpx.Client(base_url=base, timeout=30) as c:
             response = c.post(f"/models/{flipped_model.version}/activate", headers=admin)
@@ -219,10 +219,3 @@ def test_every_worker_of_a_real_server_switches_without_restart(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False

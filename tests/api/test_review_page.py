@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from api import storage
 from model.artifact import ModelArtifact
 from tests.api.conftest import create_key
-from tests.conftest import DATA_DIR, free_port
+from tests.conftest import DATA_DIR, free_port, wait_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -64,16 +63,7 @@ def server(tiny_model: ModelArtifact, tmp_path: Path) -> Iterator[Server]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.2)
+        wait_ready(base, proc, seconds=30)
         for text in (POST_WITH_AREA, POST_TO_CORRECT):
             assert httpx.post(f"{base}/classify", json={"text": text}).status_code == 200
         yield Server(base, database_url, key)
