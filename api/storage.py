@@ -836,7 +836,7 @@ class ImportedPost:
 def add_imported_posts(session: Session, items: Sequence[ImportedPost]) -> list[str]:
     """Store posts, each with its own `received_at`, one prediction and its responses, in
     bulk (executemany); returns the new post ids in input order."""
-    ids = [_new_id() for _ in items]
+    ids = new_ids(len(items))
     now = _now()
     if not items:
         return ids

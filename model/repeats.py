@@ -57,19 +57,6 @@ def cosine_rows(a: sp.spmatrix | np.ndarray, b: sp.spmatrix | np.ndarray) -> np.
     return np.asarray((unit_rows(a) @ unit_rows(b).T).todense())
 
 
-def most_similar(
-    new_unit: sp.csr_matrix,
-    candidates: Sequence[RepeatCandidate],
-    candidate_unit: sp.csr_matrix,
-    threshold: float,
-) -> RepeatMatch | None:
-    """`best_repeat` for rows already made unit length by `unit_rows` (the new post is one row)."""
-    if not candidates:
-        return None
-    similarities = np.asarray((candidate_unit @ new_unit.T).todense()).ravel()
-    return best_of(similarities, candidates, threshold)
-
-
 def best_of(
     similarities: np.ndarray, candidates: Sequence[RepeatCandidate], threshold: float
 ) -> RepeatMatch | None:
@@ -90,5 +77,4 @@ def best_repeat(
     """The most similar candidate at or above `threshold`, or None."""
     if not candidates:
         return None
-    new_unit, candidate_unit = unit_rows(new_features), unit_rows(candidate_features)
-    return most_similar(new_unit, candidates, candidate_unit, threshold)
+    return best_of(cosine_rows(new_features, candidate_features)[0], candidates, threshold)
