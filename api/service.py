@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import urllib.request
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -403,24 +403,37 @@ class _RepeatSearch:
             tuple[str, str], tuple[list[RepeatCandidate], list[datetime], sp.csr_matrix | None]
         ] = {}
         self._buffer: np.ndarray | None = None
-        # the vectors of this transaction's complaints that name a kecamatan, in one batch
-        # (rows of one matrix; a row is read from its arrays, slicing a scipy matrix costs more)
+        # This transaction's complaints that name a kecamatan, and how many of them each
+        # (topic, kecamatan) has still to come: a post is vectorised only when it meets a
+        # candidate or a later post of its pair may repeat it.
+        self._eligible_results = [r for r in results if self._eligible(r)]
+        self._to_come = Counter(self._key(r) for r in self._eligible_results)
+        # their vectors, computed in one batch on first need (rows of one matrix; a row is read
+        # from its arrays, slicing a scipy matrix costs more)
+        self._own: sp.csr_matrix | None = None
         self._row_of: dict[int, int] = {}
-        self._own = sp.csr_matrix((0, 0))
-        eligible = [r for r in results if self._eligible(r)]
-        if self.on and eligible:
-            self._own = unit_rows(triage.similarity_features([r.normalised for r in eligible]))
-            self._row_of = {id(r): k for k, r in enumerate(eligible)}
 
     @staticmethod
     def _eligible(result: Classification) -> bool:
         return result.is_complaint and bool(result.area.kecamatan)
 
+    @staticmethod
+    def _key(result: Classification) -> tuple[str, str]:
+        return (result.topic.label, str(result.area.kecamatan))
+
+    def _vectors(self) -> sp.csr_matrix:
+        if self._own is None:
+            eligible = self._eligible_results
+            self._own = unit_rows(self.triage.similarity_features([r.normalised for r in eligible]))
+            self._row_of = {id(r): k for k, r in enumerate(eligible)}
+        return self._own
+
     def find(self, result: Classification, now: datetime) -> RepeatMatch | None:
         """An open post of the last `repeat_window_days` that this complaint repeats, if any."""
         if not self.on or not self._eligible(result):
             return None
-        key = (result.topic.label, str(result.area.kecamatan))
+        key = self._key(result)
+        self._to_come[key] -= 1
         if key not in self._pairs:
             self._pairs[key] = self._load(*key)
         candidates, times, matrix = self._pairs[key]
@@ -430,13 +443,14 @@ class _RepeatSearch:
             return None
         if len(keep) < len(candidates):
             candidates, matrix = [candidates[k] for k in keep], matrix[keep]
-        similarities = self._similarities(self._row_of[id(result)], matrix)
+        similarities = self._similarities(result, matrix)
         return best_of(similarities, candidates, self.threshold)
 
-    def _similarities(self, row: int, matrix: sp.csr_matrix) -> np.ndarray:
-        """Cosines of one of this transaction's unit rows with every unit row of `matrix`: a
-        sparse matrix times a dense vector, on a buffer zeroed again after each use."""
-        own = self._own
+    def _similarities(self, result: Classification, matrix: sp.csr_matrix) -> np.ndarray:
+        """Cosines of `result`'s unit row with every unit row of `matrix`: a sparse matrix
+        times a dense vector, on a buffer zeroed again after each use."""
+        own = self._vectors()
+        row = self._row_of[id(result)]
         start, end = own.indptr[row], own.indptr[row + 1]
         indices = own.indices[start:end]
         if self._buffer is None or len(self._buffer) != matrix.shape[1]:
@@ -453,9 +467,11 @@ class _RepeatSearch:
         may repeat it (many residents posting the same thing at once arrive together)."""
         if not self.on or not self._eligible(result):
             return
-        key = (result.topic.label, str(result.area.kecamatan))
+        key = self._key(result)
+        if not self._to_come[key]:
+            return  # no later post of this transaction can repeat it
         candidates, times, matrix = self._pairs[key]  # `find` loaded it
-        vector = self._own[self._row_of[id(result)]]
+        vector = self._vectors()[self._row_of[id(result)]]
         self._pairs[key] = (
             [RepeatCandidate(post_id, text), *candidates],  # newest first, as the query gives
             [now, *times],
