@@ -125,21 +125,10 @@ class GroupWriter:
                 return
             log.info("a group of %d requests failed as a whole; storing them one by one", len(jobs))
             for job in jobs:
-                self._process_alone(job)
+                self._process([job])
             return
         self.groups += 1
         start = 0
         for job in jobs:
             job.future.set_result(results[start : start + len(job.posts)])
             start += len(job.posts)
-
-    def _process_alone(self, job: _Job) -> None:
-        try:
-            results = service.store_posts(
-                job.triage, job.posts, self.db, self.settings, [job.received_at] * len(job.posts)
-            )
-        except Exception as exc:
-            job.future.set_exception(exc)
-        else:
-            self.groups += 1
-            job.future.set_result(results)
