@@ -19,7 +19,9 @@ words or other cities count only with evidence, as the areas file says per name
 A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
 the tagging threshold. Typos are matched only for names of eight letters or more, with one
 edit, and never when the word as written is itself an Indonesian word ("meninggal" is not a
-typo of "Menanggal").
+typo of "Menanggal"). A name matched exactly is not swallowed by a typo of a longer name that
+begins or ends with it when the words around it are ordinary words: "sawah lebar bau" is Sawah
+Lebar, "sawah lebar bru" is Sawah Lebar Baru.
 """
 
 from __future__ import annotations
@@ -241,6 +243,41 @@ class Gazetteer:
                     hits.append(_Hit(self._joined[key], i, j + 1, 0.75, fuzzy=True))
         return hits
 
+    @staticmethod
+    def _swallows_exact(fuzzy: _Hit, exact: list[_Hit], tokens: list[str]) -> bool:
+        """Whether a typo hit covers an exact name and is the weaker reading of its window.
+
+        It is when it names the same area ("lidah kulon i": the name and a stray token), or when
+        its name begins (ends) with the words of the exact name and the words the window adds
+        are all ordinary words: "sawah lebar bau" is Sawah Lebar and "bau", not a typo of Sawah
+        Lebar Baru, while "sawah lebar bru" is one. A name that lies inside a word of the longer
+        name ("roma kalisari" for Romokalisari, holding Kalisari) keeps the typo hit.
+        """
+        # Root words only: Sastrawi reads "permi" (Rawa Makmur Permai) as per- + "mi".
+        words = dictionary_words()
+        for e in exact:
+            if not (fuzzy.start <= e.start and e.end <= fuzzy.end):
+                continue
+            if e.area is fuzzy.area:
+                return True
+            written = "".join(tokens[e.start : e.end])
+            # the name cut between two of its words, as (head, tail) spelled without spaces
+            cuts = [
+                ("".join(f[:k]), "".join(f[k:])) for f in fuzzy.area.forms for k in range(1, len(f))
+            ]
+            if e.start == fuzzy.start:
+                added = tokens[e.end : fuzzy.end]
+                rests = {tail for head, tail in cuts if head == written}
+            elif e.end == fuzzy.end:
+                added = tokens[fuzzy.start : e.start]
+                rests = {head for head, tail in cuts if tail == written}
+            else:
+                continue
+            # the added words are the rest of the name, only spaced otherwise: no typo at all
+            if rests and "".join(added) not in rests and all(t in words for t in added):
+                return True
+        return False
+
     def _typo_keys(self, query: str) -> tuple[str, ...]:
         """The joined names `query` is within the allowed edit distance of."""
         keys = []
@@ -257,7 +294,10 @@ class Gazetteer:
         if not tokens:
             return NO_AREA
         hits = self._exact_hits(tokens)
-        hits += self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
+        fuzzy = self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
+        if fuzzy and hits:
+            fuzzy = [f for f in fuzzy if not self._swallows_exact(f, hits, tokens)]
+        hits += fuzzy
         # A name inside a longer name ("kandang" in "kandang limun") is not a hit of its own.
         hits = [
             h

@@ -85,6 +85,80 @@ def test_trap_words_are_not_places(gazetteer: Gazetteer, text: str) -> None:
     assert match.evidence is None
 
 
+@pytest.mark.parametrize(
+    ("text", "kelurahan", "evidence"),
+    [
+        # a name, then an ordinary word one edit from the rest of a longer name
+        ("di kel. sawah lebar, bau nian", "Sawah Lebar", "kelurahan sawah lebar"),
+        ("sawah lebar batu berserakan", "Sawah Lebar", "sawah lebar"),
+        ("Sawah Lebar baju seragam mahal", "Sawah Lebar", "sawah lebar"),
+        ("sawahlebar bau sampah", "Sawah Lebar", "sawahlebar"),
+        ("warga kandang mau pindah", "Kandang", "kandang"),
+        # a stray token after a name makes no typo of the same name
+        ("SD Kebun Tebeng I banjir", "Kebun Tebeng", "kebun tebeng"),
+        ("banjir di Padang Harapan V", "Padang Harapan", "padang harapan"),
+    ],
+)
+def test_exact_name_beats_a_typo_match_around_it(
+    gazetteer: Gazetteer, text: str, kelurahan: str, evidence: str
+) -> None:
+    match = gazetteer.resolve(normalise_text(text))
+    assert (match.kelurahan, match.evidence) == (kelurahan, evidence)
+    assert match.confidence >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan", "evidence"),
+    [
+        ("sawah lebar baruu", "Sawah Lebar Baru", "sawah lebar baruu"),
+        ("sawah lebar bru", "Sawah Lebar Baru", "sawah lebar bru"),
+        ("sawah lebr baru", "Sawah Lebar Baru", "sawah lebr baru"),
+        ("sawahlebar bru", "Sawah Lebar Baru", "sawahlebar bru"),
+        ("sawahlebar baru", "Sawah Lebar Baru", "sawahlebar baru"),
+        ("SAWAH LEBAR BARU banjir lagi", "Sawah Lebar Baru", "sawah lebar baru"),
+        ("Kandang Mss gelap", "Kandang Mas", "kandang mss"),
+        ("Kandang Limon RT 15", "Kandang Limun", "kandang limon"),
+        ("warga bentiring permi", "Bentiring Permai", "bentiring permi"),
+        ("Rawa Makmur Permi retak", "Rawa Makmur Permai", "rawa makmur permi"),
+    ],
+)
+def test_typo_of_a_longer_name_beats_the_name_inside_it(
+    gazetteer: Gazetteer, text: str, kelurahan: str, evidence: str
+) -> None:
+    match = gazetteer.resolve(normalise_text(text))
+    assert (match.kelurahan, match.evidence) == (kelurahan, evidence)
+    assert match.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        ("dukun menanggal banjir", "Menanggal"),  # a word, then a name ending a longer name
+        ("dukuh menanggal banjir", "Dukuh Menanggal"),
+        ("dukug menanggal banjir", "Dukuh Menanggal"),
+        ("menanggal banjir", "Menanggal"),
+        # Kalisari lies inside the joined word, not as a word of the name
+        ("Romo Kalisari tergenang", "Romokalisari"),
+        ("Kalisari tergenang", "Kalisari"),
+    ],
+)
+def test_name_ending_a_longer_name(tmp_path: Path, text: str, kelurahan: str) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Gayungan,,,\n"
+        "kecamatan,Benowo,,,\n"
+        "kecamatan,Mulyorejo,,,\n"
+        "kelurahan,Dukuh Menanggal,Gayungan,,\n"
+        "kelurahan,Menanggal,Gayungan,,\n"
+        "kelurahan,Romokalisari,Benowo,,\n"
+        "kelurahan,Kalisari,Mulyorejo,,\n"
+    )
+    match = Gazetteer.from_csv(path).resolve(normalise_text(text))
+    assert match.kelurahan == kelurahan
+    assert match.confidence >= 0.7
+
+
 def test_conflicting_kelurahan_and_kecamatan_lowers_confidence(gazetteer: Gazetteer) -> None:
     agree = gazetteer.resolve(normalise_text("kel. Sawah Lebar kec. Ratu Agung"))
     conflict = gazetteer.resolve(normalise_text("kel. Sawah Lebar kec. Selebar"))
