@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -88,7 +88,9 @@ class Settings(BaseSettings):
         description="requests a minute per API key (per client address without one), counted "
         "in each worker process; 0 turns the limit off",
     )
-    log_level: str = Field("INFO", description="level of tandai's JSON logs on stderr")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="level of tandai's JSON logs on stderr (any case)"
+    )
     repeat_threshold: float = Field(
         0.2,
         ge=0,
@@ -116,6 +118,11 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https:// (or be empty to turn it off)")
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
