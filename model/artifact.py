@@ -112,6 +112,15 @@ def load_artifact(directory: Path, expected_sha256: str | None = None) -> ModelA
     match it as well as its own metadata, so rewriting both files is not enough to get a
     pickle loaded.
     """
+    meta = verify_artifact(directory, expected_sha256)
+    pipeline = joblib.load(directory / ARTIFACT_NAME)
+    if not isinstance(pipeline, Pipeline):
+        raise ArtifactError(f"{directory / ARTIFACT_NAME}: not a scikit-learn Pipeline")
+    return ModelArtifact(pipeline=pipeline, metadata=meta, path=directory)
+
+
+def verify_artifact(directory: Path, expected_sha256: str | None = None) -> dict[str, Any]:
+    """Everything `load_artifact` checks before it unpickles; the metadata if all holds."""
     meta = read_metadata(directory)
     made_with = meta["versions"].get("scikit-learn")
     if made_with != sklearn.__version__:
@@ -133,10 +142,7 @@ def load_artifact(directory: Path, expected_sha256: str | None = None) -> ModelA
             f"{target}: SHA-256 {actual[:12]}... differs from the {expected_sha256[:12]}... "
             "recorded in the database; refusing to load it"
         )
-    pipeline = joblib.load(target)
-    if not isinstance(pipeline, Pipeline):
-        raise ArtifactError(f"{target}: not a scikit-learn Pipeline")
-    return ModelArtifact(pipeline=pipeline, metadata=meta, path=directory)
+    return meta
 
 
 def list_versions(model_dir: Path) -> list[Path]:

@@ -92,7 +92,32 @@ def test_serve_answers_over_http(tiny_model: ModelArtifact, tmp_path: Path) -> N
         body = httpx.post(f"{base}/classify", json={"text": "sampah menumpuk bau"}).json()
         assert body["topic"]["label"] == "sampah"
         assert httpx.get(f"{base}/posts/{body['id']}").status_code == 200
+        # `tandai serve` became the server process (same pid), which left pandas unloaded
+        maps = Path(f"/proc/{proc.pid}/maps")
+        if maps.exists():
+            loaded = maps.read_text()
+            assert "scikit" in loaded or "sklearn" in loaded
+            assert "/pandas/" not in loaded
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     assert (tmp_path / "serve.db").exists()
+
+
+def test_serve_refuses_to_start_without_a_model(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TANDAI_MODEL_DIR": str(tmp_path / "models"),
+        "TANDAI_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "TANDAI_DATA_DIR": str(DATA_DIR),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "training.cli", "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no trained model" in done.stderr and "tandai train" in done.stderr

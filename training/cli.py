@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from model.artifact import (
     latest_version,
     load_artifact,
     new_version_name,
+    verify_artifact,
 )
 from model.datafiles import DataFileError
 from model.pipeline import CLASSIFIERS
@@ -54,9 +56,10 @@ def _active_path(settings: Settings) -> tuple[Path, str] | None:
         db.dispose()
 
 
-def _resolve_model(settings: Settings, model: Path | None) -> ModelArtifact:
+def _model_path(settings: Settings, model: Path | None) -> tuple[Path, str | None]:
     """--model may name a version directory or a directory of versions; without it, the
-    active version recorded in the database, else the newest on disk."""
+    active version recorded in the database (with its recorded SHA-256), else the newest on
+    disk."""
     base = model if model is not None else settings.resolved_model_dir()
     active = _active_path(settings) if model is None else None
     path, expected = active if active is not None else (None, None)
@@ -67,8 +70,12 @@ def _resolve_model(settings: Settings, model: Path | None) -> ModelArtifact:
             f"no trained model in {base}; train one first with `tandai train` "
             "(or `make run`, which trains the default model)"
         )
+    return path, expected
+
+
+def _resolve_model(settings: Settings, model: Path | None) -> ModelArtifact:
     try:
-        return load_artifact(path, expected_sha256=expected)
+        return load_artifact(*_model_path(settings, model))
     except ArtifactError as exc:
         raise CLIError(str(exc)) from None
 
@@ -268,26 +275,18 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from api.logging import uvicorn_log_config
-    from api.metrics import multiprocess_directory
-
-    _resolve_model(settings, None)  # fail early, with advice, when there is no model
-    # Metrics of several worker processes are pooled in a directory set before they start.
-    with multiprocess_directory(args.workers):
-        uvicorn.run(
-            "api.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_config=uvicorn_log_config(settings.log_level),
-            access_log=False,
-            # a worker imports and loads the model before it answers its first health check
-            timeout_worker_healthcheck=60,
-        )
-    return 0
+    # Fail early, with advice, when there is no usable model (checked without loading it).
+    try:
+        verify_artifact(*_model_path(settings, None))
+    except ArtifactError as exc:
+        raise CLIError(str(exc)) from None
+    # The server starts from a fresh interpreter (`api/server.py` says why); same process id.
+    argv = [sys.executable, "-m", "api.server", "--host", args.host, "--port", str(args.port)]
+    argv += ["--workers", str(args.workers)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+    return 0  # not reached
 
 
 def build_parser() -> argparse.ArgumentParser:
