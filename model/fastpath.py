@@ -257,20 +257,24 @@ class FastPath:
         word_cache_size: int = DEFAULT_WORD_CACHE_SIZE,
         verify: bool = True,
     ) -> None:
-        self.pipeline = pipeline
         self.classes_ = pipeline.classes_
         self.word_cache_size = word_cache_size
         self.fallback_reason: str | None = None
         self._first = pipeline.steps[0][1]
-        self._rest = pipeline[1:]
+        # The steps after normalising: kept only while they are needed (to verify on load,
+        # or to compute everything when the fast path does not apply), so a server that
+        # runs on the fast path does not hold a second copy of the model's vocabularies.
+        self._rest: Pipeline | None = pipeline[1:]
         try:
-            self._build()
+            self._build(pipeline)
         except Unsupported as exc:
             self.fallback_reason = f"{exc}; using the pipeline"
             return
         self._warm()
         if verify:
             self.fallback_reason = self._verify()
+        if self.is_fast:
+            self._rest = None
 
     @property
     def is_fast(self) -> bool:
@@ -292,7 +296,7 @@ class FastPath:
 
     def predict_proba_normalised(self, normalised: Sequence[str]) -> np.ndarray:
         """Probabilities for texts already through the normalise step."""
-        if not self.is_fast:
+        if self._rest is not None and not self.is_fast:
             return np.asarray(self._rest.predict_proba(np.asarray(normalised, dtype=object)))
         return self._proba(normalised)
 
@@ -415,8 +419,8 @@ class FastPath:
     def features(self, normalised: Sequence[str]) -> sp.csr_matrix:
         """The features step's output (the TF-IDF rows the classifier reads) for texts already
         through the normalise step; used to compare posts with each other."""
-        if not self.is_fast:
-            step = self.pipeline.named_steps["features"]
+        if self._rest is not None and not self.is_fast:
+            step = self._rest.named_steps["features"]
             return sp.csr_matrix(step.transform(np.asarray(list(normalised), dtype=object)))
         data: list[np.ndarray] = []
         indices: list[np.ndarray] = []
@@ -452,8 +456,8 @@ class FastPath:
 
     # -- building -------------------------------------------------------------------------
 
-    def _build(self) -> None:
-        steps = self.pipeline.steps
+    def _build(self, pipeline: Pipeline) -> None:
+        steps = pipeline.steps
         if len(steps) != 3:
             raise Unsupported(f"expected normalise -> features -> classify, got {len(steps)} steps")
         features, classifier = steps[1][1], steps[2][1]
@@ -639,6 +643,7 @@ class FastPath:
 
     def _verify(self) -> str | None:
         probes = self._probe_texts()
+        assert self._rest is not None
         expected = self._rest.predict_proba(np.asarray(probes, dtype=object))
         batch = self._proba(probes)
         single = np.vstack([self._proba([p]) for p in probes])

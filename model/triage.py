@@ -54,7 +54,9 @@ class Triage:
         answer_window: timedelta = timedelta(hours=24),
         n_alternatives: int = 3,
     ) -> None:
-        self.artifact = artifact
+        # The artifact's metadata, not the artifact: the fast path below is what classifies,
+        # and it keeps of the pipeline only what it needs.
+        self.metadata = artifact.metadata
         self.directory = directory
         self.policy = policy
         self.answer_window = answer_window
@@ -67,7 +69,7 @@ class Triage:
 
     @property
     def model_version(self) -> str:
-        return self.artifact.version
+        return str(self.metadata["version"])
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Normalised texts and the topic probabilities (columns in `labels` order)."""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import pickle
+import weakref
+
 import numpy as np
+import pytest
 
 from model.artifact import ModelArtifact
 from model.fastpath import FastPath
@@ -21,11 +26,28 @@ def test_features_equal_the_pipeline_feature_step(tiny_model: ModelArtifact) -> 
     np.testing.assert_allclose(got.toarray(), expected.toarray(), rtol=0, atol=1e-12)
 
 
-def test_fallback_features_come_from_the_pipeline(tiny_model: ModelArtifact) -> None:
+def test_fallback_features_come_from_the_pipeline(
+    tiny_model: ModelArtifact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FastPath, "_verify", lambda self: "forced for the test")
     fast = FastPath(tiny_model.pipeline)
-    fast.fallback_reason = "forced for the test"
+    assert not fast.is_fast
     normalised = fast.normalise(["sampah menumpuk"])
     expected = tiny_model.pipeline.named_steps["features"].transform(
         np.asarray(normalised, dtype=object)
     )
     np.testing.assert_array_equal(fast.features(normalised).toarray(), expected.toarray())
+
+
+def test_on_the_fast_path_the_pipeline_is_not_kept(tiny_model: ModelArtifact) -> None:
+    """A server holds one copy of the model: what the fast path derived, not the pipeline too."""
+    pipeline = pickle.loads(pickle.dumps(tiny_model.pipeline))
+    classifier = weakref.ref(pipeline.named_steps["classify"])
+    features = weakref.ref(pipeline.named_steps["features"])
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    del pipeline
+    gc.collect()
+    assert classifier() is None and features() is None
+    expected = tiny_model.pipeline.predict_proba(np.asarray(["sampah menumpuk"], dtype=object))
+    np.testing.assert_allclose(fast.predict_proba(["sampah menumpuk"]), expected, atol=1e-12)
