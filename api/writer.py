@@ -16,14 +16,16 @@ never another's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
+from typing import Any
 
 from api import service, storage
 from api.schemas import ClassificationOut
@@ -35,10 +37,36 @@ log = logging.getLogger("tandai")
 
 @dataclass
 class _Job:
+    """One request's posts and where its answer goes: an asyncio future of the event loop the
+    request waits on (`store`), or a thread-safe future (`submit`)."""
+
     triage: Triage
     posts: Sequence[storage.NewPost]
     received_at: datetime
-    future: Future[list[ClassificationOut]] = field(default_factory=Future)
+    future: Future[list[ClassificationOut]] | None = None
+    waiter: asyncio.Future[list[ClassificationOut]] | None = None
+    _answered: bool = False  # the waiter's answer is on its way to the event loop
+
+    def cancelled(self) -> bool:
+        """The request went away before its posts were stored: they are not stored."""
+        if self.future is not None:
+            return not self.future.set_running_or_notify_cancel()
+        return self.waiter is not None and self.waiter.cancelled()
+
+    @property
+    def answered(self) -> bool:
+        return self.future.done() if self.future is not None else self._answered
+
+
+def _settle(answers: list[tuple[asyncio.Future[list[ClassificationOut]], object]]) -> None:
+    """On the event loop: hand every waiting request of a group its result or error."""
+    for waiter, outcome in answers:
+        if waiter.done():  # the client went away meanwhile; its posts are stored all the same
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)  # type: ignore[arg-type]
 
 
 class GroupWriter:
@@ -60,18 +88,28 @@ class GroupWriter:
     def submit(
         self, triage: Triage, posts: Sequence[storage.NewPost], received_at: datetime
     ) -> Future[list[ClassificationOut]]:
-        job = _Job(triage, posts, received_at)
-        with self._lock:
-            if self._closed:
-                raise service.RequestRejected(503, "the server is shutting down; retry")
-            self._queue.put(job)
+        """From any thread: a future that holds the stored posts' answers once committed."""
+        job = _Job(triage, posts, received_at, future=Future())
+        self._put(job)
+        assert job.future is not None
         return job.future
 
     async def store(
         self, triage: Triage, posts: Sequence[storage.NewPost], received_at: datetime
     ) -> list[ClassificationOut]:
-        """Classify and store `posts`; returns once they are committed."""
-        return await asyncio.wrap_future(self.submit(triage, posts, received_at))
+        """Classify and store `posts`; returns once they are committed.
+
+        The answers of a whole group reach the event loop in one call, not one wake-up per
+        request through a thread-safe future."""
+        waiter: asyncio.Future[list[ClassificationOut]] = asyncio.get_running_loop().create_future()
+        self._put(_Job(triage, posts, received_at, waiter=waiter))
+        return await waiter
+
+    def _put(self, job: _Job) -> None:
+        with self._lock:
+            if self._closed:
+                raise service.RequestRejected(503, "the server is shutting down; retry")
+            self._queue.put(job)
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish every job already submitted, then stop the thread."""
@@ -101,18 +139,27 @@ class GroupWriter:
                     break
                 group.append(job)
                 size += len(job.posts)
+            answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]] = {}
             # one model per transaction: a swap between two requests splits the group
             for _triage, jobs in groupby(group, key=lambda j: id(j.triage)):
-                running = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+                running = [j for j in jobs if not j.cancelled()]
                 try:
-                    self._process(running)
+                    self._process(running, answers)
                 except Exception as exc:  # a bug here must not leave requests waiting forever
                     log.exception("the writer failed on a group; its requests get an error")
                     for job in running:
-                        if not job.future.done():
-                            job.future.set_exception(exc)
+                        if not job.answered:
+                            self._answer(job, exc, answers)
+            for loop, settled in answers.items():
+                # a closed event loop raises RuntimeError: no one waits there any more
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_settle, settled)
 
-    def _process(self, jobs: list[_Job]) -> None:
+    def _process(
+        self,
+        jobs: list[_Job],
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]],
+    ) -> None:
         if not jobs:
             return
         posts = [p for job in jobs for p in job.posts]
@@ -121,14 +168,31 @@ class GroupWriter:
             results = service.store_posts(jobs[0].triage, posts, self.db, self.settings, received)
         except Exception as exc:
             if len(jobs) == 1:
-                jobs[0].future.set_exception(exc)
+                self._answer(jobs[0], exc, answers)
                 return
             log.info("a group of %d requests failed as a whole; storing them one by one", len(jobs))
             for job in jobs:
-                self._process([job])
+                self._process([job], answers)
             return
         self.groups += 1
         start = 0
         for job in jobs:
-            job.future.set_result(results[start : start + len(job.posts)])
+            self._answer(job, results[start : start + len(job.posts)], answers)
             start += len(job.posts)
+
+    @staticmethod
+    def _answer(
+        job: _Job,
+        outcome: list[ClassificationOut] | Exception,
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]],
+    ) -> None:
+        """A thread-safe future is answered now; an event loop's, with its group's others."""
+        if job.future is not None:
+            if isinstance(outcome, Exception):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+            return
+        assert job.waiter is not None
+        job._answered = True
+        answers.setdefault(job.waiter.get_loop(), []).append((job.waiter, outcome))

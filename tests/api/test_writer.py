@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from api import service, storage
+from api.schemas import ClassificationOut
 from api.settings import Settings
 from api.writer import GroupWriter
 from model.artifact import ModelArtifact
@@ -176,11 +178,11 @@ def test_an_unexpected_error_answers_the_group_and_the_writer_goes_on(
     process = writer._process
     calls = []
 
-    def broken_once(jobs: list[object]) -> None:
+    def broken_once(jobs: list[object], answers: dict[object, object]) -> None:
         calls.append(len(jobs))
         if len(calls) == 1:
             raise KeyError("a bug")
-        process(jobs)  # type: ignore[arg-type]
+        process(jobs, answers)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writer, "_process", broken_once)
     first = [writer.submit(triage, [post(f"sampah menumpuk {i}")], NOW) for i in range(2)]
@@ -193,3 +195,30 @@ def test_an_unexpected_error_answers_the_group_and_the_writer_goes_on(
     writer.close()
     assert calls == [2, 1]
     assert count_stored_posts(settings.database_url) == 1
+
+
+def test_requests_on_an_event_loop_are_answered_together_and_a_cancelled_one_is_not_stored(
+    db: storage.Database, settings: Settings, triage: Triage
+) -> None:
+    writer = GroupWriter(db, settings, max_group_posts=100)
+
+    async def main() -> tuple[list[list[ClassificationOut]], bool]:
+        stores = [
+            asyncio.ensure_future(writer.store(triage, [post(f"sampah menumpuk di gang {i}")], NOW))
+            for i in range(4)
+        ]
+        gone = asyncio.ensure_future(writer.store(triage, [post("pergi sebelum disimpan")], NOW))
+        await asyncio.sleep(0)  # every request is queued before the thread starts
+        gone.cancel()
+        writer.start()
+        answers = await asyncio.gather(*stores)
+        return answers, gone.cancelled()
+
+    answers, cancelled = asyncio.run(main())
+    writer.close()
+    assert cancelled
+    assert [len(a) for a in answers] == [1, 1, 1, 1]
+    assert {a[0].topic.label for a in answers} == {"sampah"}
+    assert writer.groups == 1
+    with db.session() as session:
+        assert storage.count_posts(session) == 4
