@@ -70,6 +70,7 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "selebar jalan raya",
         "bajak sawah",
         "bau dari kandang ayam tetangga",
+        "tim kito menang main di kandang sendiri",
         "toko Sumber Jaya tutup",
         "jalan Lingkar Timur macet",
         "di penurunan harga sawit",
