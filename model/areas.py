@@ -57,9 +57,12 @@ PLACE_BEFORE = frozenset(
         "lingkungan",
         "area",
         "puskesmas",
+        "pustu",
         "posyandu",
         "perumahan",
         "simpang",
+        "perempatan",
+        "pertigaan",
         "pasar",
     }
 )

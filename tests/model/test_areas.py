@@ -38,6 +38,8 @@ def gazetteer() -> Gazetteer:
         ("Tj. Agung banjir", "Sungai Serut", "Tanjung Agung"),
         ("Kp. Bali sampah", "Teluk Segara", "Kampung Bali"),
         ("daerah Panorama macet", "Singaran Pati", "Panorama"),
+        ("bidan di pustu Bajak minta uang", "Teluk Segara", "Bajak"),
+        ("anak dicat silver di perempatan Lingkar Timur", "Singaran Pati", "Lingkar Timur"),
         ("Lingkar Timur kering kerontang", "Singaran Pati", "Lingkar Timur"),
         ("banjir di Penurunan dekat pasar", "Ratu Samban", "Penurunan"),
         ("warga Sumber Jaya mengeluh", "Kampung Melayu", "Sumber Jaya"),
