@@ -58,7 +58,11 @@ class _Job:
         return self.future.done() if self.future is not None else self._answered
 
 
-def _settle(answers: list[tuple[asyncio.Future[list[ClassificationOut]], object]]) -> None:
+# A group's answers to requests waiting on event loops, by loop: (waiter, result or error).
+_Answers = dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]]
+
+
+def _settle(answers: list[tuple[asyncio.Future[Any], object]]) -> None:
     """On the event loop: hand every waiting request of a group its result or error."""
     for waiter, outcome in answers:
         if waiter.done():  # the client went away meanwhile; its posts are stored all the same
@@ -66,7 +70,7 @@ def _settle(answers: list[tuple[asyncio.Future[list[ClassificationOut]], object]
         if isinstance(outcome, BaseException):
             waiter.set_exception(outcome)
         else:
-            waiter.set_result(outcome)  # type: ignore[arg-type]
+            waiter.set_result(outcome)
 
 
 class GroupWriter:
@@ -139,7 +143,7 @@ class GroupWriter:
                     break
                 group.append(job)
                 size += len(job.posts)
-            answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]] = {}
+            answers: _Answers = {}
             # one model per transaction: a swap between two requests splits the group
             for _triage, jobs in groupby(group, key=lambda j: id(j.triage)):
                 running = [j for j in jobs if not j.cancelled()]
@@ -158,7 +162,7 @@ class GroupWriter:
     def _process(
         self,
         jobs: list[_Job],
-        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]],
+        answers: _Answers,
     ) -> None:
         if not jobs:
             return
@@ -184,7 +188,7 @@ class GroupWriter:
     def _answer(
         job: _Job,
         outcome: list[ClassificationOut] | Exception,
-        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]],
+        answers: _Answers,
     ) -> None:
         """A thread-safe future is answered now; an event loop's, with its group's others."""
         if job.future is not None:
