@@ -59,7 +59,7 @@ from model.artifact import (
     load_artifact,
     read_metadata,
 )
-from model.repeats import RepeatCandidate, RepeatMatch, best_of, unit_rows
+from model.repeats import RepeatMatch, best_of, unit_rows
 from model.routing import Directory, TagPolicy, decide_tags
 from model.triage import Classification, Triage
 
@@ -336,7 +336,7 @@ def _classify_and_store(
                     # the officials were tagged on the first post; they are not tagged again
                     out = out.model_copy(update={"tags": [], "repeat_of": repeat.post_id})
                 else:
-                    repeats.add(post_id, post.text, result, received_at[i])
+                    repeats.add(post_id, result, received_at[i])
                 to_store.append(post)
                 outs.append(out)
             storage.add_classified_posts(
@@ -400,7 +400,7 @@ class _RepeatSearch:
         self.on = settings.repeat_window_days > 0 and bool(received_at)
         self.since = min(received_at) - self.window if self.on else None
         self._pairs: dict[
-            tuple[str, str], tuple[list[RepeatCandidate], list[datetime], sp.csr_matrix | None]
+            tuple[str, str], tuple[list[str], list[datetime], sp.csr_matrix | None]
         ] = {}
         self._buffer: np.ndarray | None = None
         # This transaction's complaints that name a kecamatan, and how many of them each
@@ -462,7 +462,7 @@ class _RepeatSearch:
         finally:
             buffer[indices] = 0.0
 
-    def add(self, post_id: str, text: str, result: Classification, now: datetime) -> None:
+    def add(self, post_id: str, result: Classification, now: datetime) -> None:
         """An original post stored in this same transaction: later posts of the transaction
         may repeat it (many residents posting the same thing at once arrive together)."""
         if not self.on or not self._eligible(result):
@@ -473,14 +473,14 @@ class _RepeatSearch:
         candidates, times, matrix = self._pairs[key]  # `find` loaded it
         vector = self._vectors()[self._row_of[id(result)]]
         self._pairs[key] = (
-            [RepeatCandidate(post_id, text), *candidates],  # newest first, as the query gives
+            [post_id, *candidates],  # newest first, as the query gives
             [now, *times],
             vector if matrix is None else sp.vstack([vector, matrix], format="csr"),
         )
 
     def _load(
         self, topic: str, kecamatan: str
-    ) -> tuple[list[RepeatCandidate], list[datetime], sp.csr_matrix | None]:
+    ) -> tuple[list[str], list[datetime], sp.csr_matrix | None]:
         assert self.since is not None
         rows = storage.repeat_candidates(self.session, topic, kecamatan, self.since)
         if not rows:
@@ -511,7 +511,7 @@ class _RepeatSearch:
                 while len(_repeat_matrices) > _REPEAT_MATRICES:
                     _repeat_matrices.popitem(last=False)
         return (
-            [RepeatCandidate(post_id, text) for post_id, text, _ in rows],
+            list(ids),
             [when for _, _, when in rows],
             matrix,
         )

@@ -32,12 +32,6 @@ def without_places(normalised: str, places: frozenset[str]) -> str:
 
 
 @dataclass(frozen=True)
-class RepeatCandidate:
-    post_id: str
-    text: str
-
-
-@dataclass(frozen=True)
 class RepeatMatch:
     post_id: str
     similarity: float
@@ -58,23 +52,13 @@ def cosine_rows(a: sp.spmatrix | np.ndarray, b: sp.spmatrix | np.ndarray) -> np.
 
 
 def best_of(
-    similarities: np.ndarray, candidates: Sequence[RepeatCandidate], threshold: float
+    similarities: np.ndarray, post_ids: Sequence[str], threshold: float
 ) -> RepeatMatch | None:
-    """The candidate with the highest similarity (the first, newest, among equals) when it
-    reaches `threshold`."""
+    """The post with the highest similarity (the first, newest, among equals) when it reaches
+    `threshold`; None without candidates."""
+    if not len(post_ids):
+        return None
     best = int(np.argmax(similarities))
     if similarities[best] < threshold:
         return None
-    return RepeatMatch(candidates[best].post_id, float(similarities[best]))
-
-
-def best_repeat(
-    new_features: sp.spmatrix | np.ndarray,
-    candidates: Sequence[RepeatCandidate],
-    candidate_features: sp.spmatrix | np.ndarray,
-    threshold: float,
-) -> RepeatMatch | None:
-    """The most similar candidate at or above `threshold`, or None."""
-    if not candidates:
-        return None
-    return best_of(cosine_rows(new_features, candidate_features)[0], candidates, threshold)
+    return RepeatMatch(post_ids[best], float(similarities[best]))

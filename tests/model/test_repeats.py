@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from model.repeats import RepeatCandidate, best_repeat, cosine_rows
+from model.repeats import best_of, cosine_rows
 
 
 def test_cosine_rows_handles_zero_rows() -> None:
@@ -13,11 +13,12 @@ def test_cosine_rows_handles_zero_rows() -> None:
     np.testing.assert_allclose(sims, [[1.0, 1 / np.sqrt(2)], [0.0, 0.0]])
 
 
-def test_best_repeat_respects_threshold() -> None:
-    cands = [RepeatCandidate("a", "x"), RepeatCandidate("b", "y")]
+def test_best_of_respects_threshold() -> None:
+    ids = ["a", "b"]
     feats = sp.csr_matrix(np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0]]))
     new = sp.csr_matrix(np.array([[0.5, 0.9, 0.0]]))
-    match = best_repeat(new, cands, feats, threshold=0.9)
+    sims = cosine_rows(new, feats)[0]
+    match = best_of(sims, ids, threshold=0.9)
     assert match is not None and match.post_id == "b"
-    assert best_repeat(new, cands, feats, threshold=0.999) is None
-    assert best_repeat(new, [], sp.csr_matrix((0, 3)), threshold=0.1) is None
+    assert best_of(sims, ids, threshold=0.999) is None
+    assert best_of(cosine_rows(new, sp.csr_matrix((0, 3)))[0], [], threshold=0.1) is None
