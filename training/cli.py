@@ -275,11 +275,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    # Fail early, with advice, when there is no usable model (checked without loading it).
-    try:
-        verify_artifact(*_model_path(settings, None))
-    except ArtifactError as exc:
-        raise CLIError(str(exc)) from None
+    # Fail early, with advice, when there is no usable model (checked without loading it; an
+    # ArtifactError is reported by `main` like any other expected failure).
+    verify_artifact(*_model_path(settings, None))
     # The server starts from a fresh interpreter (`api/server.py` says why); same process id.
     argv = [sys.executable, "-m", "api.server", "--host", args.host, "--port", str(args.port)]
     argv += ["--workers", str(args.workers)]
@@ -375,10 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
         return int(args.func(args, settings))
-    except (CLIError, DataFileError) as exc:
-        print(f"tandai: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ArtifactError as exc:
+    except (CLIError, DataFileError, ArtifactError) as exc:
         print(f"tandai: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
