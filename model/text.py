@@ -469,30 +469,10 @@ class _WordCache:
         pieces = [e[1] for e in entries]
         if None not in pieces:
             return " ".join([p for p in pieces if p])
-        # a word that starts a phrase: `_apply_lexicon_indexed`, with the cached pieces
+        # a word that starts a phrase: the lexicon over the whole post (formal words per word,
+        # so the pieces that did not need it come out the same)
         tokens = [e[0] for e in entries]
-        get, phrases = self.lexicon.get, self.phrases
-        out: list[str] = []
-        i, n = 0, len(tokens)
-        while i < n:
-            piece = pieces[i]
-            if piece is not None:
-                out.append(piece)
-                i += 1
-                continue
-            token = tokens[i]
-            for size in phrases[token]:
-                if size > n - i:
-                    continue
-                replacement = get(" ".join(tokens[i : i + size]) if size > 1 else token)
-                if replacement is not None:
-                    out.append(self._words(replacement.split()))
-                    i += size
-                    break
-            else:
-                out.append(self._words([token]))
-                i += 1
-        return " ".join([p for p in out if p])
+        return self._words(_apply_lexicon_indexed(tokens, self.lexicon, self.phrases))
 
 
 class TextNormaliser(TransformerMixin, BaseEstimator):
