@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,36 +83,46 @@ def _rss_mb(pid: int) -> float:
     raise SystemExit(f"no VmRSS for process {pid}")
 
 
+@contextmanager
+def _serving(cmd: list[str], env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
+    """A server started with `cmd`, ready: its base URL and process id; stopped afterwards."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{url}/classify", proc)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _wrk(url: str, lua: Path, connections: int, seconds: int, latency: bool = False) -> str:
+    """wrk's output for one run of the post script against `url`."""
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", *(["--latency"] if latency else [])]
+    return subprocess.run(
+        [*cmd, "-s", str(lua), url], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def _memory_run(
     cmd: list[str], env: dict[str, str], port: int, lua: Path, requests: int, connections: int
 ) -> dict[str, Any]:
     """Resident memory after start and after at least `requests` more requests (wrk runs of
     up to 30 s until that many were answered)."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{url}/classify", proc)
-        after_start = _rss_mb(proc.pid)
+    with _serving(cmd, env, port) as (url, pid):
+        after_start = _rss_mb(pid)
         started = time.monotonic()
         served = 0
         curve: list[tuple[int, float]] = []
         while served < requests:
-            out = subprocess.run(
-                ["wrk", "-t2", f"-c{connections}", "-d30s", "-s", str(lua), url],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
+            out = _wrk(url, lua, connections, 30)
             match = re.search(r"RESULT (\d+) ", out)
             if match is None:
                 raise SystemExit(f"could not read wrk's output:\n{out}")
             served += int(match.group(1))
-            curve.append((served, _rss_mb(proc.pid)))
+            curve.append((served, _rss_mb(pid)))
         seconds = time.monotonic() - started
-        after = _rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        after = _rss_mb(pid)
     return {
         "after_start": after_start,
         "after": after,
@@ -123,32 +135,9 @@ def _memory_run(
 def _run(
     cmd: list[str], env: dict[str, str], port: int, lua: Path, args: argparse.Namespace
 ) -> dict[str, float]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{url}/classify", proc)
-        # warm-up, then the measured run
-        subprocess.run(
-            ["wrk", "-t2", "-c8", "-d2s", "-s", str(lua), url], capture_output=True, check=True
-        )
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{args.connections}",
-                f"-d{args.duration}s",
-                "--latency",
-                "-s",
-                str(lua),
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with _serving(cmd, env, port) as (url, _pid):
+        _wrk(url, lua, 8, 2)  # warm-up, then the measured run
+        out = _wrk(url, lua, args.connections, args.duration, latency=True)
     match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
     if match is None:
         raise SystemExit(f"could not read wrk's output:\n{out}")
