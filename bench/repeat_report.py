@@ -5,10 +5,10 @@
 Each pair is an earlier and a later post about the same place and topic: either the same
 complaint again (same=1) or a different complaint there (same=0). The later post counts as a
 repeat when the cosine similarity of the model's TF-IDF features of both texts, place words
-removed (`model/repeats.py`), reaches the threshold. Two sets: `repeat_pairs_typical.csv`
-(re-posts, neighbours and tag storms naming the same specifics, as a desk sees them) and
-`repeat_pairs.csv` (adversarial: rewordings sharing few words, look-alikes sharing many).
-Without --model it uses the newest model version under TANDAI_MODEL_DIR.
+and the opening-words branch left out (`model/repeats.py`), reaches the threshold. Two sets:
+`repeat_pairs_typical.csv` (re-posts, neighbours and tag storms naming the same specifics, as a
+desk sees them) and `repeat_pairs.csv` (adversarial: rewordings sharing few words, look-alikes
+sharing many). Without --model it uses the newest model version under TANDAI_MODEL_DIR.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 from api.settings import Settings
 from model.areas import Gazetteer
 from model.artifact import latest_version, load_artifact
+from model.fastpath import FastPath
 from model.repeats import cosine_rows, place_words, without_places
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -40,13 +41,13 @@ def main() -> None:
     if path is None:
         raise SystemExit("no model: run `tandai train` first")
     artifact = load_artifact(path)
-    normalise = artifact.pipeline.named_steps["normalise"]
-    features = artifact.pipeline.named_steps["features"]
+    fast = FastPath(artifact.pipeline)
     places = place_words(Gazetteer.from_csv(settings.data_dir / "areas.csv"))
 
     def vectors(texts: list[str]) -> object:
-        cleaned = [without_places(str(t), places) for t in normalise.transform(texts)]
-        return features.transform(np.asarray(cleaned, dtype=object))
+        """The features the service compares (`Triage.similarity_features`)."""
+        cleaned = [without_places(t, places) for t in fast.normalise(texts)]
+        return fast.features(cleaned, content_only=True)
 
     print(f"model {artifact.version}")
     for name in SETS:

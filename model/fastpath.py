@@ -10,6 +10,8 @@ computes the same probabilities (within ~1e-15) with plain lookups:
   stop words); in the shipped layout (stem -> words, char_wb) one bounded cache entry per
   token holds its stem, the columns of its unigram and char n-grams (as the bytes of an int32
   array, so a post's columns are one bytes join) and its bigrams' columns by following stem;
+  a branch of a post's opening words (`model/lead.py`) is added beside, through the
+  general path;
 - each column is one row of a matrix holding idf x branch weight x classifier weights, so a
   post costs a sort and count of its columns, a norm per branch, one sparse product (scipy's
   own routine, which sums a post's terms in the same order alone or in a batch: identical
@@ -43,6 +45,7 @@ from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from model.lead import LeadingWords
 from model.stem import SastrawiStemmer
 from model.text import BoundedWordCache, TextNormaliser
 
@@ -141,6 +144,8 @@ class _Branch:
     idf: np.ndarray | None
     weight: float = 1.0  # FeatureUnion.transformer_weights
     stemmers: tuple[SastrawiStemmer, ...] = ()
+    # LeadingWords steps: the branch reads a post's opening words (what kind of post it is)
+    leads: tuple[LeadingWords, ...] = ()
     # "words": whitespace-split word n-grams (ngram_range below), "char_wb": char n-grams per
     # word; either without preprocessing. "other": anything else the analyzer does.
     layout: str = "other"
@@ -149,6 +154,11 @@ class _Branch:
     preprocess: Callable[[str], str] | None = None
     char_columns: Callable[[str], bytes] | None = None  # one word's, uncached
     word_columns: Callable[[str], bytes] | None = None  # the same behind a bounded cache
+
+    @property
+    def opening(self) -> bool:
+        """Whether the branch reads only a post's opening words, not what the post is about."""
+        return bool(self.leads)
 
     def add_columns(self, text: str, parts: list[bytes]) -> None:
         """Append the columns of `text`'s n-grams in this branch (repeats included) to `parts`."""
@@ -315,8 +325,13 @@ class FastPath:
         if self._per_token is not None:
             fused = self._per_token.columns(text)
             if fused is not None:
-                return fused
-        parts: list[bytes] = []
+                if not self._beside_per_token:
+                    return fused
+                parts = [fused]
+                for b in self._beside_per_token:
+                    b.add_columns(text, parts)
+                return b"".join(parts)
+        parts = []
         for b in self._branches:
             b.add_columns(text, parts)
         return b"".join(parts)
@@ -416,12 +431,18 @@ class FastPath:
         norms[norms == 0.0] = 1.0
         tf /= norms.take(groups)
 
-    def features(self, normalised: Sequence[str]) -> sp.csr_matrix:
+    def features(self, normalised: Sequence[str], *, content_only: bool = False) -> sp.csr_matrix:
         """The features step's output (the TF-IDF rows the classifier reads) for texts already
-        through the normalise step; used to compare posts with each other."""
+        through the normalise step; used to compare posts with each other.
+
+        `content_only` leaves out (as zeros) the branches that read only a post's opening words
+        ("terima kasih", "tolong"): they tell what kind of post it is, not what it is about.
+        """
         if self._rest is not None and not self.is_fast:
-            step = self._rest.named_steps["features"]
-            return sp.csr_matrix(step.transform(np.asarray(list(normalised), dtype=object)))
+            return _union_features(
+                self._rest.named_steps["features"], list(normalised), content_only
+            )
+        opening = [b for b in self._branches if b.opening] if content_only else []
         data: list[np.ndarray] = []
         indices: list[np.ndarray] = []
         indptr = [0]
@@ -430,6 +451,9 @@ class FastPath:
             cols, tf = self._count(packed) if packed else (_NO_IDS, np.zeros(0))
             if cols.size:
                 self._weigh(tf, cols, None, 1)
+            for b in opening:
+                keep = (cols < b.start) | (cols >= b.start + b.size)
+                cols, tf = cols[keep], tf[keep]
             data.append(tf * self._fold.take(cols))
             indices.append(cols)
             indptr.append(indptr[-1] + cols.size)
@@ -505,13 +529,16 @@ class FastPath:
         self._weights = np.ascontiguousarray(columns * fold[:, None])
         self._heads = heads
         self._calibrated = isinstance(classifier, CalibratedClassifierCV)
+        self._beside_per_token: list[_Branch] = []
         self._per_token = self._plan_per_token()
 
     def _plan_per_token(self) -> _PerToken | None:
         words = [b for b in self._branches if b.layout == "words"]
         chars = [b for b in self._branches if b.layout == "char_wb"]
-        if len(words) != 1 or len(chars) > 1 or len(words) + len(chars) != len(self._branches):
+        if len(words) != 1 or len(chars) > 1:
             return None
+        # any other branch (the opening words, say) is added by the general path
+        self._beside_per_token = [b for b in self._branches if b not in words + chars]
         (word,) = words
         stemmer = word.stemmers[0] if word.stemmers else None
         char = chars[0] if chars else None
@@ -527,8 +554,9 @@ class FastPath:
         if vec.norm not in _NORM_KINDS:
             raise Unsupported(f"branch {name!r} uses norm {vec.norm!r}")
         for step in text_steps:
-            if not isinstance(step, SastrawiStemmer):
+            if not isinstance(step, SastrawiStemmer | LeadingWords):
                 raise Unsupported(f"branch {name!r} has a {type(step).__name__} step")
+        stemmers = tuple(s for s in text_steps if isinstance(s, SastrawiStemmer))
         size = len(vec.vocabulary_)
         vocabulary = {term: start + int(j) for term, j in vec.vocabulary_.items()}
         if set(vocabulary.values()) != set(range(start, start + size)):
@@ -538,13 +566,17 @@ class FastPath:
             start=start,
             size=size,
             vocabulary=vocabulary,
-            text_steps=[step.stem_text for step in text_steps],
+            text_steps=[
+                step.stem_text if isinstance(step, SastrawiStemmer) else step.lead_text
+                for step in text_steps
+            ],
             grams=word_analyzer(vec),
             sublinear_tf=bool(vec.sublinear_tf),
             binary=bool(vec.binary),
             norm=vec.norm,
             idf=np.asarray(vec.idf_, dtype=np.float64) if vec.use_idf else None,
-            stemmers=tuple(text_steps),
+            stemmers=stemmers,
+            leads=tuple(s for s in text_steps if isinstance(s, LeadingWords)),
             ngram_range=(int(vec.ngram_range[0]), int(vec.ngram_range[1])),
         )
         plain = vec.preprocessor is None and not vec.lowercase and vec.strip_accents is None
@@ -557,6 +589,7 @@ class FastPath:
             and vec.token_pattern == r"\S+"
             and vec.stop_words is None
             and len(text_steps) <= 1
+            and len(stemmers) == len(text_steps)
         ):
             branch.layout = "words"
         if vec.analyzer == "char_wb":
@@ -613,7 +646,7 @@ class FastPath:
         """Fill the stemmer's and the per-word n-gram caches with the words training saw."""
         words = set(getattr(self._first, "known_words_", ()))
         for b in self._branches:
-            if b.word_columns is None:
+            if b.word_columns is None and not b.opening:
                 words.update(t for t in b.vocabulary if " " not in t)
         ordered = sorted(words)
         for b in self._branches:
@@ -631,15 +664,33 @@ class FastPath:
 
     def _probe_texts(self) -> list[str]:
         """Texts for the load-time check: vocabulary words, repeats, unknown words, nothing."""
-        terms = sorted(t for b in self._branches if b.word_columns is None for t in b.vocabulary)
+        terms = sorted(
+            t
+            for b in self._branches
+            if b.word_columns is None and not b.opening
+            for t in b.vocabulary
+        )
         picked = terms[:: max(1, len(terms) // 40)][:40]  # unigrams and longer n-grams
-        return [
+        probes = [
             "",
             " ".join(picked[:12]),
             " ".join(picked[12:26] + picked[12:15] + picked[12:14]),
             " ".join([*picked[26:], "qzxv", "katabaru", *picked[26:30]]),
             "_angka_ _emoji_ qzxv qzxv",
         ]
+        # texts that open with words the opening-words branches know, after a mention
+        for b in self._branches:
+            if b.opening:
+                known = sorted(
+                    t.split()[0][len(step.marker) :]
+                    for step in b.leads
+                    for t in b.vocabulary
+                    if t.startswith(step.marker)
+                )
+                some = known[:: max(1, len(known) // 8)][:8]
+                probes.append(" ".join(["_mention_", *some, *picked[:3]]))
+                probes.append(" ".join(some[::-1]))
+        return probes
 
     def _verify(self) -> str | None:
         probes = self._probe_texts()
@@ -651,6 +702,27 @@ class FastPath:
         if not worst <= TOLERANCE:
             return f"differs from the pipeline by {worst:.3g} on probe texts; using the pipeline"
         return None
+
+
+def _union_features(union: FeatureUnion, texts: list[str], content_only: bool) -> sp.csr_matrix:
+    """`union.transform(texts)`; with `content_only`, the blocks of branches with a
+    LeadingWords step are zeros (the same shape, the other blocks unchanged)."""
+    X = np.asarray(texts, dtype=object)
+    if not content_only:
+        return sp.csr_matrix(union.transform(X))
+    weights = union.transformer_weights or {}
+    blocks = []
+    for name, transformer in union.transformer_list:
+        if transformer == "drop":
+            continue
+        block = sp.csr_matrix(transformer.transform(X))
+        steps = transformer.steps if isinstance(transformer, Pipeline) else []
+        if any(isinstance(step, LeadingWords) for _, step in steps):
+            block = sp.csr_matrix(block.shape)
+        elif name in weights:
+            block = block * weights[name]
+        blocks.append(block)
+    return sp.csr_matrix(sp.hstack(blocks, format="csr"))
 
 
 def _csr_times(

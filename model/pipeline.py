@@ -13,8 +13,14 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
+from model.lead import LeadingWords
 from model.stem import SastrawiStemmer
 from model.text import TextNormaliser
+
+# The opening-words branch: how many words, and its weight beside the word and char branches
+# (each of which has weight 1); chosen by cross-validation (bench/MODEL.md).
+OPENING_WORDS = 2
+OPENING_WEIGHT = 0.4
 
 ClassifierName = Literal["svc", "logreg", "cnb"]
 CLASSIFIERS: tuple[ClassifierName, ...] = ("svc", "logreg", "cnb")
@@ -60,9 +66,11 @@ def build_pipeline(
     normalise: bool = True,
     stem: bool = True,
     char_ngrams: bool = True,
+    opening_words: bool = True,
     calibration_cv: int = 3,
 ) -> Pipeline:
-    """normalise -> (stem -> word 1-2 gram TF-IDF) + (char_wb 3-6 gram TF-IDF) -> classifier.
+    """normalise -> (stem -> word 1-2 gram TF-IDF) + (char_wb 3-6 gram TF-IDF)
+    + (the first two words, marked, 1-2 gram TF-IDF at weight 0.4) -> classifier.
 
     The keyword switches exist for the ablation report; the defaults are the shipped model.
     Features, C and class weights were chosen by cross-validation (figures in bench/MODEL.md):
@@ -100,11 +108,34 @@ def build_pipeline(
                 ),
             )
         )
+    weights: dict[str, float] | None = None
+    if opening_words:
+        branches.append(
+            (
+                "opening",
+                Pipeline(
+                    [
+                        ("lead", LeadingWords(n_words=OPENING_WORDS)),
+                        (
+                            "tfidf",
+                            TfidfVectorizer(
+                                analyzer="word",
+                                token_pattern=r"\S+",
+                                lowercase=False,
+                                ngram_range=(1, 2),
+                                sublinear_tf=True,
+                            ),
+                        ),
+                    ]
+                ),
+            )
+        )
+        weights = {"opening": OPENING_WEIGHT}
     first = TextNormaliser() if normalise else FunctionTransformer(_as_str)
     return Pipeline(
         [
             ("normalise", first),
-            ("features", FeatureUnion(branches)),
+            ("features", FeatureUnion(branches, transformer_weights=weights)),
             ("classify", make_classifier(classifier, calibration_cv)),
         ]
     )

@@ -1,6 +1,7 @@
 """Repeated complaints: a new post that says the same as a recent open post about the same place.
 
-Similarity is the cosine of the model's own TF-IDF features (word and character branches) of
+Similarity is the cosine of the model's own TF-IDF features (word and character branches, not
+the opening words, which tell the kind of post rather than its subject) of
 the normalised text with the place words taken out: both posts name the same area by
 construction, so its name says nothing about whether they describe the same problem, and left
 in it makes every pair from one kelurahan look alike.

@@ -81,11 +81,14 @@ class Triage:
         return self._labels
 
     def similarity_features(self, normalised: Sequence[str]) -> sp.csr_matrix:
-        """The model's TF-IDF features of normalised texts without their place words, on which
-        repeated complaints are compared (`model/repeats.py`)."""
+        """The model's TF-IDF features of normalised texts without their place words and
+        without the opening-words branch, on which repeated complaints are compared
+        (`model/repeats.py`): "tolong ..." and "terima kasih ..." say nothing of the subject."""
         if self._places is None:
             self._places = place_words(self.directory.gazetteer)
-        return self.fast.features([without_places(t, self._places) for t in normalised])
+        return self.fast.features(
+            [without_places(t, self._places) for t in normalised], content_only=True
+        )
 
     def classify(
         self,

@@ -302,6 +302,7 @@ ABLATIONS: tuple[tuple[str, ClassifierName, dict[str, bool]], ...] = (
     ("without normalisation", "svc", {"normalise": False}),
     ("without stemming", "svc", {"stem": False}),
     ("without char n-grams", "svc", {"char_ngrams": False}),
+    ("without opening words", "svc", {"opening_words": False}),
     ("classifier logreg", "logreg", {}),
     ("classifier cnb", "cnb", {}),
 )

@@ -241,8 +241,10 @@ def test_each_classifier(
         {"stem": False},
         {"char_ngrams": False},
         {"stem": False, "char_ngrams": False},
+        {"opening_words": False},
+        {"stem": False, "char_ngrams": False, "opening_words": False},
     ],
-    ids=["no-normalise", "no-stem", "no-char", "words-only"],
+    ids=["no-normalise", "no-stem", "no-char", "no-char-no-stem", "no-opening", "words-only"],
 )
 def test_ablation_switches(
     switches: dict[str, bool],
@@ -315,6 +317,12 @@ VARIANTS: dict[str, Callable[[], Pipeline]] = {
     ),
     "branch-weights": lambda: _custom({}, {}, transformer_weights={"word": 2.0, "char": 0.5}),
     "words-only-trigrams": lambda: _custom({"ngram_range": (1, 3)}, None),
+    "opening-three-words-bigrams-l1": lambda: build_pipeline("svc", calibration_cv=3).set_params(
+        features__opening__lead__n_words=3,
+        features__opening__tfidf__ngram_range=(1, 2),
+        features__opening__tfidf__norm="l1",
+        features__transformer_weights={"opening": 2.0, "char": 0.7},
+    ),
     "ensemble-calibration": lambda: build_pipeline("svc", calibration_cv=3).set_params(
         classify__ensemble=True
     ),
@@ -332,6 +340,27 @@ def test_vectorizer_and_calibration_variants(
     fast = FastPath(pipeline)
     assert fast.is_fast, fast.fallback_reason
     _assert_same(fast, pipeline, held_out + ODD_TEXTS)
+
+
+def test_the_opening_words_are_added_beside_the_per_token_plan(
+    small_corpus: tuple[list[str], list[str]],
+) -> None:
+    pipeline = _fit(build_pipeline("svc", calibration_cv=3), small_corpus)
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    assert fast._per_token is not None
+    assert [b.name for b in fast._beside_per_token] == ["opening"]
+    # a post whose opening decides between two readings gets the pipeline's numbers
+    _assert_same(
+        fast,
+        pipeline,
+        [
+            "terima kasih sampah sudah diangkut",
+            "@dlh terima kasih, sampah sudah diangkut",
+            "sampah terima kasih",
+            "mau tanya jadwal sampah",
+        ],
+    )
 
 
 def test_char_wb_ngrams_match_sklearn() -> None:

@@ -26,6 +26,37 @@ def test_features_equal_the_pipeline_feature_step(tiny_model: ModelArtifact) -> 
     np.testing.assert_allclose(got.toarray(), expected.toarray(), rtol=0, atol=1e-12)
 
 
+def _without_opening(pipeline: object, matrix: np.ndarray) -> np.ndarray:
+    """`matrix` with the opening-words branch's block (the last) set to zero."""
+    union = pipeline.named_steps["features"]  # type: ignore[attr-defined]
+    name, branch = union.transformer_list[-1]
+    assert name == "opening"
+    size = len(branch.named_steps["tfidf"].vocabulary_)
+    out = matrix.copy()
+    out[:, out.shape[1] - size :] = 0.0
+    return out
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "fallback"])
+def test_content_features_leave_the_opening_words_out(
+    tiny_model: ModelArtifact, monkeypatch: pytest.MonkeyPatch, fast_path: bool
+) -> None:
+    """Repeats are compared on what posts say, not on how they open ("tolong", "terima kasih")."""
+    if not fast_path:
+        monkeypatch.setattr(FastPath, "_verify", lambda self: "forced for the test")
+    pipeline = tiny_model.pipeline
+    fast = FastPath(pipeline)
+    assert fast.is_fast is fast_path
+    texts = ["tolong sampah menumpuk", "terima kasih, sampah menumpuk", "", "😡 jalan"]
+    normalised = fast.normalise(texts)
+    full = pipeline.named_steps["features"].transform(np.asarray(normalised, dtype=object))
+    got = fast.features(normalised, content_only=True)
+    assert got.shape == full.shape
+    expected = _without_opening(pipeline, full.toarray())
+    assert (expected != full.toarray()).any()  # the opening block was there to leave out
+    np.testing.assert_allclose(got.toarray(), expected, rtol=0, atol=1e-12)
+
+
 def test_fallback_features_come_from_the_pipeline(
     tiny_model: ModelArtifact, monkeypatch: pytest.MonkeyPatch
 ) -> None:

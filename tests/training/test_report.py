@@ -143,8 +143,11 @@ def test_configured_pipeline_applies_switches_and_params() -> None:
         "svc", (("char_ngrams", False),), (("classify__estimator__C", 0.25),)
     )(LABELS)
     features = pipe.named_steps["features"]
-    assert [name for name, _ in features.transformer_list] == ["word"]
+    assert [name for name, _ in features.transformer_list] == ["word", "opening"]
     assert pipe.named_steps["classify"].estimator.C == 0.25
+    plain = ConfiguredPipeline("svc", (("opening_words", False),))(LABELS)
+    assert [name for name, _ in plain.named_steps["features"].transformer_list] == ["word", "char"]
+    assert plain.named_steps["features"].transformer_weights is None
 
 
 def test_ablation_runner_scores_each_variant_on_the_same_folds() -> None:
