@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import math
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from api.settings import PROJECT_DIR
+from model.artifact import ModelArtifact
 from tests.conftest import TINY_CORPUS, write_labels
 from training.report import (
     ConfiguredPipeline,
@@ -244,3 +246,40 @@ def test_surabaya_benchmark_runs_on_agency_labels(
     assert _bench("surabaya_benchmark").main([*args, "--candidates"]) == 0
     printed = capsys.readouterr().out
     assert "settings tied on the default corpus" in printed and "(default)" in printed
+
+
+def test_surabaya_transfer_skips_without_its_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _bench("surabaya_transfer").main(["--data", str(tmp_path / "absent.csv")]) == 0
+    assert capsys.readouterr().out.startswith("skipped:")
+
+
+def test_surabaya_transfer_reads_mapped_topics_with_a_trained_model(
+    tmp_path: Path, tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "surabaya.csv"
+    rows = [
+        ("Jalan Rusak dan Berlubang", "jalan berlubang besar dekat pasar"),
+        ("Jalan Rusak dan Berlubang", "jalan berlubang besar dekat pasar"),  # counted once
+        ("Jalan Rusak dan Berlubang", "aspal rusak\\nbanyak lubang"),
+        ("Sampah Full di TPS", "sampah di TPS menumpuk bau"),
+        ("Informasi Pemangkasan/Perantingan Pohon", "mohon pangkas pohon"),  # not mapped
+    ]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "instansi", "topik"])
+        writer.writerows((i, text, "Dinas", topik) for i, (topik, text) in enumerate(rows))
+    module = _bench("surabaya_transfer")
+    texts, topics = module.read_mapped(path, module.TOPIC_MAP)
+    assert texts == [
+        "jalan berlubang besar dekat pasar",
+        "aspal rusak\nbanyak lubang",
+        "sampah di TPS menumpuk bau",
+    ]
+    assert topics == ["jalan", "jalan", "sampah"]
+    assert module.main(["--data", str(path), "--model", str(tiny_model.path)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 distinct Surabaya complaints in 2" in printed
+    assert "accuracy  1.0000" in printed  # the tiny model reads these plain posts right
+    assert "read as bukan_keluhan      0" in printed

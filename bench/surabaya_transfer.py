@@ -1,0 +1,117 @@
+"""The shipped model, trained on Kota Bengkulu's corpus, reading real complaints from another city.
+
+    python bench/surabaya_transfer.py [--model DIR] [--data ../shared/data/surabaya_keluhan_dev.csv]
+
+`bench/surabaya_benchmark.py` trains the pipeline on Surabaya's own labels. This script instead
+takes a model trained on `data/labels/` (the newest version under TANDAI_MODEL_DIR, or --model)
+and classifies the Surabaya complaints whose fine topic (`topik`) maps without doubt onto one of
+tandai's topics (`bench/data/surabaya_topic_map.csv`: roads, street lights, PDAM, drains,
+waste, civil registry, social aid, health, schools, parking, street vendors, kelurahan staff;
+the 4,504 rows of 34 `topik` values; topics such as tree pruning, housing or "other" are left
+out). Repeated texts count once. It prints:
+
+- accuracy and macro-F1 on the mapped topics, and how many complaints the model took for no
+  complaint (`bukan_keluhan`) or for `lainnya`;
+- the share of posts at or above a confidence and their accuracy (how many a desk could let
+  through without review);
+- each topic's recall and where its misses went.
+
+These are real complaints written to a city's complaint channel, often formal and long, in
+another city's words (Javanese and Suroboyoan, Surabaya's place and office names): a test of
+how the model reads complaint text it was not written for. The data lives beside the
+repository and is never copied into it; without it the script says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from api.settings import PROJECT_DIR, Settings
+from model.artifact import latest_version, load_artifact
+from model.fastpath import FastPath
+from model.routing import NOT_A_COMPLAINT
+
+DEFAULT_DATA = PROJECT_DIR.parent / "shared" / "data" / "surabaya_keluhan_dev.csv"
+TOPIC_MAP = Path(__file__).resolve().parent / "data" / "surabaya_topic_map.csv"
+CONFIDENCES = (0.5, 0.7, 0.8, 0.9)
+
+
+def read_mapped(data: Path, mapping: Path) -> tuple[list[str], list[str]]:
+    """(text, tandai topic) of every distinct text whose `topik` the mapping names."""
+    with mapping.open(encoding="utf-8", newline="") as fh:
+        topic_of = {row["topik"]: row["topic"] for row in csv.DictReader(fh)}
+    texts: list[str] = []
+    topics: list[str] = []
+    seen: set[str] = set()
+    with data.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            topic = topic_of.get(row["topik"])
+            text = row["text"].replace("\\n", "\n").strip()
+            if topic is None or not text or text in seen:
+                continue
+            seen.add(text)
+            texts.append(text)
+            topics.append(topic)
+    return texts, topics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--model", type=Path, help="a model version directory")
+    args = parser.parse_args(argv)
+    data = Path(args.data)
+    if not data.is_file():
+        print(f"skipped: {data} not found (the Surabaya data sits in ../shared/data/)")
+        return 0
+    path = args.model or latest_version(Settings().resolved_model_dir())
+    if path is None:
+        print("no model: run `tandai train` first", file=sys.stderr)
+        return 2
+    artifact = load_artifact(path)
+    fast = FastPath(artifact.pipeline)
+    texts, truth = read_mapped(data, TOPIC_MAP)
+    proba = fast.predict_proba(texts)
+    labels = [str(c) for c in fast.classes_]
+    pred = [labels[i] for i in proba.argmax(axis=1)]
+    confidence = proba.max(axis=1)
+    right = np.array([p == t for p, t in zip(pred, truth, strict=True)])
+    present = sorted(set(truth))
+
+    print(f"model {artifact.version}; {len(texts)} distinct Surabaya complaints in {len(present)}")
+    print(f"mapped topics ({data.name}, {TOPIC_MAP.name})\n")
+    print(f"accuracy  {right.mean():.4f}")
+    macro = f1_score(truth, pred, labels=present, average="macro", zero_division=0)
+    print(f"macro-F1  {macro:.4f} (over the {len(present)} topics present)")
+    counts = Counter(pred)
+    for label in (NOT_A_COMPLAINT, "lainnya"):
+        print(f"read as {label:<14} {counts[label]:5d} ({counts[label] / len(pred):.1%})")
+    print("\nconfidence >=  share of posts  accuracy there")
+    for c in CONFIDENCES:
+        routed = confidence >= c
+        acc = f"{right[routed].mean():.4f}" if routed.any() else "-"
+        print(f"{c:13.1f}  {routed.mean():14.1%}  {acc:>14}")
+    misses: dict[str, Counter[str]] = defaultdict(Counter)
+    for p, t in zip(pred, truth, strict=True):
+        if p != t:
+            misses[t][p] += 1
+    print(f"\n{'topic':<17} {'posts':>5} {'recall':>7}  most frequent misreadings")
+    for topic in present:
+        n = truth.count(topic)
+        hit = sum(1 for p, t in zip(pred, truth, strict=True) if t == topic and p == t)
+        worst = ", ".join(f"{k} {v}" for k, v in misses[topic].most_common(3))
+        print(f"{topic:<17} {n:5d} {hit / n:7.3f}  {worst}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
