@@ -371,8 +371,11 @@ def _stored_with_repeats(session: Any, row: storage.PostRow) -> ClassificationOu
 
 
 # (model version, topic, kecamatan) -> its candidates' ids and their stacked unit vectors:
-# at most 200 rows each (`storage.repeat_candidates`), for the pairs most recently used
+# at most 200 rows each (`storage.repeat_candidates`), for the pairs most recently used, at most
+# _REPEAT_MATRICES of them holding at most _REPEAT_CACHE_BYTES of arrays together (a row holds
+# a few hundred non-zeros, ~4 kB: without the byte bound, 300 full pairs would take ~250 MB)
 _REPEAT_MATRICES = 300
+_REPEAT_CACHE_BYTES = 32 * 2**20
 _repeat_matrices: OrderedDict[tuple[str, str, str], tuple[tuple[str, ...], sp.csr_matrix]] = (
     OrderedDict()
 )
@@ -508,13 +511,27 @@ class _RepeatSearch:
             matrix = sp.csr_matrix(sp.vstack(parts, format="csr")[order])
             with _repeat_lock:
                 _repeat_matrices[key] = (ids, matrix)
-                while len(_repeat_matrices) > _REPEAT_MATRICES:
-                    _repeat_matrices.popitem(last=False)
+                _trim_repeat_matrices()
         return (
             list(ids),
             [when for _, _, when in rows],
             matrix,
         )
+
+
+def _matrix_bytes(matrix: sp.csr_matrix) -> int:
+    return int(matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes)
+
+
+def _trim_repeat_matrices() -> None:
+    """Drop the least recently used pairs until both bounds hold (the newest always stays).
+    Call with `_repeat_lock` held."""
+    total = sum(_matrix_bytes(m) for _, m in _repeat_matrices.values())
+    while len(_repeat_matrices) > 1 and (
+        len(_repeat_matrices) > _REPEAT_MATRICES or total > _REPEAT_CACHE_BYTES
+    ):
+        _, (_, dropped) = _repeat_matrices.popitem(last=False)
+        total -= _matrix_bytes(dropped)
 
 
 def post_out(row: storage.PostRow) -> PostOut:
