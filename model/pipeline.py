@@ -60,6 +60,18 @@ def make_classifier(name: ClassifierName, calibration_cv: int = 3) -> Classifier
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
+def _word_tfidf() -> TfidfVectorizer:
+    """Word 1-2 gram TF-IDF over whitespace tokens of normalised text (sublinear tf, min_df 1)."""
+    return TfidfVectorizer(
+        analyzer="word",
+        token_pattern=r"\S+",
+        lowercase=False,
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=1,
+    )
+
+
 def build_pipeline(
     classifier: ClassifierName = "svc",
     *,
@@ -81,19 +93,7 @@ def build_pipeline(
     word_steps: list[tuple[str, object]] = []
     if stem:
         word_steps.append(("stem", SastrawiStemmer()))
-    word_steps.append(
-        (
-            "tfidf",
-            TfidfVectorizer(
-                analyzer="word",
-                token_pattern=r"\S+",
-                lowercase=False,
-                ngram_range=(1, 2),
-                sublinear_tf=True,
-                min_df=1,
-            ),
-        )
-    )
+    word_steps.append(("tfidf", _word_tfidf()))
     branches: list[tuple[str, object]] = [("word", Pipeline(word_steps))]
     if char_ngrams:
         branches.append(
@@ -113,21 +113,7 @@ def build_pipeline(
         branches.append(
             (
                 "opening",
-                Pipeline(
-                    [
-                        ("lead", LeadingWords(n_words=OPENING_WORDS)),
-                        (
-                            "tfidf",
-                            TfidfVectorizer(
-                                analyzer="word",
-                                token_pattern=r"\S+",
-                                lowercase=False,
-                                ngram_range=(1, 2),
-                                sublinear_tf=True,
-                            ),
-                        ),
-                    ]
-                ),
+                Pipeline([("lead", LeadingWords(n_words=OPENING_WORDS)), ("tfidf", _word_tfidf())]),
             )
         )
         weights = {"opening": OPENING_WEIGHT}
