@@ -529,20 +529,20 @@ class FastPath:
         self._weights = np.ascontiguousarray(columns * fold[:, None])
         self._heads = heads
         self._calibrated = isinstance(classifier, CalibratedClassifierCV)
-        self._beside_per_token: list[_Branch] = []
-        self._per_token = self._plan_per_token()
+        self._per_token, self._beside_per_token = self._plan_per_token()
 
-    def _plan_per_token(self) -> _PerToken | None:
+    def _plan_per_token(self) -> tuple[_PerToken | None, list[_Branch]]:
+        """The per-token plan, if the branches allow one, and the branches it leaves to the
+        general path (the opening words, say), added beside it."""
         words = [b for b in self._branches if b.layout == "words"]
         chars = [b for b in self._branches if b.layout == "char_wb"]
         if len(words) != 1 or len(chars) > 1:
-            return None
-        # any other branch (the opening words, say) is added by the general path
-        self._beside_per_token = [b for b in self._branches if b not in words + chars]
+            return None, []
         (word,) = words
         stemmer = word.stemmers[0] if word.stemmers else None
         char = chars[0] if chars else None
-        return _PerToken(word, stemmer, word.ngram_range, char, self.word_cache_size)
+        plan = _PerToken(word, stemmer, word.ngram_range, char, self.word_cache_size)
+        return plan, [b for b in self._branches if b not in words + chars]
 
     def _branch(self, name: str, start: int, text_steps: list[Any], vec: Any) -> _Branch:
         if not isinstance(vec, TfidfVectorizer):
@@ -682,10 +682,12 @@ class FastPath:
         for b in self._branches:
             if b.opening:
                 known = sorted(
-                    t.split()[0][len(step.marker) :]
-                    for step in b.leads
-                    for t in b.vocabulary
-                    if t.startswith(step.marker)
+                    {
+                        t.split()[0][len(step.marker) :]
+                        for step in b.leads
+                        for t in b.vocabulary
+                        if t.startswith(step.marker)
+                    }
                 )
                 some = known[:: max(1, len(known) // 8)][:8]
                 probes.append(" ".join(["_mention_", *some, *picked[:3]]))
