@@ -8,7 +8,7 @@ and classifies the Surabaya complaints whose fine topic (`topik`) maps without d
 tandai's topics (`bench/data/surabaya_topic_map.csv`: roads, street lights, PDAM, drains,
 waste, civil registry, social aid, health, schools, parking, street vendors, kelurahan staff;
 the 4,504 rows of 34 `topik` values; topics such as tree pruning, housing or "other" are left
-out). Repeated texts count once. It prints:
+out). Repeated texts count once (`training.report.deduplicate`, as in the benchmark). It prints:
 
 - accuracy and macro-F1 on the mapped topics, and how many complaints the model took for no
   complaint (`bukan_keluhan`) or for `lainnya`;
@@ -39,6 +39,7 @@ from api.settings import PROJECT_DIR, Settings
 from model.artifact import latest_version, load_artifact
 from model.fastpath import FastPath
 from model.routing import NOT_A_COMPLAINT
+from training.report import deduplicate
 
 DEFAULT_DATA = PROJECT_DIR.parent / "shared" / "data" / "surabaya_keluhan_dev.csv"
 TOPIC_MAP = Path(__file__).resolve().parent / "data" / "surabaya_topic_map.csv"
@@ -46,22 +47,23 @@ CONFIDENCES = (0.5, 0.7, 0.8, 0.9)
 
 
 def read_mapped(data: Path, mapping: Path) -> tuple[list[str], list[str]]:
-    """(text, tandai topic) of every distinct text whose `topik` the mapping names."""
+    """(text, tandai topic) of every distinct text whose `topik` the mapping names.
+
+    Repeats are removed as `bench/surabaya_benchmark.py` removes them (`deduplicate`: equal up
+    to case, spacing and literal "\\n"; the majority topic kept); literal "\\n" is a line break.
+    """
     with mapping.open(encoding="utf-8", newline="") as fh:
         topic_of = {row["topik"]: row["topic"] for row in csv.DictReader(fh)}
     texts: list[str] = []
     topics: list[str] = []
-    seen: set[str] = set()
     with data.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             topic = topic_of.get(row["topik"])
-            text = row["text"].replace("\\n", "\n").strip()
-            if topic is None or not text or text in seen:
-                continue
-            seen.add(text)
-            texts.append(text)
-            topics.append(topic)
-    return texts, topics
+            if topic is not None and row["text"].strip():
+                texts.append(row["text"].strip())
+                topics.append(topic)
+    distinct = deduplicate(texts, topics)
+    return [t.replace("\\n", "\n") for t in distinct.texts], distinct.labels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,16 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         routed = confidence >= c
         acc = f"{right[routed].mean():.4f}" if routed.any() else "-"
         print(f"{c:13.1f}  {routed.mean():14.1%}  {acc:>14}")
+    posts = Counter(truth)
+    hits: Counter[str] = Counter()
     misses: dict[str, Counter[str]] = defaultdict(Counter)
     for p, t in zip(pred, truth, strict=True):
-        if p != t:
+        if p == t:
+            hits[t] += 1
+        else:
             misses[t][p] += 1
     print(f"\n{'topic':<17} {'posts':>5} {'recall':>7}  most frequent misreadings")
     for topic in present:
-        n = truth.count(topic)
-        hit = sum(1 for p, t in zip(pred, truth, strict=True) if t == topic and p == t)
         worst = ", ".join(f"{k} {v}" for k, v in misses[topic].most_common(3))
-        print(f"{topic:<17} {n:5d} {hit / n:7.3f}  {worst}")
+        print(f"{topic:<17} {posts[topic]:5d} {hits[topic] / posts[topic]:7.3f}  {worst}")
     return 0
 
 

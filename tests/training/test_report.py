@@ -217,10 +217,11 @@ def test_model_report_main_prints_tables_and_writes_pngs(
         assert heading in printed
 
 
-def test_surabaya_benchmark_skips_without_its_data(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("script", ["surabaya_benchmark", "surabaya_transfer"])
+def test_surabaya_scripts_skip_without_their_data(
+    script: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _bench("surabaya_benchmark").main(["--data", str(tmp_path / "absent.csv")]) == 0
+    assert _bench(script).main(["--data", str(tmp_path / "absent.csv")]) == 0
     assert capsys.readouterr().out.startswith("skipped:")
 
 
@@ -248,13 +249,6 @@ def test_surabaya_benchmark_runs_on_agency_labels(
     assert "settings tied on the default corpus" in printed and "(default)" in printed
 
 
-def test_surabaya_transfer_skips_without_its_data(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert _bench("surabaya_transfer").main(["--data", str(tmp_path / "absent.csv")]) == 0
-    assert capsys.readouterr().out.startswith("skipped:")
-
-
 def test_surabaya_transfer_reads_mapped_topics_with_a_trained_model(
     tmp_path: Path, tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -262,6 +256,7 @@ def test_surabaya_transfer_reads_mapped_topics_with_a_trained_model(
     rows = [
         ("Jalan Rusak dan Berlubang", "jalan berlubang besar dekat pasar"),
         ("Jalan Rusak dan Berlubang", "jalan berlubang besar dekat pasar"),  # counted once
+        ("Jalan Rusak dan Berlubang", "JALAN berlubang  besar dekat pasar"),  # the same text
         ("Jalan Rusak dan Berlubang", "aspal rusak\\nbanyak lubang"),
         ("Sampah Full di TPS", "sampah di TPS menumpuk bau"),
         ("Informasi Pemangkasan/Perantingan Pohon", "mohon pangkas pohon"),  # not mapped
