@@ -9,11 +9,13 @@ stage and its own peak resident memory:
 
 - normalise: `TextNormaliser.fit_transform`;
 - features: the stemmer, the word and the character TF-IDF (`FeatureUnion.fit_transform`);
-- classifier: the calibrated classifier, i.e. one fit per calibration fold plus the final fit.
+- classifier: the calibrated classifier, i.e. one linear fit per calibration fold plus the final
+  fit, or from 50,000 posts on one fit and the temperature on a held-out split
+  (`training.train.calibration_split`).
 
 As `tandai train` does (`training.train.fit_pipeline`), the stages run under joblib's
 `parallel_config(backend="loky", n_jobs=training_jobs(size))`: worker processes for the
-calibration folds (and the two feature branches) from 20,000 posts on; --jobs N sets N instead.
+feature branches and the calibration folds from 20,000 posts on; --jobs N sets N instead.
 Peak RSS is the child's own and, apart, the largest worker's. --profile prints the child's 25
 costliest functions; --timeout S gives up on a size after S seconds (its row then says so).
 Rows print as they finish.
@@ -45,7 +47,7 @@ def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool
 
     from api.settings import PROJECT_DIR
     from training.labels import default_label_files, read_labeled
-    from training.train import calibration_folds, new_pipeline, training_jobs
+    from training.train import calibration_split, linear_fits, new_pipeline, training_jobs
 
     data = read_labeled(default_label_files(PROJECT_DIR / "data"))
     rng = random.Random(seed)
@@ -82,7 +84,8 @@ def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     get_reusable_executor().shutdown(wait=True)  # the workers end and count as children
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    fits = calibration_folds([str(v) for v in y]) + 1 if classifier != "logreg" else 1
+    labels = [str(v) for v in y]
+    fits = linear_fits(calibration_split(labels)) if classifier != "logreg" else 1
     print(
         json.dumps(
             {

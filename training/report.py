@@ -26,7 +26,13 @@ from sklearn.svm import LinearSVC
 
 from model.pipeline import ClassifierName, build_pipeline
 from model.routing import NOT_A_COMPLAINT
-from training.train import CVResult, Progress, calibration_folds, cross_validate
+from training.train import (
+    CVResult,
+    Progress,
+    calibration_folds,
+    calibration_split,
+    cross_validate,
+)
 
 PipelineFactory = Callable[[list[str]], Pipeline]
 
@@ -238,7 +244,7 @@ class ConfiguredPipeline:
 
     def __call__(self, labels: list[str]) -> Pipeline:
         pipe = build_pipeline(
-            self.classifier, calibration_cv=calibration_folds(labels), **dict(self.switches)
+            self.classifier, calibration_cv=calibration_split(labels), **dict(self.switches)
         )
         if self.params:
             pipe.set_params(**dict(self.params))

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 from joblib import parallel_config
 from sklearn.metrics import accuracy_score, f1_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 from sklearn.pipeline import Pipeline
 
 from model.artifact import ModelArtifact, save_artifact
-from model.pipeline import ClassifierName, build_pipeline
+from model.pipeline import Calibration, ClassifierName, build_pipeline
 
 Progress = Callable[[str], None]
 
@@ -36,9 +36,34 @@ def calibration_folds(labels: list[str]) -> int:
     return max(2, min(MAX_CALIBRATION_FOLDS, min(Counter(labels).values())))
 
 
-# From this many posts a linear fit takes several seconds, and the calibration folds run in
-# worker processes (one per core, at most one per fold); below it starting them costs more than
-# it saves. Processes, not threads: liblinear's random generator is global to the process.
+# From this many posts the temperature (one number) is fitted on one held-out split, of a tenth of
+# the posts and at most HOLDOUT_POSTS, and the linear model on the rest: one linear fit instead of
+# four, which on 100,000 posts took most of the training time (bench/README.md). Below it the
+# out-of-fold decisions of every post calibrate and the linear model sees every post: on 8,299
+# real Surabaya complaints a tenth held out cost 0.008 macro-F1 (bench/MODEL.md).
+HOLDOUT_FROM_POSTS = 50_000
+HOLDOUT_POSTS = 5_000
+
+
+def calibration_split(labels: list[str]) -> Calibration:
+    """How `labels`' pipeline fits its temperature: folds, or one stratified held-out split."""
+    if len(labels) < HOLDOUT_FROM_POSTS:
+        return calibration_folds(labels)
+    # at least one post of every class on each side
+    held_out = max(len(set(labels)), min(HOLDOUT_POSTS, len(labels) // 10))
+    return StratifiedShuffleSplit(n_splits=1, test_size=held_out, random_state=0)
+
+
+def linear_fits(calibration: Calibration) -> int:
+    """How many times the linear model is fitted: once per calibration fold plus the final fit,
+    or once for a held-out split."""
+    return calibration + 1 if isinstance(calibration, int) else 1
+
+
+# From this many posts the feature branches (and the linear fits of calibration folds, where a
+# smaller corpus has them) run in worker processes, one per core, at most three; below it
+# starting them costs more than it saves. Processes, not threads: liblinear's random generator is
+# global to the process.
 PARALLEL_FROM_POSTS = 20_000
 
 
@@ -58,7 +83,7 @@ def fit_pipeline(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipeline:
 def new_pipeline(
     labels: list[str], classifier: ClassifierName = "svc", **switches: bool
 ) -> Pipeline:
-    return build_pipeline(classifier, calibration_cv=calibration_folds(labels), **switches)
+    return build_pipeline(classifier, calibration_cv=calibration_split(labels), **switches)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Fitting with the calibration folds in worker processes gives the model one process gives."""
+"""Fitting with the calibration folds in worker processes gives the model one process gives, and
+large corpora calibrate on one held-out split with a single linear fit."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ import os
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedShuffleSplit
 
 from tests.conftest import TINY_CORPUS
 from training import train
 from training.train import (
+    HOLDOUT_FROM_POSTS,
+    HOLDOUT_POSTS,
     MAX_CALIBRATION_FOLDS,
     PARALLEL_FROM_POSTS,
+    calibration_folds,
+    calibration_split,
     fit_pipeline,
+    linear_fits,
     new_pipeline,
     training_jobs,
 )
@@ -35,3 +43,57 @@ def test_fit_in_worker_processes_equals_fit_in_one(monkeypatch: pytest.MonkeyPat
     parallel = fit_pipeline(new_pipeline(labels), texts, y)
     probe = [TINY_CORPUS[0][0], "jalan rusak dan sampah", "banjir lagi"]
     np.testing.assert_array_equal(parallel.predict_proba(probe), alone.predict_proba(probe))
+
+
+def _labels(n: int, classes: int = 16) -> list[str]:
+    return [f"topic{k % classes}" for k in range(n)]
+
+
+def test_calibration_uses_folds_below_the_holdout_threshold() -> None:
+    labels = _labels(HOLDOUT_FROM_POSTS - 1)
+    assert calibration_split(labels) == calibration_folds(labels) == MAX_CALIBRATION_FOLDS
+    assert linear_fits(calibration_split(labels)) == MAX_CALIBRATION_FOLDS + 1
+
+
+@pytest.mark.parametrize(
+    ("n", "held_out"),
+    [
+        (HOLDOUT_FROM_POSTS, min(HOLDOUT_POSTS, HOLDOUT_FROM_POSTS // 10)),
+        (200_000, HOLDOUT_POSTS),
+    ],
+)
+def test_large_corpora_hold_out_a_tenth_at_most_holdout_posts(n: int, held_out: int) -> None:
+    split = calibration_split(_labels(n))
+    assert isinstance(split, StratifiedShuffleSplit)
+    assert split.get_n_splits() == 1
+    assert linear_fits(split) == 1
+    (train_idx, test_idx), *_ = split.split(np.zeros(n), _labels(n))
+    assert len(test_idx) == held_out
+    assert len(train_idx) == n - held_out
+    # stratified: every class is on both sides
+    assert len({_labels(n)[i] for i in test_idx}) == 16
+
+
+def test_holdout_calibration_fits_one_linear_model_on_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = np.asarray([t for t, _ in TINY_CORPUS], dtype=object)
+    labels = [label for _, label in TINY_CORPUS]
+    monkeypatch.setattr(train, "HOLDOUT_FROM_POSTS", 0)
+    pipeline = fit_pipeline(new_pipeline(labels), texts, np.asarray(labels, dtype=object))
+    calibrated = pipeline.named_steps["classify"]
+    assert calibrated.ensemble is True
+    (only,) = calibrated.calibrated_classifiers_
+    (scaler,) = only.calibrators
+    assert np.isfinite(scaler.beta_) and scaler.beta_ > 0
+    np.testing.assert_allclose(pipeline.predict_proba(texts).sum(axis=1), 1.0)
+    # the linear model is the one fitted on the split's training side, and only on it
+    split = calibration_split(labels)
+    assert not isinstance(split, int)
+    ((train_idx, held_idx),) = split.split(texts, labels)
+    assert len(held_idx) == len(set(labels))  # at least one post of each class held out
+    features = pipeline[:-1].transform(texts)
+    alone = clone(only.estimator).fit(
+        features[train_idx], np.asarray(labels, dtype=object)[train_idx]
+    )
+    np.testing.assert_allclose(only.estimator.coef_, alone.coef_, rtol=1e-9, atol=1e-12)
