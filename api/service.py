@@ -373,9 +373,13 @@ def _stored_with_repeats(session: Any, row: storage.PostRow) -> ClassificationOu
 # (model version, topic, kecamatan) -> its candidates' ids and their stacked unit vectors:
 # at most 200 rows each (`storage.repeat_candidates`), for the pairs most recently used, at most
 # _REPEAT_MATRICES of them holding at most _REPEAT_CACHE_BYTES of arrays together (a row holds
-# a few hundred non-zeros, ~4 kB: without the byte bound, 300 full pairs would take ~250 MB)
+# a few hundred non-zeros, ~3 kB: without the byte bound, 300 full pairs would take ~180 MB).
+# The vectors are kept in _REPEAT_DTYPE (`_cached_rows`); the post compared with them stays in
+# float64, and the product with it reads the cached values as float64 (each cosine is summed in
+# float64, as before).
 _REPEAT_MATRICES = 300
 _REPEAT_CACHE_BYTES = 32 * 2**20
+_REPEAT_DTYPE = np.float32
 _repeat_matrices: OrderedDict[tuple[str, str, str], tuple[tuple[str, ...], sp.csr_matrix]] = (
     OrderedDict()
 )
@@ -507,7 +511,7 @@ class _RepeatSearch:
             parts = [old] if old.shape[0] else []
             if new:
                 normalised = self.triage.fast.normalise([text for _, text in new])
-                parts.append(unit_rows(self.triage.similarity_features(normalised)))
+                parts.append(_cached_rows(unit_rows(self.triage.similarity_features(normalised))))
             matrix = sp.csr_matrix(sp.vstack(parts, format="csr")[order])
             with _repeat_lock:
                 _repeat_matrices[key] = (ids, matrix)
@@ -517,6 +521,13 @@ class _RepeatSearch:
             [when for _, _, when in rows],
             matrix,
         )
+
+
+def _cached_rows(unit: sp.csr_matrix) -> sp.csr_matrix:
+    """Candidates' unit rows as the cache keeps them: values in _REPEAT_DTYPE. float32 holds
+    each value to a relative 6e-8, so a cosine with a unit vector moves by 6e-8 at most, and a
+    non-zero takes 8 bytes with its int32 column number instead of 12."""
+    return sp.csr_matrix(unit, dtype=_REPEAT_DTYPE)
 
 
 def _matrix_bytes(matrix: sp.csr_matrix) -> int:
