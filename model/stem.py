@@ -18,18 +18,48 @@ from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from model.text import dictionary_words
+
+
+class SharedDictionary(ArrayDictionary):
+    """A read-only Sastrawi dictionary over a set it does not copy (Sastrawi's own
+    `ArrayDictionary` keeps its words in a dict of its own; its stemmer only asks `contains`)."""
+
+    def __init__(self, words: frozenset[str]) -> None:
+        super().__init__()
+        self._shared = words
+
+    def contains(self, word: str) -> bool:
+        return word in self._shared
+
+    def count(self) -> int:
+        return len(self._shared)
+
+    def add(self, word: str) -> None:
+        raise TypeError("this dictionary is read-only")
+
+
+def stemmer_words() -> frozenset[str]:
+    """The words of the stemmer's dictionary: exactly what Sastrawi's factory reads (every
+    non-blank line, as `ArrayDictionary.add` keeps them), held as the strings of
+    `dictionary_words()`, not a second copy of ~30,000 of them."""
+    roots = dictionary_words()
+    listed = {w for w in StemmerFactory().get_words() if w.strip()}
+    if listed == roots:  # the shipped list: every line a stripped word of two letters or more
+        return roots
+    # lines the normaliser's set leaves out (one letter, spaces round them) come in as read
+    return frozenset([*(w for w in roots if w in listed), *(listed - roots)])
+
 
 @cache
 def _sastrawi() -> Stemmer:
-    """One uncached Sastrawi stemmer per process (its dictionary takes ~0.2 s to build)."""
-    return Stemmer(ArrayDictionary(StemmerFactory().get_words()))
+    """One uncached Sastrawi stemmer per process."""
+    return Stemmer(SharedDictionary(stemmer_words()))
 
 
 @lru_cache(maxsize=20_000)
 def is_indonesian_word(token: str) -> bool:
     """A dictionary root word, or an affixed form of one ("meninggal" -> "tinggal")."""
-    from model.text import dictionary_words
-
     words = dictionary_words()
     if token in words:
         return True

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable, Set
 from functools import cache, lru_cache, partial
 from importlib import resources
 from typing import Generic, NamedTuple, TypeVar
@@ -75,7 +75,11 @@ def load_lexicon() -> dict[str, str]:
 
 @cache
 def dictionary_words() -> frozenset[str]:
-    """Sastrawi's Indonesian root-word list, used to split hashtags and undo elongation."""
+    """Sastrawi's Indonesian root-word list, used to split hashtags and undo elongation.
+
+    One set per process: the stemmer's dictionary (`model.stem`) and the fitted normaliser's
+    known words are built over these same strings rather than copies of them.
+    """
     text = (
         resources.files("Sastrawi.Stemmer")
         .joinpath("data/kata-dasar.txt")
@@ -84,7 +88,21 @@ def dictionary_words() -> frozenset[str]:
     return frozenset(w.strip() for w in text.split("\n") if len(w.strip()) > 1)
 
 
-def _squeeze(word: str, known: frozenset[str] | set[str]) -> str:
+class EitherSet:
+    """Membership in either of two sets, without building their union (a table as large as
+    both; the root words alone are ~30,000)."""
+
+    __slots__ = ("_first", "_second")
+
+    def __init__(self, first: Set[str], second: Set[str]) -> None:
+        self._first = first
+        self._second = second
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._first or word in self._second
+
+
+def _squeeze(word: str, known: Container[str]) -> str:
     """Collapse letters repeated three or more times: to one, or to two where that is a word."""
     if not _ELONGATION_RE.search(word):
         return word
@@ -95,7 +113,7 @@ def _squeeze(word: str, known: frozenset[str] | set[str]) -> str:
     return single
 
 
-def split_joined(word: str, known: frozenset[str] | set[str], max_len: int = 40) -> list[str]:
+def split_joined(word: str, known: Container[str], max_len: int = 40) -> list[str]:
     """Split a joined word ("sampahmenumpuk") into known words with the fewest pieces.
 
     Returns [word] unchanged when no complete split into known words of 2+ letters exists.
@@ -293,7 +311,7 @@ def _may_hold_url(text: str) -> bool:
     )
 
 
-def _prepare(text: str, known: frozenset[str] | set[str]) -> str:
+def _prepare(text: str, known: Container[str]) -> str:
     """The regular-expression steps of `normalise_text` before numbers and phrase boundaries.
 
     Each step is skipped when the text cannot hold what it replaces (a plain substring or
@@ -328,7 +346,7 @@ def _prepare(text: str, known: frozenset[str] | set[str]) -> str:
     return text
 
 
-def _tokens(text: str, known: frozenset[str] | set[str]) -> list[str]:
+def _tokens(text: str, known: Container[str]) -> list[str]:
     """`normalise_text`'s tokens (before squeezing)."""
     text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", _prepare(text, known))
     text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
@@ -338,7 +356,7 @@ def _tokens(text: str, known: frozenset[str] | set[str]) -> list[str]:
 def normalise_text(
     text: str,
     lexicon: dict[str, str] | None = None,
-    known_words: frozenset[str] | set[str] | None = None,
+    known_words: Container[str] | None = None,
     phrases: dict[str, tuple[int, ...]] | None = None,
     formal: Callable[[str], str] | None = None,
 ) -> str:
@@ -428,7 +446,7 @@ class _WordCache:
     def __init__(
         self,
         lexicon: dict[str, str],
-        known: frozenset[str],
+        known: Container[str],
         phrases: dict[str, tuple[int, ...]],
         formal: Callable[[str], str],
         size: int,
@@ -500,10 +518,15 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         self.known_words_ = frozenset(seen - base)
         return self
 
-    def _known(self) -> frozenset[str]:
-        known = getattr(self, "_known_cache", None)
+    def _known(self) -> Container[str]:
+        """The root words and `known_words_` (two sets, no union built per process)."""
+        known: Container[str] | None = getattr(self, "_known_cache", None)
         if known is None:
-            known = dictionary_words() | self.known_words_ if self.split_hashtags else frozenset()
+            known = (
+                EitherSet(dictionary_words(), self.known_words_)
+                if self.split_hashtags
+                else frozenset()
+            )
             self._known_cache = known
         return known
 

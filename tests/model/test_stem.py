@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pickle
 
-from model.stem import SastrawiStemmer
+import pytest
+from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
+from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+from model.stem import SastrawiStemmer, _sastrawi, stemmer_words
+from model.text import dictionary_words
 
 
 def test_stems_words_and_keeps_placeholders() -> None:
@@ -28,3 +33,33 @@ def test_fit_warms_cache_and_pickle_drops_it() -> None:
     clone = pickle.loads(data)
     assert "_cached" not in clone.__dict__
     assert list(clone.transform(["perbaikan"])) == ["baik"]
+
+
+def test_the_stemmer_dictionary_is_sastrawis_list_over_the_normalisers_strings() -> None:
+    """Exactly the words Sastrawi's own factory reads (as its `ArrayDictionary` keeps them),
+    held as the very strings of the normaliser's root-word set, not a second copy."""
+    listed = ArrayDictionary(StemmerFactory().get_words()).words
+    words = stemmer_words()
+    assert words == set(listed)
+    roots = {id(w) for w in dictionary_words()}
+    assert all(id(w) in roots for w in words)
+    dictionary = _sastrawi().dictionary
+    assert dictionary.count() == len(listed)
+    assert all(dictionary.contains(w) for w in listed)
+    assert not dictionary.contains("qzxv") and not dictionary.contains("")
+    with pytest.raises(TypeError):
+        dictionary.add("qzxv")
+
+
+def test_stemmer_words_keep_lines_the_normaliser_leaves_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A one-letter line or one with spaces round it is in Sastrawi's dictionary as read (not
+    in the normaliser's set); the words both hold are still the normaliser's strings."""
+    some = sorted(dictionary_words())[:50]
+    lines = [*some, "x", "kata ", "", "  "]
+    monkeypatch.setattr(StemmerFactory, "get_words", lambda self, isDev=False: list(lines))
+    words = stemmer_words()
+    assert words == {*some, "x", "kata "}
+    roots = {id(w) for w in dictionary_words()}
+    assert all(id(w) in roots for w in words if w in dictionary_words())

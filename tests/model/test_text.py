@@ -13,8 +13,10 @@ from model.text import (
     _URL_HINT_RE,
     WORD_CACHE_SIZE,
     BoundedWordCache,
+    EitherSet,
     TextNormaliser,
     _may_hold_url,
+    dictionary_words,
     formal_word,
     normalise_text,
     split_joined,
@@ -197,3 +199,18 @@ def test_bounded_word_cache_keeps_two_generations() -> None:
     assert cache.many(["x"] * 3 + ["a"]) == ["X", "X", "X", "A"]
     assert calls.count("x") == 1
     assert cache.cache_info() == (4, cache.cache_info().currsize)
+
+
+def test_known_words_are_the_roots_and_the_training_words_without_a_union() -> None:
+    """Hashtag splitting and squeezing ask both sets; no third set holding both is built."""
+    known = _FITTED._known()
+    assert isinstance(known, EitherSet)
+    assert _FITTED.known_words_
+    for word in _FITTED.known_words_:
+        assert word in known and word not in dictionary_words()
+    assert "sampah" in dictionary_words() and "sampah" in known
+    assert "qzxv" not in known
+    assert not any(w in _FITTED_PLAIN._known() for w in ("sampah", "qzxv"))
+    assert split_joined("sampahmenumpuk", known) == split_joined(
+        "sampahmenumpuk", dictionary_words() | _FITTED.known_words_
+    )
