@@ -9,7 +9,9 @@ computes the same probabilities (within ~1e-15) with plain lookups:
 - n-grams are cut as the fitted vectorizers cut them (their own preprocessor, tokenizer and
   stop words); in the shipped layout (stem -> words, char_wb) one bounded cache entry per
   token holds its stem, the columns of its unigram and char n-grams (as the bytes of an int32
-  array, so a post's columns are one bytes join) and its bigrams' columns by following stem;
+  array, so a post's columns are one bytes join) and its bigrams' columns by following stem
+  (one small dict per first stem, over the unigrams' own strings; the bigrams are kept only
+  there, not also as joined strings);
   a branch of a post's opening words (`model/lead.py`) is added beside, through the
   general path;
 - each column is one row of a matrix holding idf x branch weight x classifier weights, so a
@@ -30,7 +32,8 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -67,14 +70,19 @@ _WHITE_SPACES = re.compile(r"\s\s+")
 # Column numbers: int32 halves the memory the caches and the counting sort go through.
 _COL = np.int32
 _NO_IDS = np.zeros(0, dtype=_COL)
-_NO_PAIRS: dict[str, bytes] = {}
+# `array` type code of the same size as _COL: packing a few ints this way costs ~a third of
+# building a NumPy array, and the bytes are the same
+_COL_CODE = "i"
+if array(_COL_CODE).itemsize != _NO_IDS.itemsize:  # pragma: no cover
+    raise ImportError(f"array type {_COL_CODE!r} does not hold {_NO_IDS.dtype} values")
+_NO_PAIRS: dict[str, int] = {}
 _NORM_KINDS = {None: 0, "l1": 1, "l2": 2}
 _SMALL = 256  # arrays up to this size are scanned in plain Python
 
 
 def _pack(ids: Sequence[int]) -> bytes:
     """Column numbers as the bytes of a `_COL` array: a post's columns are one bytes join."""
-    return np.array(ids, dtype=_COL).tobytes()
+    return array(_COL_CODE, ids).tobytes()
 
 
 class Unsupported(Exception):
@@ -99,11 +107,16 @@ def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
 
 
 def word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:
-    """`vec.build_analyzer()` for `analyzer="word"`, without its per-call indirections.
+    """`vec.build_analyzer()` for `analyzer="word"` and `"char_wb"`, without its per-call
+    indirections, for text input.
 
     Same preprocessor, tokenizer and stop words (taken from `vec`); `\\S+` tokenizes with
-    `str.split`, which splits on exactly the characters `\\s` matches.
+    `str.split`, which splits on exactly the characters `\\s` matches. Neither keeps a
+    reference to `vec` (sklearn's own analyzer holds its bound methods, and so the fitted
+    vectorizer with its vocabulary, alive as long as the analyzer).
     """
+    if vec.analyzer == "char_wb":
+        return _char_wb_analyzer(vec.build_preprocessor(), vec.ngram_range)
     if vec.analyzer != "word":
         return vec.build_analyzer()
     preprocess = vec.build_preprocessor()
@@ -128,6 +141,20 @@ def word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:
     return grams
 
 
+def _char_wb_analyzer(
+    preprocess: Callable[[str], str], ngram_range: tuple[int, int]
+) -> Callable[[str], list[str]]:
+    """sklearn's `char_wb` analyzer (`_VectorizerMixin._char_wb_ngrams` after the
+    preprocessor) for text input."""
+    min_n, max_n = int(ngram_range[0]), int(ngram_range[1])
+
+    def grams(text: str) -> list[str]:
+        words = _WHITE_SPACES.sub(" ", preprocess(text)).split()
+        return [g for w in words for g in char_wb_ngrams(w, (min_n, max_n))]
+
+    return grams
+
+
 @dataclass
 class _Branch:
     """One FeatureUnion branch: its text steps, how it cuts n-grams, its slice of the columns."""
@@ -135,7 +162,7 @@ class _Branch:
     name: str
     start: int
     size: int
-    vocabulary: dict[str, int]  # n-gram -> global column
+    vocabulary: dict[str, int]  # n-gram -> global column (but those in `pairs`)
     text_steps: list[Callable[[str], str]]
     grams: Callable[[str], list[str]]
     sublinear_tf: bool
@@ -154,11 +181,49 @@ class _Branch:
     preprocess: Callable[[str], str] | None = None
     char_columns: Callable[[str], bytes] | None = None  # one word's, uncached
     word_columns: Callable[[str], bytes] | None = None  # the same behind a bounded cache
+    # after `index_bigrams`: the columns of word bigrams, by first word then second
+    pairs: dict[str, dict[str, int]] | None = None
 
     @property
     def opening(self) -> bool:
         """Whether the branch reads only a post's opening words, not what the post is about."""
         return bool(self.leads)
+
+    def index_bigrams(self) -> dict[str, dict[str, int]]:
+        """Move every bigram ("first second", two words) from `vocabulary` to `pairs`.
+
+        The per-token plan looks a bigram up by its two stems, with no joined string; holding
+        the bigrams only there, keyed by the vocabulary's own unigram strings where it has
+        them, keeps one entry per bigram instead of a joined string too (most of a word
+        vocabulary is bigrams).
+        """
+        same = {term: term for term in self.vocabulary if " " not in term}
+        pairs: dict[str, dict[str, int]] = {}
+        rest: dict[str, int] = {}
+        for term, j in self.vocabulary.items():
+            first, _, second = term.partition(" ")
+            if first and second and " " not in second:
+                pairs.setdefault(same.get(first, first), {})[same.get(second, second)] = j
+            else:
+                rest[term] = j
+        self.vocabulary, self.pairs = rest, pairs
+        return pairs
+
+    def terms(self) -> Iterator[str]:
+        """Every n-gram of the branch, those in `pairs` joined again."""
+        yield from self.vocabulary
+        for first, following in (self.pairs or {}).items():
+            for second in following:
+                yield f"{first} {second}"
+
+    def _column(self, gram: str) -> int | None:
+        """The global column of an n-gram, or None (`vocabulary.get`, with `pairs`)."""
+        j = self.vocabulary.get(gram)
+        if j is None and self.pairs is not None:
+            first, _, second = gram.partition(" ")
+            if second:
+                j = self.pairs.get(first, _NO_PAIRS).get(second)
+        return j
 
     def add_columns(self, text: str, parts: list[bytes]) -> None:
         """Append the columns of `text`'s n-grams in this branch (repeats included) to `parts`."""
@@ -170,7 +235,7 @@ class _Branch:
                 map(self.word_columns, _WHITE_SPACES.sub(" ", self.preprocess(text)).split())
             )
             return
-        get = self.vocabulary.get
+        get = self.vocabulary.get if self.pairs is None else self._column
         parts.append(_pack([j for j in map(get, self.grams(text)) if j is not None]))
 
 
@@ -194,24 +259,17 @@ class _PerToken:
         cache_size: int,
     ) -> None:
         self._stem = stemmer.stem_text if stemmer is not None else None
-        self._get = word.vocabulary.get
         self._unigrams = ngram_range[0] == 1
         longer = range(max(ngram_range[0], 2), ngram_range[1] + 1)
         # bigram columns by first stem, then second: two lookups, no joined string
-        self._pairs: dict[str, dict[str, bytes]] | None = None
-        if 2 in longer:
-            pairs: dict[str, dict[str, bytes]] = {}
-            for term, j in word.vocabulary.items():
-                first, _, second = term.partition(" ")
-                if first and second and " " not in second:
-                    pairs.setdefault(first, {})[second] = _pack([j])
-            self._pairs = pairs
+        self._pairs = word.index_bigrams() if 2 in longer else None
+        self._get = word.vocabulary.get  # unigrams and longer n-grams
         self._longer = [n for n in longer if n > 2]
         # uncached: the entry cache keeps what it needs (no second copy per word)
         self._char_columns = char.char_columns if char is not None else None
         self.entry = BoundedWordCache(self._entry, cache_size)
 
-    def _entry(self, token: str) -> tuple[str | None, bytes, dict[str, bytes]]:
+    def _entry(self, token: str) -> tuple[str | None, bytes, dict[str, int]]:
         """The token's stem, the columns of its own n-grams (char n-grams and unigram) and the
         bigram columns by the stem that follows; stem None if it would split differently."""
         stem = self._stem(token) if self._stem is not None else token
@@ -233,7 +291,7 @@ class _PerToken:
         if len(entries) > 1 and (self._pairs is not None or self._longer):
             if self._pairs is not None:
                 follow = zip(entries, stems[1:], strict=False)
-                parts += [e[2][s] for e, s in follow if s in e[2]]
+                parts.append(_pack([e[2][s] for e, s in follow if s in e[2]]))
             get, join = self._get, " ".join
             for n in self._longer:
                 grams = map(join, zip(*(stems[i:] for i in range(n)), strict=False))
@@ -519,6 +577,7 @@ class FastPath:
             cols = slice(b.start, b.start + b.size)
             if b.idf is not None:
                 idf[cols] = b.idf
+                b.idf = idf[cols]  # a view: not a second copy of the vectorizer's idf
             fold[cols] = idf[cols] * b.weight
         self._idf = idf
         self._fold = fold
@@ -665,10 +724,7 @@ class FastPath:
     def _probe_texts(self) -> list[str]:
         """Texts for the load-time check: vocabulary words, repeats, unknown words, nothing."""
         terms = sorted(
-            t
-            for b in self._branches
-            if b.word_columns is None and not b.opening
-            for t in b.vocabulary
+            t for b in self._branches if b.word_columns is None and not b.opening for t in b.terms()
         )
         picked = terms[:: max(1, len(terms) // 40)][:40]  # unigrams and longer n-grams
         probes = [

@@ -19,7 +19,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from model.artifact import ModelArtifact, load_artifact
-from model.fastpath import FastPath, char_wb_ngrams
+from model.fastpath import FastPath, char_wb_ngrams, word_analyzer
 from model.pipeline import CLASSIFIERS, ClassifierName, build_pipeline
 from model.routing import Directory, TagPolicy
 from model.stem import SastrawiStemmer
@@ -361,6 +361,52 @@ def test_the_opening_words_are_added_beside_the_per_token_plan(
             "mau tanya jadwal sampah",
         ],
     )
+
+
+def test_bigrams_are_indexed_once_by_their_two_words(
+    small_corpus: tuple[list[str], list[str]],
+) -> None:
+    """Every word bigram is kept once, by its first then its second word, with its column, and
+    not as a joined string too; the words are the vocabulary's own unigram strings."""
+    pipeline = _fit(build_pipeline("svc", calibration_cv=3), small_corpus)
+    fast = FastPath(pipeline)
+    assert fast.is_fast and fast._per_token is not None
+    (word,) = [b for b in fast._branches if b.layout == "words"]
+    pairs = word.pairs
+    assert pairs is not None and fast._per_token._pairs is pairs
+    vectorizer = pipeline.named_steps["features"].transformer_list[0][1].named_steps["tfidf"]
+    assert word.start == 0 and vectorizer.ngram_range == (1, 2)
+    bigrams = {t: j for t, j in vectorizer.vocabulary_.items() if " " in t}
+    assert bigrams
+    indexed = {f"{a} {b}": j for a, following in pairs.items() for b, j in following.items()}
+    assert indexed == bigrams
+    assert not any(" " in t for t in word.vocabulary)
+    assert sorted(word.terms()) == sorted(vectorizer.vocabulary_)
+    unigrams = {t: t for t in word.vocabulary}
+    for first, following in pairs.items():
+        assert unigrams.get(first, first) is first
+        for second in following:
+            assert unigrams.get(second, second) is second
+    assert sum(first in unigrams for first in pairs) > len(pairs) // 2
+    # the general path (a stem that would split differently) finds bigrams there too
+    stem = word.text_steps[0]
+    # two different words that stem to themselves
+    bigram = next(t for t in sorted(bigrams) if stem(t) == t and len(set(t.split())) == 2)
+    parts: list[bytes] = []
+    word.add_columns(f"{bigram} {bigram} qzxv", parts)
+    columns = sorted(np.frombuffer(b"".join(parts), dtype=np.int32).tolist())
+    vocabulary = vectorizer.vocabulary_
+    grams = word_analyzer(vectorizer)(f"{bigram} {bigram} qzxv")
+    assert columns == sorted(vocabulary[g] for g in grams if g in vocabulary)
+    assert columns.count(bigrams[bigram]) == 2
+
+
+def test_char_wb_analyzer_matches_sklearn() -> None:
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=True)
+    vec.fit(["Sampah  menumpuk\tdi jalan", "a bb ccc"])
+    ours, theirs = word_analyzer(vec), vec.build_analyzer()
+    for text in ["Sampah  menumpuk\tdi  jalan ", "", "a", " x\n y ", "ÉCOLE bb", "ab abc abcdef"]:
+        assert ours(text) == theirs(text)
 
 
 def test_char_wb_ngrams_match_sklearn() -> None:

@@ -8,6 +8,8 @@ import weakref
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
 
 from model.artifact import ModelArtifact
 from model.fastpath import FastPath
@@ -75,10 +77,19 @@ def test_on_the_fast_path_the_pipeline_is_not_kept(tiny_model: ModelArtifact) ->
     pipeline = pickle.loads(pickle.dumps(tiny_model.pipeline))
     classifier = weakref.ref(pipeline.named_steps["classify"])
     features = weakref.ref(pipeline.named_steps["features"])
+    # nor any branch's vectorizer (sklearn's char_wb analyzer holds its vectorizer's methods)
+    vectorizers = [
+        weakref.ref(step)
+        for _, branch in pipeline.named_steps["features"].transformer_list
+        for step in ([s for _, s in branch.steps] if isinstance(branch, Pipeline) else [branch])
+        if isinstance(step, TfidfVectorizer)
+    ]
+    assert {ref().analyzer for ref in vectorizers} >= {"word", "char_wb"}  # type: ignore[union-attr]
     fast = FastPath(pipeline)
     assert fast.is_fast, fast.fallback_reason
     del pipeline
     gc.collect()
     assert classifier() is None and features() is None
+    assert [ref() for ref in vectorizers] == [None] * len(vectorizers)
     expected = tiny_model.pipeline.predict_proba(np.asarray(["sampah menumpuk"], dtype=object))
     np.testing.assert_allclose(fast.predict_proba(["sampah menumpuk"]), expected, atol=1e-12)
