@@ -49,6 +49,7 @@ from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from model.lead import LeadingWords
+from model.ngrams import char_wb_ngrams
 from model.stem import SastrawiStemmer
 from model.text import BoundedWordCache, TextNormaliser
 
@@ -87,23 +88,6 @@ def _pack(ids: Sequence[int]) -> bytes:
 
 class Unsupported(Exception):
     """A fitted step the fast path does not reproduce; the pipeline is used instead."""
-
-
-def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
-    """The `char_wb` n-grams of one word, as `_VectorizerMixin._char_wb_ngrams` cuts them."""
-    min_n, max_n = ngram_range
-    w = " " + word + " "
-    w_len = len(w)
-    grams = []
-    for n in range(min_n, max_n + 1):
-        offset = 0
-        grams.append(w[offset : offset + n])
-        while offset + n < w_len:
-            offset += 1
-            grams.append(w[offset : offset + n])
-        if offset == 0:  # a word shorter than n counts once
-            break
-    return grams
 
 
 def word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:

@@ -15,6 +15,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from model.lead import LeadingWords
+from model.ngrams import CharNgramTfidf
 from model.stem import SastrawiStemmer
 from model.text import TextNormaliser
 
@@ -108,7 +109,7 @@ def build_pipeline(
         branches.append(
             (
                 "char",
-                TfidfVectorizer(
+                CharNgramTfidf(
                     analyzer="char_wb",
                     lowercase=False,
                     ngram_range=(3, 6),

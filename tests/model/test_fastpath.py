@@ -19,7 +19,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from model.artifact import ModelArtifact, load_artifact
-from model.fastpath import FastPath, char_wb_ngrams, word_analyzer
+from model.fastpath import FastPath, word_analyzer
 from model.pipeline import CLASSIFIERS, ClassifierName, build_pipeline
 from model.routing import Directory, TagPolicy
 from model.stem import SastrawiStemmer
@@ -407,14 +407,6 @@ def test_char_wb_analyzer_matches_sklearn() -> None:
     ours, theirs = word_analyzer(vec), vec.build_analyzer()
     for text in ["Sampah  menumpuk\tdi  jalan ", "", "a", " x\n y ", "ÉCOLE bb", "ab abc abcdef"]:
         assert ours(text) == theirs(text)
-
-
-def test_char_wb_ngrams_match_sklearn() -> None:
-    for ngram_range in [(1, 1), (2, 5), (3, 3), (1, 6)]:
-        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, lowercase=False)
-        analyze = vec.build_analyzer()
-        for word in ["a", "ab", "abc", "sampah", "_angka_", "x" * 9]:
-            assert char_wb_ngrams(word, ngram_range) == analyze(word)
 
 
 # -- what the fast path does not reproduce, it leaves to the pipeline ------------------------
