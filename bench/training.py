@@ -54,7 +54,8 @@ def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool
     picked = [rng.randrange(len(data.texts)) for _ in range(size)]
     X = np.asarray([data.texts[i] for i in picked], dtype=object)
     y = np.asarray([data.labels[i] for i in picked], dtype=object)
-    pipeline = new_pipeline([str(v) for v in y], classifier)  # type: ignore[arg-type]
+    labels = [str(v) for v in y]
+    pipeline = new_pipeline(labels, classifier)  # type: ignore[arg-type]
     normalise, features, classify = (step for _, step in pipeline.steps)
     seconds: dict[str, float] = {}
     jobs = training_jobs(size) if jobs is None else jobs
@@ -84,7 +85,6 @@ def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     get_reusable_executor().shutdown(wait=True)  # the workers end and count as children
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    labels = [str(v) for v in y]
     fits = linear_fits(calibration_split(labels)) if classifier != "logreg" else 1
     print(
         json.dumps(

@@ -49,7 +49,7 @@ from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from model.lead import LeadingWords
-from model.ngrams import char_wb_ngrams
+from model.ngrams import char_wb_analyzer, char_wb_ngrams
 from model.stem import SastrawiStemmer
 from model.text import BoundedWordCache, TextNormaliser
 
@@ -100,7 +100,7 @@ def word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:
     vectorizer with its vocabulary, alive as long as the analyzer).
     """
     if vec.analyzer == "char_wb":
-        return _char_wb_analyzer(vec.build_preprocessor(), vec.ngram_range)
+        return char_wb_analyzer(vec.build_preprocessor(), vec.ngram_range)
     if vec.analyzer != "word":
         return vec.build_analyzer()
     preprocess = vec.build_preprocessor()
@@ -121,20 +121,6 @@ def word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:
         for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
             out.extend(map(join, zip(*(tokens[i:] for i in range(n)), strict=False)))
         return out
-
-    return grams
-
-
-def _char_wb_analyzer(
-    preprocess: Callable[[str], str], ngram_range: tuple[int, int]
-) -> Callable[[str], list[str]]:
-    """sklearn's `char_wb` analyzer (`_VectorizerMixin._char_wb_ngrams` after the
-    preprocessor) for text input."""
-    min_n, max_n = int(ngram_range[0]), int(ngram_range[1])
-
-    def grams(text: str) -> list[str]:
-        words = _WHITE_SPACES.sub(" ", preprocess(text)).split()
-        return [g for w in words for g in char_wb_ngrams(w, (min_n, max_n))]
 
     return grams
 

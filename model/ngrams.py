@@ -35,6 +35,31 @@ def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
     return grams
 
 
+def char_wb_analyzer(
+    preprocess: Callable[[Any], str], ngram_range: tuple[int, int], words_kept: int = 0
+) -> Callable[[Any], list[str]]:
+    """scikit-learn's `char_wb` analyzer after `preprocess`: each word's n-grams, in order.
+
+    The n-grams of up to `words_kept` distinct words are kept for the analyzer's lifetime, so
+    a repeated word is cut once; with 0 every word is cut anew and nothing is held.
+    """
+    n_range = (int(ngram_range[0]), int(ngram_range[1]))
+    kept: dict[str, list[str]] = {}
+
+    def analyze(doc: Any) -> list[str]:
+        grams: list[str] = []
+        for word in preprocess(doc).split():
+            cut = kept.get(word)
+            if cut is None:
+                cut = char_wb_ngrams(word, n_range)
+                if len(kept) < words_kept:
+                    kept[word] = cut
+            grams += cut
+        return grams
+
+    return analyze
+
+
 class CharNgramTfidf(TfidfVectorizer):
     """`TfidfVectorizer` whose `char_wb` analyzer cuts each distinct word once per call.
 
@@ -44,20 +69,5 @@ class CharNgramTfidf(TfidfVectorizer):
     def build_analyzer(self) -> Callable[[Any], list[str]]:
         if self.analyzer != "char_wb":
             return super().build_analyzer()
-        preprocess = self.build_preprocessor()
-        decode = self.decode
-        ngram_range = (int(self.ngram_range[0]), int(self.ngram_range[1]))
-        kept: dict[str, list[str]] = {}
-
-        def analyze(doc: Any) -> list[str]:
-            grams: list[str] = []
-            for word in preprocess(decode(doc)).split():
-                cut = kept.get(word)
-                if cut is None:
-                    cut = char_wb_ngrams(word, ngram_range)
-                    if len(kept) < WORDS_KEPT:
-                        kept[word] = cut
-                grams += cut
-            return grams
-
-        return analyze
+        preprocess, decode = self.build_preprocessor(), self.decode
+        return char_wb_analyzer(lambda doc: preprocess(decode(doc)), self.ngram_range, WORDS_KEPT)
