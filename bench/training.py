@@ -46,6 +46,7 @@ def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool
     from joblib.externals.loky import get_reusable_executor
 
     from api.settings import PROJECT_DIR
+    from model.gate import ComplaintGate
     from training.labels import default_label_files, read_labeled
     from training.train import calibration_split, linear_fits, new_pipeline, training_jobs
 
@@ -86,6 +87,8 @@ def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool
     get_reusable_executor().shutdown(wait=True)  # the workers end and count as children
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     fits = linear_fits(calibration_split(labels)) if classifier != "logreg" else 1
+    if isinstance(classify, ComplaintGate):  # the gate's linear fits and the topic model's
+        fits *= 2
     print(
         json.dumps(
             {

@@ -48,6 +48,7 @@ from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from model.gate import ComplaintGate, compose
 from model.lead import LeadingWords
 from model.ngrams import char_wb_analyzer, char_wb_ngrams
 from model.stem import SastrawiStemmer
@@ -280,6 +281,16 @@ class _Head:
     binary: bool = False  # two classes
 
 
+@dataclass(frozen=True)
+class _Gate:
+    """How a `ComplaintGate`'s two classifiers' probabilities compose (`model.gate.compose`)."""
+
+    n_topics: int
+    topic_columns: np.ndarray
+    negative_column: int | None
+    true_column: int
+
+
 class FastPath:
     """The probabilities of a fitted topic pipeline, computed without scikit-learn calls.
 
@@ -495,16 +506,21 @@ class FastPath:
         )
 
     def _head_proba(self, scores: np.ndarray) -> np.ndarray:
-        if len(self._heads) == 1:
-            # one calibrated classifier: sklearn's mean (0 + p) / 1 is p itself
-            (head,) = self._heads
-            return _head_proba(head, scores[:, head.columns] + head.intercept)
-        # CalibratedClassifierCV.predict_proba: the mean over its calibrated classifiers.
-        total = np.zeros((scores.shape[0], len(self.classes_)))
-        for head in self._heads:
-            total += _head_proba(head, scores[:, head.columns] + head.intercept)
-        total /= len(self._heads)
-        return total
+        if self._gate is None:
+            return _mean_proba(self._heads, scores, len(self.classes_))
+        # ComplaintGate.predict_proba: the gate's and the topic model's, composed
+        gate = self._gate
+        if gate.n_topics == 1:
+            topics = np.ones((scores.shape[0], 1))
+        else:
+            topics = _mean_proba(self._heads, scores, gate.n_topics)
+        if self._gate_heads is None:
+            return topics
+        not_complaint = _mean_proba(self._gate_heads, scores, 2)[:, gate.true_column]
+        assert gate.negative_column is not None
+        return compose(
+            not_complaint, topics, gate.topic_columns, gate.negative_column, len(self.classes_)
+        )
 
     # -- building -------------------------------------------------------------------------
 
@@ -551,13 +567,36 @@ class FastPath:
             fold[cols] = idf[cols] * b.weight
         self._idf = idf
         self._fold = fold
-        columns, heads = self._classifier(classifier)
+        self._gate: _Gate | None = None
+        self._gate_heads: list[_Head] | None = None
+        if isinstance(classifier, ComplaintGate):
+            # what composing needs, not the classifier (a second copy of its weights)
+            self._gate = _Gate(
+                n_topics=len(classifier.topic_classes_),
+                topic_columns=classifier.topic_columns_,
+                negative_column=classifier.negative_column_,
+                true_column=(
+                    list(classifier.gate_.classes_).index(True)
+                    if classifier.gate_ is not None
+                    else 0
+                ),
+            )
+            columns, heads = np.zeros((start, 0)), list[_Head]()
+            if classifier.topics_ is not None:
+                columns, heads = self._classifier(classifier.topics_, classifier.topic_classes_)
+            if classifier.gate_ is not None:
+                gate_columns, gate_heads = self._classifier(
+                    classifier.gate_, classifier.gate_.classes_, offset=columns.shape[1]
+                )
+                columns = np.hstack([columns, gate_columns])
+                self._gate_heads = gate_heads
+        else:
+            columns, heads = self._classifier(classifier, self.classes_)
         if columns.shape[0] != start:
             raise Unsupported(f"the classifier reads {columns.shape[0]} features, not {start}")
         # idf and branch weight folded into the classifier's weights: one row per n-gram.
         self._weights = np.ascontiguousarray(columns * fold[:, None])
         self._heads = heads
-        self._calibrated = isinstance(classifier, CalibratedClassifierCV)
         self._per_token, self._beside_per_token = self._plan_per_token()
 
     def _plan_per_token(self) -> tuple[_PerToken | None, list[_Branch]]:
@@ -634,21 +673,24 @@ class FastPath:
             branch.word_columns = lru_cache(maxsize=self.word_cache_size)(word_columns)
         return branch
 
-    def _classifier(self, classifier: Any) -> tuple[np.ndarray, list[_Head]]:
-        """The weight columns (features x outputs) of every linear model, and their heads."""
+    def _classifier(
+        self, classifier: Any, classes: np.ndarray, offset: int = 0
+    ) -> tuple[np.ndarray, list[_Head]]:
+        """The weight columns (features x outputs) of every linear model of a classifier of
+        `classes`, and their heads, whose output columns start at `offset`."""
         if not isinstance(classifier, CalibratedClassifierCV):
             if not isinstance(classifier, LogisticRegression):
                 raise Unsupported(f"uncalibrated {type(classifier).__name__}")
             w, b = _coef(classifier)
-            binary = len(self.classes_) == 2
-            return w, [_Head("logreg", slice(0, w.shape[1]), b, None, binary)]
+            binary = len(classes) == 2
+            return w, [_Head("logreg", slice(offset, offset + w.shape[1]), b, None, binary)]
         if classifier.method != "temperature":
             raise Unsupported(f"calibration method {classifier.method!r}")
         blocks: list[np.ndarray] = []
         heads: list[_Head] = []
         for calibrated in classifier.calibrated_classifiers_:
             est = calibrated.estimator
-            if len(est.classes_) != len(self.classes_):
+            if len(est.classes_) != len(classes):
                 raise Unsupported("a calibrated estimator saw fewer classes than the model")
             if isinstance(est, ComplementNB | MultinomialNB):
                 flp = np.asarray(est.feature_log_prob_, dtype=np.float64)
@@ -664,7 +706,7 @@ class FastPath:
             else:
                 raise Unsupported(f"calibrated {type(est).__name__}")
             (scaler,) = calibrated.calibrators
-            col = sum(block.shape[1] for block in blocks)
+            col = offset + sum(block.shape[1] for block in blocks)
             heads.append(
                 _Head(kind, slice(col, col + w.shape[1]), b, scaler.beta_, len(est.classes_) == 2)
             )
@@ -794,6 +836,20 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     np.exp(x, out=x)
     x /= x.sum(axis=1, keepdims=True)
     return x
+
+
+def _mean_proba(heads: list[_Head], scores: np.ndarray, n_classes: int) -> np.ndarray:
+    """The probabilities of one classifier from its heads' raw outputs."""
+    if len(heads) == 1:
+        # one calibrated classifier: sklearn's mean (0 + p) / 1 is p itself
+        (head,) = heads
+        return _head_proba(head, scores[:, head.columns] + head.intercept)
+    # CalibratedClassifierCV.predict_proba: the mean over its calibrated classifiers.
+    total = np.zeros((scores.shape[0], n_classes))
+    for head in heads:
+        total += _head_proba(head, scores[:, head.columns] + head.intercept)
+    total /= len(heads)
+    return total
 
 
 def _head_proba(head: _Head, raw: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
+from model.gate import ComplaintGate
 from model.lead import LeadingWords
 from model.ngrams import CharNgramTfidf
 from model.stem import SastrawiStemmer
@@ -38,7 +39,17 @@ def _as_str(X: object) -> list[str]:
 Calibration: TypeAlias = int | BaseShuffleSplit
 
 
-def make_classifier(name: ClassifierName, calibration_cv: Calibration = 3) -> ClassifierMixin:
+def make_classifier(
+    name: ClassifierName, calibration_cv: Calibration = 3, *, gate: bool = True
+) -> ClassifierMixin:
+    """Two classifiers of kind `name`: is the post a complaint, and which topic
+    (`model.gate.ComplaintGate`); with `gate=False`, one classifier over every label."""
+    if not gate:
+        return _linear(name, calibration_cv)
+    return ComplaintGate(gate=_linear(name, calibration_cv), topics=_linear(name, calibration_cv))
+
+
+def _linear(name: ClassifierName, calibration_cv: Calibration) -> ClassifierMixin:
     """A linear classifier with calibrated `predict_proba`.
 
     Temperature scaling fitted on out-of-fold decisions keeps the ranking of the one linear model
@@ -89,10 +100,12 @@ def build_pipeline(
     stem: bool = True,
     char_ngrams: bool = True,
     opening_words: bool = True,
+    gate: bool = True,
     calibration_cv: Calibration = 3,
 ) -> Pipeline:
     """normalise -> (stem -> word 1-2 gram TF-IDF) + (char_wb 3-6 gram TF-IDF)
-    + (the first two words, marked, 1-2 gram TF-IDF at weight 0.4) -> classifier.
+    + (the first two words, marked, 1-2 gram TF-IDF at weight 0.4) -> complaint gate in front
+    of a topic classifier (`model.gate.ComplaintGate`).
 
     The keyword switches exist for the ablation report; the defaults are the shipped model.
     Features, C and class weights were chosen by cross-validation (figures in bench/MODEL.md):
@@ -132,6 +145,6 @@ def build_pipeline(
         [
             ("normalise", first),
             ("features", FeatureUnion(branches, transformer_weights=weights)),
-            ("classify", make_classifier(classifier, calibration_cv)),
+            ("classify", make_classifier(classifier, calibration_cv, gate=gate)),
         ]
     )

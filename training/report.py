@@ -309,6 +309,7 @@ ABLATIONS: tuple[tuple[str, ClassifierName, dict[str, bool]], ...] = (
     ("without stemming", "svc", {"stem": False}),
     ("without char n-grams", "svc", {"char_ngrams": False}),
     ("without opening words", "svc", {"opening_words": False}),
+    ("without complaint gate", "svc", {"gate": False}),
     ("classifier logreg", "logreg", {}),
     ("classifier cnb", "cnb", {}),
 )
@@ -362,8 +363,9 @@ GRID_STAGES: tuple[dict[str, list[Any]], ...] = (
         "features__char__sublinear_tf": [True, False],
     },
     {
-        "classify__estimator__C": [0.1, 0.3, 1.0, 3.0],
-        "classify__estimator__class_weight": [None, "balanced"],
+        "classify__topics__estimator__C": [0.3, 1.0, 3.0],
+        "classify__gate__estimator__C": [0.3, 1.0, 3.0],
+        "classify__topics__estimator__class_weight": [None, "balanced"],
     },
 )
 
@@ -410,7 +412,7 @@ class GridRow:
     scores: CVScores
 
 
-_PREFIXES = ("features__", "tfidf__", "classify__estimator__", "classify__")
+_PREFIXES = ("features__", "tfidf__", "classify__estimator__", "estimator__", "classify__")
 
 
 def _short(params: Mapping[str, Any]) -> str:

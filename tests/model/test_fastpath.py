@@ -21,7 +21,7 @@ from sklearn.svm import LinearSVC
 from model.artifact import ModelArtifact, load_artifact
 from model.fastpath import FastPath, word_analyzer
 from model.pipeline import CLASSIFIERS, ClassifierName, build_pipeline
-from model.routing import Directory, TagPolicy
+from model.routing import NOT_A_COMPLAINT, Directory, TagPolicy
 from model.stem import SastrawiStemmer
 from model.text import (
     _REDUP_RE,
@@ -102,9 +102,10 @@ def default_model(
 
 @pytest.fixture(scope="module")
 def small_corpus(corpus: tuple[list[str], list[str]]) -> tuple[list[str], list[str]]:
-    """25 posts from each of five topics, and 20 more of theirs held out for prediction."""
+    """25 posts from each of four topics and of posts that are no complaint, and 20 more of
+    theirs held out for prediction."""
     texts, labels = corpus
-    keep = sorted(set(labels))[:5]
+    keep = [*sorted(set(labels) - {NOT_A_COMPLAINT})[:4], NOT_A_COMPLAINT]
     picked: list[int] = []
     for topic in keep:
         picked.extend([i for i, lab in enumerate(labels) if lab == topic][:25])
@@ -258,10 +259,16 @@ def test_ablation_switches(
 
 
 @pytest.mark.parametrize("classifier", CLASSIFIERS)
-def test_two_classes(classifier: ClassifierName, small_corpus: tuple[list[str], list[str]]) -> None:
-    """Binary problems take other code paths in sklearn (one decision column, P(second) only)."""
+@pytest.mark.parametrize("complaints_only", [True, False], ids=["two-topics", "topic-and-none"])
+def test_two_classes(
+    classifier: ClassifierName, complaints_only: bool, small_corpus: tuple[list[str], list[str]]
+) -> None:
+    """Binary problems take other code paths in sklearn (one decision column, P(second) only):
+    two topics (no gate, a binary topic model), or one topic and posts that are no complaint
+    (a binary gate, no topic model)."""
     texts, labels = small_corpus
-    two = sorted(set(labels))[:2]
+    topics = sorted(set(labels) - {NOT_A_COMPLAINT})
+    two = topics[:2] if complaints_only else [topics[0], NOT_A_COMPLAINT]
     keep = [i for i, lab in enumerate(labels) if lab in two]
     data = ([texts[i] for i in keep], [labels[i] for i in keep])
     pipeline = _fit(build_pipeline(classifier, calibration_cv=3), data)
@@ -324,11 +331,18 @@ VARIANTS: dict[str, Callable[[], Pipeline]] = {
         features__transformer_weights={"opening": 2.0, "char": 0.7},
     ),
     "ensemble-calibration": lambda: build_pipeline("svc", calibration_cv=3).set_params(
-        classify__ensemble=True
+        classify__gate__ensemble=True, classify__topics__ensemble=True
     ),
     "ensemble-naive-bayes": lambda: build_pipeline("cnb", calibration_cv=3).set_params(
-        classify__ensemble=True
+        classify__gate__ensemble=True, classify__topics__ensemble=True
     ),
+    "ensemble-topics-only": lambda: build_pipeline("svc", calibration_cv=3).set_params(
+        classify__topics__ensemble=True
+    ),
+    "flat-without-gate": lambda: build_pipeline("svc", calibration_cv=3, gate=False),
+    "flat-ensemble-without-gate": lambda: build_pipeline(
+        "svc", calibration_cv=3, gate=False
+    ).set_params(classify__ensemble=True),
 }
 
 

@@ -142,11 +142,12 @@ def test_holdout_split_is_stratified_and_disjoint() -> None:
 
 def test_configured_pipeline_applies_switches_and_params() -> None:
     pipe = ConfiguredPipeline(
-        "svc", (("char_ngrams", False),), (("classify__estimator__C", 0.25),)
+        "svc", (("char_ngrams", False),), (("classify__topics__estimator__C", 0.25),)
     )(LABELS)
     features = pipe.named_steps["features"]
     assert [name for name, _ in features.transformer_list] == ["word", "opening"]
-    assert pipe.named_steps["classify"].estimator.C == 0.25
+    assert pipe.named_steps["classify"].topics.estimator.C == 0.25
+    assert pipe.named_steps["classify"].gate.estimator.C == 1.0
     plain = ConfiguredPipeline("svc", (("opening_words", False),))(LABELS)
     assert [name for name, _ in plain.named_steps["features"].transformer_list] == ["word", "char"]
     assert plain.named_steps["features"].transformer_weights is None
@@ -174,18 +175,18 @@ def test_ablation_runner_scores_each_variant_on_the_same_folds() -> None:
 def test_grid_carries_each_stage_winner_into_the_next() -> None:
     stages = (
         {"features__char__ngram_range": [(2, 3), (2, 4)]},
-        {"classify__estimator__C": [0.5, 2.0]},
+        {"classify__topics__estimator__C": [0.5, 2.0]},
     )
     best, rows = run_grid(TEXTS, LABELS, stages, folds=2, seed=1)
     assert [r.stage for r in rows] == [1, 1, 2, 2]
-    assert set(best) == {"features__char__ngram_range", "classify__estimator__C"}
+    assert set(best) == {"features__char__ngram_range", "classify__topics__estimator__C"}
     stage_one = [r for r in rows if r.stage == 1]
     winner = max(stage_one, key=lambda r: (r.scores.macro_f1, r.scores.accuracy, -r.scores.ece))
     assert best["features__char__ngram_range"] == winner.params["features__char__ngram_range"]
 
 
 def test_candidates_are_scored_under_their_names() -> None:
-    candidates = {"default": {}, "C=0.5": {"classify__estimator__C": 0.5}}
+    candidates = {"default": {}, "C=0.5": {"classify__topics__estimator__C": 0.5}}
     scores = run_candidates(TEXTS, LABELS, candidates, folds=2, seed=0)
     assert [s.name for s in scores] == ["default", "C=0.5"]
     assert all(0.0 <= s.macro_f1 <= 1.0 for s in scores)

@@ -10,6 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedShuffleSplit
 
+from model.routing import NOT_A_COMPLAINT
 from tests.conftest import TINY_CORPUS
 from training import train
 from training.train import (
@@ -81,19 +82,24 @@ def test_holdout_calibration_fits_one_linear_model_on_the_rest(
     labels = [label for _, label in TINY_CORPUS]
     monkeypatch.setattr(train, "HOLDOUT_FROM_POSTS", 0)
     pipeline = fit_pipeline(new_pipeline(labels), texts, np.asarray(labels, dtype=object))
-    calibrated = pipeline.named_steps["classify"]
-    assert calibrated.ensemble is True
-    (only,) = calibrated.calibrated_classifiers_
-    (scaler,) = only.calibrators
-    assert np.isfinite(scaler.beta_) and scaler.beta_ > 0
     np.testing.assert_allclose(pipeline.predict_proba(texts).sum(axis=1), 1.0)
-    # the linear model is the one fitted on the split's training side, and only on it
-    split = calibration_split(labels)
-    assert not isinstance(split, int)
-    ((train_idx, held_idx),) = split.split(texts, labels)
-    assert len(held_idx) == len(set(labels))  # at least one post of each class held out
     features = pipeline[:-1].transform(texts)
-    alone = clone(only.estimator).fit(
-        features[train_idx], np.asarray(labels, dtype=object)[train_idx]
-    )
-    np.testing.assert_allclose(only.estimator.coef_, alone.coef_, rtol=1e-9, atol=1e-12)
+    gate = pipeline.named_steps["classify"]
+    y = np.asarray(labels, dtype=object)
+    complaint = y != NOT_A_COMPLAINT
+    # the gate reads every post (is it no complaint?), the topic model the complaints only
+    for calibrated, X, target in [
+        (gate.gate_, features, ~complaint),
+        (gate.topics_, features[complaint], y[complaint]),
+    ]:
+        assert calibrated.ensemble is True
+        (only,) = calibrated.calibrated_classifiers_
+        (scaler,) = only.calibrators
+        assert np.isfinite(scaler.beta_) and scaler.beta_ > 0
+        # the linear model is the one fitted on the split's training side, and only on it
+        split = calibration_split(labels)
+        assert not isinstance(split, int)
+        ((train_idx, held_idx),) = split.split(X, target)
+        assert len(held_idx) == len(set(labels))  # at least one post of each class held out
+        alone = clone(only.estimator).fit(X[train_idx], target[train_idx])
+        np.testing.assert_allclose(only.estimator.coef_, alone.coef_, rtol=1e-9, atol=1e-12)
