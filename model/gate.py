@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -36,14 +37,22 @@ class ComplaintGate(ClassifierMixin, BaseEstimator):
     negative_label : str
         The label of posts that are not complaints. When the training labels do not hold it
         (a corpus of complaints only), no gate is fitted and the topic classifier is the model.
+    n_jobs : int or None
+        Processes fitting the two classifiers side by side; None follows joblib's
+        `parallel_config` (one, unless training says otherwise).
     """
 
     def __init__(
-        self, gate: Any = None, topics: Any = None, negative_label: str = NOT_A_COMPLAINT
+        self,
+        gate: Any = None,
+        topics: Any = None,
+        negative_label: str = NOT_A_COMPLAINT,
+        n_jobs: int | None = None,
     ) -> None:
         self.gate = gate
         self.topics = topics
         self.negative_label = negative_label
+        self.n_jobs = n_jobs
 
     def fit(self, X: Any, y: Any) -> ComplaintGate:
         if self.gate is None or self.topics is None:
@@ -56,15 +65,17 @@ class ComplaintGate(ClassifierMixin, BaseEstimator):
         complaints = ~negative
         if negative.any() and not complaints.any():
             raise ValueError(f"every training post is {self.negative_label!r}; nothing to learn")
-        if negative.any():
-            self.gate_: Any = clone(self.gate).fit(X, negative)
-        else:
-            self.gate_ = None
         self.topic_classes_ = np.unique(y[complaints])
+        fits = {}
+        if negative.any():
+            fits["gate"] = delayed(_fit)(clone(self.gate), X, negative)
         # one kind of complaint: nothing for a topic model to tell apart
-        self.topics_: Any = None
         if len(self.topic_classes_) > 1:
-            self.topics_ = clone(self.topics).fit(X[complaints], y[complaints])
+            fits["topics"] = delayed(_fit)(clone(self.topics), X[complaints], y[complaints])
+        fitted = dict(zip(fits, Parallel(n_jobs=self.n_jobs)(fits.values()), strict=True))
+        self.gate_: Any = fitted.get("gate")
+        self.topics_: Any = fitted.get("topics")
+        if self.topics_ is not None:
             self.topic_classes_ = self.topics_.classes_
         # where each of the topic model's classes goes among ours
         self.topic_columns_ = np.searchsorted(self.classes_, self.topic_classes_)
@@ -118,3 +129,7 @@ def compose(
     proba[:, topic_columns] = topics * (1.0 - not_complaint)[:, None]
     proba[:, negative_column] = not_complaint
     return proba
+
+
+def _fit(estimator: Any, X: Any, y: Any) -> Any:
+    return estimator.fit(X, y)

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
@@ -103,3 +104,11 @@ def test_compose_puts_each_probability_in_its_column() -> None:
     topics = np.array([[0.2, 0.8], [0.5, 0.5]])
     proba = compose(np.array([0.5, 0.0]), topics, np.array([0, 2]), 1, 3)
     np.testing.assert_allclose(proba, [[0.1, 0.5, 0.4], [0.5, 0.0, 0.5]])
+
+
+def test_fitting_the_two_classifiers_in_two_processes_gives_the_same_model() -> None:
+    X, y = _data(LABELS)
+    alone = _gate().fit(X, y)
+    with parallel_config(backend="loky", n_jobs=2):
+        side_by_side = _gate().fit(X, y)
+    np.testing.assert_array_equal(side_by_side.predict_proba(X), alone.predict_proba(X))
