@@ -289,6 +289,7 @@ class _Gate:
     topic_columns: np.ndarray
     negative_column: int | None
     true_column: int
+    topic_list: tuple[int, ...] = ()  # topic_columns, for one post in plain Python
 
 
 class FastPath:
@@ -518,6 +519,14 @@ class FastPath:
             return topics
         not_complaint = _mean_proba(self._gate_heads, scores, 2)[:, gate.true_column]
         assert gate.negative_column is not None
+        if scores.shape[0] == 1:  # `compose`'s operations, in plain Python for one post
+            no = float(not_complaint[0])
+            keep = 1.0 - no
+            row = [0.0] * len(self.classes_)
+            for j, p in zip(gate.topic_list, topics[0].tolist(), strict=True):
+                row[j] = p * keep
+            row[gate.negative_column] = no
+            return np.array([row])
         return compose(
             not_complaint, topics, gate.topic_columns, gate.negative_column, len(self.classes_)
         )
@@ -580,6 +589,7 @@ class FastPath:
                     if classifier.gate_ is not None
                     else 0
                 ),
+                topic_list=tuple(classifier.topic_columns_.tolist()),
             )
             columns, heads = np.zeros((start, 0)), list[_Head]()
             if classifier.topics_ is not None:
@@ -854,8 +864,12 @@ def _mean_proba(heads: list[_Head], scores: np.ndarray, n_classes: int) -> np.nd
 
 def _head_proba(head: _Head, raw: np.ndarray) -> np.ndarray:
     """Probabilities from one linear model's raw outputs (decision values or log-likelihoods)."""
-    if raw.shape[0] == 1 and raw.shape[1] > 1 and head.kind == "temperature":
-        return _temperature_one(head, raw)
+    if raw.shape[0] == 1 and head.kind == "temperature":
+        if raw.shape[1] > 1:
+            return _temperature_one(head, raw)
+        value = float(raw[0, 0])
+        if math.isfinite(value):
+            return _binary_temperature_one(head, value)
     if head.kind == "logreg":
         if head.binary:  # LogisticRegression._predict_proba_lr
             p = expit(raw[:, 0])
@@ -896,6 +910,18 @@ def _temperature_one(head: _Head, raw: np.ndarray) -> np.ndarray:
     if max(row.tolist()) > 1.0:
         raw[(raw > 1.0) & (raw <= 1.0 + _CLIP_ABOVE_ONE)] = 1.0
     return raw
+
+
+def _binary_temperature_one(head: _Head, value: float) -> np.ndarray:
+    """The "temperature" head for one post of a two-class model (one decision value), as the
+    general path computes it (logits [-value, value], softmax), in plain Python but NumPy's
+    exp (the C library's may differ in the last bit, and one post must equal a batch's)."""
+    beta = float(head.beta)
+    low, high = beta * -value, beta * value
+    top = max(low, high)
+    low, high = np.exp(np.array([low - top, high - top])).tolist()
+    total = low + high
+    return np.array([[low / total, high / total]])
 
 
 def _largest(x: np.ndarray) -> float:
