@@ -283,13 +283,17 @@ class _Head:
 
 @dataclass(frozen=True)
 class _Gate:
-    """How a `ComplaintGate`'s two classifiers' probabilities compose (`model.gate.compose`)."""
+    """How a `ComplaintGate`'s two classifiers' probabilities compose (`model.gate.compose`):
+    what composing needs, not the classifier (a second copy of its weights)."""
 
-    n_topics: int
     topic_columns: np.ndarray
-    negative_column: int | None
-    true_column: int
-    topic_list: tuple[int, ...] = ()  # topic_columns, for one post in plain Python
+    negative_column: int | None  # None: no gate was fitted, the topic model is the model
+    true_column: int  # the gate's "no complaint" column
+
+    @classmethod
+    def of(cls, gate: ComplaintGate) -> _Gate:
+        true_column = 0 if gate.gate_ is None else list(gate.gate_.classes_).index(True)
+        return cls(gate.topic_columns_, gate.negative_column_, true_column)
 
 
 class FastPath:
@@ -511,22 +515,15 @@ class FastPath:
             return _mean_proba(self._heads, scores, len(self.classes_))
         # ComplaintGate.predict_proba: the gate's and the topic model's, composed
         gate = self._gate
-        if gate.n_topics == 1:
+        n_topics = len(gate.topic_columns)
+        if n_topics == 1:
             topics = np.ones((scores.shape[0], 1))
         else:
-            topics = _mean_proba(self._heads, scores, gate.n_topics)
-        if self._gate_heads is None:
+            topics = _mean_proba(self._heads, scores, n_topics)
+        if gate.negative_column is None:
             return topics
+        assert self._gate_heads is not None
         not_complaint = _mean_proba(self._gate_heads, scores, 2)[:, gate.true_column]
-        assert gate.negative_column is not None
-        if scores.shape[0] == 1:  # `compose`'s operations, in plain Python for one post
-            no = float(not_complaint[0])
-            keep = 1.0 - no
-            row = [0.0] * len(self.classes_)
-            for j, p in zip(gate.topic_list, topics[0].tolist(), strict=True):
-                row[j] = p * keep
-            row[gate.negative_column] = no
-            return np.array([row])
         return compose(
             not_complaint, topics, gate.topic_columns, gate.negative_column, len(self.classes_)
         )
@@ -579,18 +576,7 @@ class FastPath:
         self._gate: _Gate | None = None
         self._gate_heads: list[_Head] | None = None
         if isinstance(classifier, ComplaintGate):
-            # what composing needs, not the classifier (a second copy of its weights)
-            self._gate = _Gate(
-                n_topics=len(classifier.topic_classes_),
-                topic_columns=classifier.topic_columns_,
-                negative_column=classifier.negative_column_,
-                true_column=(
-                    list(classifier.gate_.classes_).index(True)
-                    if classifier.gate_ is not None
-                    else 0
-                ),
-                topic_list=tuple(classifier.topic_columns_.tolist()),
-            )
+            self._gate = _Gate.of(classifier)
             columns, heads = np.zeros((start, 0)), list[_Head]()
             if classifier.topics_ is not None:
                 columns, heads = self._classifier(classifier.topics_, classifier.topic_classes_)

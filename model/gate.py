@@ -74,9 +74,7 @@ class ComplaintGate(ClassifierMixin, BaseEstimator):
             fits["topics"] = delayed(_fit)(clone(self.topics), X[complaints], y[complaints])
         fitted = dict(zip(fits, Parallel(n_jobs=self.n_jobs)(fits.values()), strict=True))
         self.gate_: Any = fitted.get("gate")
-        self.topics_: Any = fitted.get("topics")
-        if self.topics_ is not None:
-            self.topic_classes_ = self.topics_.classes_
+        self.topics_: Any = fitted.get("topics")  # its classes_ are topic_classes_
         # where each of the topic model's classes goes among ours
         self.topic_columns_ = np.searchsorted(self.classes_, self.topic_classes_)
         self.negative_column_ = (
