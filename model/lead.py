@@ -16,10 +16,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from model.text import EMOJI_TOKEN, MENTION_TOKEN, URL_TOKEN
+from model.text import EMOJI_TOKENS, MENTION_TOKEN, URL_TOKEN
 
 # Tokens that carry no intent: the opening "@akun" or link is skipped, and the word after it read.
-_SKIPPED = frozenset({MENTION_TOKEN, URL_TOKEN, EMOJI_TOKEN})
+_SKIPPED = frozenset({MENTION_TOKEN, URL_TOKEN}) | EMOJI_TOKENS
 
 
 class LeadingWords(TransformerMixin, BaseEstimator):

@@ -1,8 +1,9 @@
 """Indonesian social-media text normalisation.
 
-Turns a raw post into lower-case word tokens: Unicode NFKC, URLs, mentions, numbers and emoji to
-placeholder tokens, squeezed elongations ("parahhh" -> "parah"), split hashtags
-("#sampahmenumpuk" -> "sampah menumpuk"), a slang/dialect lexicon ("dak" -> "tidak") whose
+Turns a raw post into lower-case word tokens: Unicode NFKC, URLs, mentions and numbers to
+placeholder tokens, emoji to a token of their mood (`load_emoji_moods`: "😡" -> "_emojimarah_",
+"🙃" -> "_emojisindir_", others "_emoji_"), squeezed elongations ("parahhh" -> "parah"), split
+hashtags ("#sampahmenumpuk" -> "sampah menumpuk"), a slang/dialect lexicon ("dak" -> "tidak") whose
 phrases never span a comma or a sentence mark, and colloquial word forms made formal
 (`formal_word`: "ngumpulin" -> "mengumpulkan", "namonyo" -> "namanya").
 The output is what the area resolver reads; stemming comes after it.
@@ -26,7 +27,12 @@ URL_TOKEN = "_url_"
 MENTION_TOKEN = "_mention_"
 NUMBER_TOKEN = "_angka_"
 EMOJI_TOKEN = "_emoji_"
-PLACEHOLDERS = frozenset({URL_TOKEN, MENTION_TOKEN, NUMBER_TOKEN, EMOJI_TOKEN})
+# The moods model/resources/emoji.tsv gives emoji; each has its token ("_emojimarah_").
+EMOJI_MOODS = ("marah", "sedih", "sindir", "tawa", "doa", "suka")
+EMOJI_TOKENS = frozenset({EMOJI_TOKEN, *(f"_emoji{mood}_" for mood in EMOJI_MOODS)})
+PLACEHOLDERS = frozenset({URL_TOKEN, MENTION_TOKEN, NUMBER_TOKEN}) | EMOJI_TOKENS
+# Characters inside emoji sequences that carry no mood: variation selector, joiner, skin tones.
+_EMOJI_MODIFIERS = frozenset("\ufe0f\u200d\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
 
 # A bare domain starts where a run of [\w.-] starts (not at every \b inside it): one attempt per
 # run keeps the match linear ("a.a.a..." x 2,500 took 0.15 s with \b, 0.3 ms without).
@@ -71,6 +77,31 @@ def load_lexicon() -> dict[str, str]:
     text = resources.files("model").joinpath("resources/lexicon.tsv").read_text(encoding="utf-8")
     rows = csv.DictReader(text.splitlines(), delimiter="\t")
     return {row["form"]: row["replacement"] for row in rows}
+
+
+@cache
+def load_emoji_moods() -> dict[str, str]:
+    """Emoji -> the token of its mood, from model/resources/emoji.tsv (written here by hand:
+    anger, sadness, sarcasm or impatience, laughter, prayer, approval). Emoji not listed read as
+    "_emoji_"."""
+    text = resources.files("model").joinpath("resources/emoji.tsv").read_text(encoding="utf-8")
+    moods: dict[str, str] = {}
+    for row in csv.DictReader(text.splitlines(), delimiter="\t"):
+        emoji, mood = row["emoji"], row["mood"]
+        if len(emoji) != 1 or mood not in EMOJI_MOODS:
+            raise ValueError(f"emoji.tsv: {emoji!r} {mood!r} is not one character and a mood")
+        moods[emoji] = f"_emoji{mood}_"
+    return moods
+
+
+def _emoji_tokens(moods: dict[str, str], match: re.Match[str]) -> str:
+    """A run of emoji as the tokens of its moods, each once, in order ("_emoji_" if none)."""
+    tokens = dict.fromkeys(
+        moods.get(ch, EMOJI_TOKEN) for ch in match.group(0) if ch not in _EMOJI_MODIFIERS
+    )
+    if len(tokens) > 1:
+        tokens.pop(EMOJI_TOKEN, None)
+    return " " + (" ".join(tokens) or EMOJI_TOKEN) + " "
 
 
 @cache
@@ -311,7 +342,7 @@ def _may_hold_url(text: str) -> bool:
     )
 
 
-def _prepare(text: str, known: Container[str]) -> str:
+def _prepare(text: str, known: Container[str], moods: dict[str, str] | None = None) -> str:
     """The regular-expression steps of `normalise_text` before numbers and phrase boundaries.
 
     Each step is skipped when the text cannot hold what it replaces (a plain substring or
@@ -328,7 +359,10 @@ def _prepare(text: str, known: Container[str]) -> str:
     if "@" in text:
         text = _MENTION_RE.sub(f" {MENTION_TOKEN} ", text)
     if not text.isascii():  # every _EMOJI_RE character is beyond ASCII
-        text = _EMOJI_RE.sub(f" {EMOJI_TOKEN} ", text)
+        if moods:
+            text = _EMOJI_RE.sub(partial(_emoji_tokens, moods), text)
+        else:
+            text = _EMOJI_RE.sub(f" {EMOJI_TOKEN} ", text)
     text = text.lower()
 
     if "#" in text:
@@ -346,9 +380,9 @@ def _prepare(text: str, known: Container[str]) -> str:
     return text
 
 
-def _tokens(text: str, known: Container[str]) -> list[str]:
+def _tokens(text: str, known: Container[str], moods: dict[str, str] | None) -> list[str]:
     """`normalise_text`'s tokens (before squeezing)."""
-    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", _prepare(text, known))
+    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", _prepare(text, known, moods))
     text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
     return _TOKEN_RE.findall(text)
 
@@ -359,8 +393,11 @@ def normalise_text(
     known_words: Container[str] | None = None,
     phrases: dict[str, tuple[int, ...]] | None = None,
     formal: Callable[[str], str] | None = None,
+    emoji_moods: dict[str, str] | None = None,
 ) -> str:
     """Normalise one post; see the module docstring for the steps.
+
+    `emoji_moods` defaults to `load_emoji_moods()`; `{}` reads every emoji as "_emoji_".
 
     `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster, and so does
     `formal`: `formal_word` with this lexicon and the dictionary's roots (e.g. cached).
@@ -370,7 +407,8 @@ def normalise_text(
         lexicon, phrases = load_lexicon(), _default_phrases()
     known = dictionary_words() if known_words is None else known_words
     # a run of one letter lies within one token: squeezing each token squeezes the text
-    tokens = [_squeeze(t, known) for t in _tokens(text, known)]
+    moods = load_emoji_moods() if emoji_moods is None else emoji_moods
+    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods)]
     words = _apply_lexicon(tokens, lexicon, phrases)
     if not lexicon:
         return " ".join(w for w in words if w != _BOUNDARY)
@@ -450,8 +488,10 @@ class _WordCache:
         phrases: dict[str, tuple[int, ...]],
         formal: Callable[[str], str],
         size: int,
+        moods: dict[str, str] | None = None,
     ) -> None:
         self.lexicon = lexicon
+        self.moods = moods
         self.known = known
         self.phrases = phrases
         self.multi = frozenset(w for w, sizes in phrases.items() if max(sizes) > 1)
@@ -483,7 +523,7 @@ class _WordCache:
         return word, self._words([word] if replacement is None else replacement.split())
 
     def normalise(self, text: str) -> str:
-        entries = self.entry.many(_PIECE_RE.findall(_prepare(text, self.known)))
+        entries = self.entry.many(_PIECE_RE.findall(_prepare(text, self.known, self.moods)))
         pieces = [e[1] for e in entries]
         if None not in pieces:
             return " ".join([p for p in pieces if p])
@@ -496,16 +536,22 @@ class _WordCache:
 class TextNormaliser(TransformerMixin, BaseEstimator):
     """scikit-learn step wrapping `normalise_text`.
 
-    `fit` records the lexicon and the words seen in training (`known_words_`), which join the
-    dictionary for hashtag splitting, so the fitted step does not depend on later lexicon edits.
+    `fit` records the lexicon, the emoji moods and the words seen in training (`known_words_`,
+    which join the dictionary for hashtag splitting), so the fitted step does not depend on later
+    edits of the resource files. With `emoji_moods=False` (and in a step fitted before the moods
+    existed) every emoji reads as "_emoji_".
     """
 
-    def __init__(self, use_lexicon: bool = True, split_hashtags: bool = True) -> None:
+    def __init__(
+        self, use_lexicon: bool = True, split_hashtags: bool = True, emoji_moods: bool = True
+    ) -> None:
         self.use_lexicon = use_lexicon
         self.split_hashtags = split_hashtags
+        self.emoji_moods = emoji_moods
 
     def fit(self, X: Iterable[str], y: object = None) -> TextNormaliser:
         self.lexicon_ = dict(load_lexicon()) if self.use_lexicon else {}
+        self.emoji_moods_ = dict(load_emoji_moods()) if self.emoji_moods else {}
         seen: set[str] = set()
         base = dictionary_words()
         for doc in X:
@@ -552,7 +598,12 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         words = getattr(self, "_words_cache", None)
         if words is None:
             words = _WordCache(
-                self.lexicon_, self._known(), self._phrases(), self._formal(), WORD_CACHE_SIZE
+                self.lexicon_,
+                self._known(),
+                self._phrases(),
+                self._formal(),
+                WORD_CACHE_SIZE,
+                getattr(self, "emoji_moods_", None),
             )
             self._words_cache = words
         return words

@@ -11,6 +11,7 @@ from model.text import (
     _EMOJI_RE,
     _INVISIBLE_RE,
     _URL_HINT_RE,
+    EMOJI_MOODS,
     WORD_CACHE_SIZE,
     BoundedWordCache,
     EitherSet,
@@ -18,6 +19,7 @@ from model.text import (
     _may_hold_url,
     dictionary_words,
     formal_word,
+    load_emoji_moods,
     normalise_text,
     split_joined,
 )
@@ -38,7 +40,12 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         ("tlg udh 3 hari", "tolong sudah _angka_ hari"),
         ("lihat https://t.co/abc ya", "lihat _url_ ya"),
         ("@pemkotbengkulu tolong", "_mention_ tolong"),
-        ("banjir 😡😡", "banjir _emoji_"),
+        ("banjir 😡😡", "banjir _emojimarah_"),
+        # a run of emoji: each mood once, in order; emoji of no listed mood read as "_emoji_"
+        ("makasih 🙏🏻👍 pak", "terima kasih _emojidoa_ _emojisuka_ bapak"),
+        ("PLN 🙃🙃😡 mati lagi", "pln _emojisindir_ _emojimarah_ mati lagi"),
+        ("rumah 🏠 banjir", "rumah _emoji_ banjir"),
+        ("🏠😭", "_emojisedih_"),
         ("anak2 sekolah", "anak anak sekolah"),
         ("kel. Sawah Lebar kec. Ratu Agung", "kelurahan sawah lebar kecamatan ratu agung"),
         ("Jl. Merapi RT.05", "jalan merapi rt _angka_"),
@@ -121,6 +128,24 @@ def test_transformer_pickles_without_its_cache() -> None:
     clone = pickle.loads(pickle.dumps(step))
     assert "_known_cache" not in clone.__dict__
     assert list(clone.transform(["dak ado"])) == ["tidak ada"]
+
+
+def test_emoji_moods_are_recorded_when_fitted_and_can_be_switched_off() -> None:
+    assert list(TextNormaliser(emoji_moods=False).fit([]).transform(["banjir 😡"])) == [
+        "banjir _emoji_"
+    ]
+    step = TextNormaliser().fit([])
+    assert step.emoji_moods_ == load_emoji_moods()
+    # a normaliser fitted before emoji had moods (an older artifact) reads them as it did
+    del step.emoji_moods_
+    assert list(pickle.loads(pickle.dumps(step)).transform(["banjir 😡"])) == ["banjir _emoji_"]
+
+
+def test_emoji_table_covers_every_mood_with_emoji_the_pattern_finds() -> None:
+    moods = load_emoji_moods()
+    assert {token for token in moods.values()} == {f"_emoji{m}_" for m in EMOJI_MOODS}
+    # an emoji the pattern does not match would never reach the table
+    assert [e for e in moods if not _EMOJI_RE.fullmatch(e)] == []
 
 
 def test_unfitted_transform_raises() -> None:
