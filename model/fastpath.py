@@ -50,6 +50,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from model.gate import ComplaintGate, compose
 from model.lead import LeadingWords
+from model.negation import NegationMarker
 from model.ngrams import char_wb_analyzer, char_wb_ngrams
 from model.stem import SastrawiStemmer
 from model.text import BoundedWordCache, TextNormaliser
@@ -85,6 +86,15 @@ _SMALL = 256  # arrays up to this size are scanned in plain Python
 def _pack(ids: Sequence[int]) -> bytes:
     """Column numbers as the bytes of a `_COL` array: a post's columns are one bytes join."""
     return array(_COL_CODE, ids).tobytes()
+
+
+def _text_step(step: SastrawiStemmer | LeadingWords | NegationMarker) -> Callable[[str], str]:
+    """What a branch's text step does to one text."""
+    if isinstance(step, SastrawiStemmer):
+        return step.stem_text
+    if isinstance(step, NegationMarker):
+        return step.mark_text
+    return step.lead_text
 
 
 class Unsupported(Exception):
@@ -142,6 +152,8 @@ class _Branch:
     idf: np.ndarray | None
     weight: float = 1.0  # FeatureUnion.transformer_weights
     stemmers: tuple[SastrawiStemmer, ...] = ()
+    # NegationMarker steps (after the stemmer): the word after a negation is read marked
+    negations: tuple[NegationMarker, ...] = ()
     # LeadingWords steps: the branch reads a post's opening words (what kind of post it is)
     leads: tuple[LeadingWords, ...] = ()
     # "words": whitespace-split word n-grams (ngram_range below), "char_wb": char n-grams per
@@ -228,6 +240,7 @@ class _PerToken:
         ngram_range: tuple[int, int],
         char: _Branch | None,
         cache_size: int,
+        negation: NegationMarker | None = None,
     ) -> None:
         self._stem = stemmer.stem_text if stemmer is not None else None
         self._unigrams = ngram_range[0] == 1
@@ -239,6 +252,23 @@ class _PerToken:
         # uncached: the entry cache keeps what it needs (no second copy per word)
         self._char_columns = char.char_columns if char is not None else None
         self.entry = BoundedWordCache(self._entry, cache_size)
+        # the word after a negation: its stem marked, the columns of the marked unigram and
+        # of the bigrams the marked stem starts (few words: a cache of their own)
+        self._negation = negation
+        self._negators = negation.negators_ if negation is not None else frozenset()
+        self.negated = BoundedWordCache(self._negated, max(2, cache_size // 10))
+
+    def _negated(self, token: str) -> tuple[str | None, bytes, dict[str, int]]:
+        """`_entry` of a token whose stem the negation marker marks."""
+        stem, _, _ = self.entry(token)
+        assert stem is not None and self._negation is not None
+        marked = self._negation.prefix + stem
+        cols = self._char_columns(token) if self._char_columns is not None else b""
+        unigram = self._get(marked) if self._unigrams else None
+        if unigram is not None:
+            cols += _pack([unigram])
+        following = self._pairs.get(marked, _NO_PAIRS) if self._pairs is not None else _NO_PAIRS
+        return marked, cols, following
 
     def _entry(self, token: str) -> tuple[str | None, bytes, dict[str, int]]:
         """The token's stem, the columns of its own n-grams (char n-grams and unigram) and the
@@ -254,10 +284,15 @@ class _PerToken:
         return stem, cols, following
 
     def columns(self, text: str) -> bytes | None:
-        entries = self.entry.many(text.split())
+        tokens = text.split()
+        entries = self.entry.many(tokens)
         stems = [e[0] for e in entries]
         if None in stems:
             return None
+        if self._negation is not None and not self._negators.isdisjoint(stems[:-1]):
+            for i in self._negation.marks(stems):  # type: ignore[arg-type]
+                entries[i] = self.negated(tokens[i])
+                stems[i] = entries[i][0]
         parts = [e[1] for e in entries]
         if len(entries) > 1 and (self._pairs is not None or self._longer):
             if self._pairs is not None:
@@ -605,7 +640,8 @@ class FastPath:
         (word,) = words
         stemmer = word.stemmers[0] if word.stemmers else None
         char = chars[0] if chars else None
-        plan = _PerToken(word, stemmer, word.ngram_range, char, self.word_cache_size)
+        negation = word.negations[0] if word.negations else None
+        plan = _PerToken(word, stemmer, word.ngram_range, char, self.word_cache_size, negation)
         return plan, [b for b in self._branches if b not in words + chars]
 
     def _branch(self, name: str, start: int, text_steps: list[Any], vec: Any) -> _Branch:
@@ -618,9 +654,10 @@ class FastPath:
         if vec.norm not in _NORM_KINDS:
             raise Unsupported(f"branch {name!r} uses norm {vec.norm!r}")
         for step in text_steps:
-            if not isinstance(step, SastrawiStemmer | LeadingWords):
+            if not isinstance(step, SastrawiStemmer | LeadingWords | NegationMarker):
                 raise Unsupported(f"branch {name!r} has a {type(step).__name__} step")
         stemmers = tuple(s for s in text_steps if isinstance(s, SastrawiStemmer))
+        negations = tuple(s for s in text_steps if isinstance(s, NegationMarker))
         size = len(vec.vocabulary_)
         vocabulary = {term: start + int(j) for term, j in vec.vocabulary_.items()}
         if set(vocabulary.values()) != set(range(start, start + size)):
@@ -630,16 +667,14 @@ class FastPath:
             start=start,
             size=size,
             vocabulary=vocabulary,
-            text_steps=[
-                step.stem_text if isinstance(step, SastrawiStemmer) else step.lead_text
-                for step in text_steps
-            ],
+            text_steps=[_text_step(step) for step in text_steps],
             grams=word_analyzer(vec),
             sublinear_tf=bool(vec.sublinear_tf),
             binary=bool(vec.binary),
             norm=vec.norm,
             idf=np.asarray(vec.idf_, dtype=np.float64) if vec.use_idf else None,
             stemmers=stemmers,
+            negations=negations,
             leads=tuple(s for s in text_steps if isinstance(s, LeadingWords)),
             ngram_range=(int(vec.ngram_range[0]), int(vec.ngram_range[1])),
         )
@@ -652,8 +687,10 @@ class FastPath:
             and vec.tokenizer is None
             and vec.token_pattern == r"\S+"
             and vec.stop_words is None
-            and len(text_steps) <= 1
-            and len(stemmers) == len(text_steps)
+            # [stemmer], [marker], [stemmer, marker] or nothing before the vectorizer
+            and len(stemmers) <= 1
+            and len(negations) <= 1
+            and list(text_steps) == [*stemmers, *negations]
         ):
             branch.layout = "words"
         if vec.analyzer == "char_wb":
@@ -742,6 +779,15 @@ class FastPath:
             " ".join([*picked[26:], "qzxv", "katabaru", *picked[26:30]]),
             "_angka_ _emoji_ qzxv qzxv",
         ]
+        # the word after each negation (and negations in a row, at the end, before a token)
+        for b in self._branches:
+            for marker in b.negations:
+                words = sorted(marker.negators_)
+                some = [*picked, "qzxv"]
+                probes.append(
+                    " ".join(f"{w} {some[k % len(some)]}" for k, w in enumerate(words))
+                    + f" {words[0]} {words[-1]} _angka_ {words[0]} {words[0]}"
+                )
         # texts that open with words the opening-words branches know, after a mention
         for b in self._branches:
             if b.opening:

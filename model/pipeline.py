@@ -16,6 +16,7 @@ from sklearn.svm import LinearSVC
 
 from model.gate import ComplaintGate
 from model.lead import LeadingWords
+from model.negation import NegationMarker
 from model.ngrams import CharNgramTfidf
 from model.stem import SastrawiStemmer
 from model.text import TextNormaliser
@@ -99,15 +100,18 @@ def build_pipeline(
     classifier: ClassifierName = "svc",
     *,
     normalise: bool = True,
+    emoji_moods: bool = True,
     stem: bool = True,
+    negation: bool = True,
     char_ngrams: bool = True,
     opening_words: bool = True,
     gate: bool = True,
     calibration_cv: Calibration = 3,
 ) -> Pipeline:
-    """normalise -> (stem -> word 1-2 gram TF-IDF) + (char_wb 3-6 gram TF-IDF)
-    + (the first two words, marked, 1-2 gram TF-IDF at weight 0.4) -> complaint gate in front
-    of a topic classifier (`model.gate.ComplaintGate`).
+    """normalise (emoji as tokens of their mood) -> (stem -> mark the word after a negation ->
+    word 1-2 gram TF-IDF) + (char_wb 3-6 gram TF-IDF) + (the first two words, marked, 1-2 gram
+    TF-IDF at weight 0.4) -> complaint gate in front of a topic classifier
+    (`model.gate.ComplaintGate`).
 
     The keyword switches exist for the ablation report; the defaults are the shipped model.
     Features, C and class weights were chosen by cross-validation (figures in bench/MODEL.md):
@@ -118,6 +122,8 @@ def build_pipeline(
     word_steps: list[tuple[str, object]] = []
     if stem:
         word_steps.append(("stem", SastrawiStemmer()))
+    if negation:
+        word_steps.append(("negate", NegationMarker()))
     word_steps.append(("tfidf", _word_tfidf()))
     branches: list[tuple[str, object]] = [("word", Pipeline(word_steps))]
     if char_ngrams:
@@ -142,7 +148,7 @@ def build_pipeline(
             )
         )
         weights = {"opening": OPENING_WEIGHT}
-    first = TextNormaliser() if normalise else FunctionTransformer(_as_str)
+    first = TextNormaliser(emoji_moods=emoji_moods) if normalise else FunctionTransformer(_as_str)
     return Pipeline(
         [
             ("normalise", first),

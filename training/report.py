@@ -307,6 +307,8 @@ ABLATIONS: tuple[tuple[str, ClassifierName, dict[str, bool]], ...] = (
     ("default (svc)", "svc", {}),
     ("without normalisation", "svc", {"normalise": False}),
     ("without stemming", "svc", {"stem": False}),
+    ("without negation marks", "svc", {"negation": False}),
+    ("without emoji moods", "svc", {"emoji_moods": False}),
     ("without char n-grams", "svc", {"char_ngrams": False}),
     ("without opening words", "svc", {"opening_words": False}),
     ("without complaint gate", "svc", {"gate": False}),

@@ -243,9 +243,20 @@ def test_each_classifier(
         {"char_ngrams": False},
         {"stem": False, "char_ngrams": False},
         {"opening_words": False},
+        {"negation": False},
+        {"stem": False, "negation": False},
         {"stem": False, "char_ngrams": False, "opening_words": False},
     ],
-    ids=["no-normalise", "no-stem", "no-char", "no-char-no-stem", "no-opening", "words-only"],
+    ids=[
+        "no-normalise",
+        "no-stem",
+        "no-char",
+        "no-char-no-stem",
+        "no-opening",
+        "no-negation",
+        "no-stem-no-negation",
+        "words-only",
+    ],
 )
 def test_ablation_switches(
     switches: dict[str, bool],
@@ -340,10 +351,29 @@ VARIANTS: dict[str, Callable[[], Pipeline]] = {
         classify__topics__ensemble=True
     ),
     "flat-without-gate": lambda: build_pipeline("svc", calibration_cv=3, gate=False),
+    # negation marked before stemming: not the per-token layout, the general path
+    "negation-before-stem": lambda: _negation_first(build_pipeline("svc", calibration_cv=3)),
     "flat-ensemble-without-gate": lambda: build_pipeline(
         "svc", calibration_cv=3, gate=False
     ).set_params(classify__ensemble=True),
 }
+
+
+def _negation_first(pipeline: Pipeline) -> Pipeline:
+    word = pipeline.named_steps["features"].transformer_list[0][1]
+    steps = dict(word.steps)
+    word.steps = [("negate", steps["negate"]), ("stem", steps["stem"]), ("tfidf", steps["tfidf"])]
+    return pipeline
+
+
+NEGATED = [
+    "petugas tidak ramah",
+    "bantuan tidak tepat sasaran, belum cair juga",
+    "sampah belum diangkut tidak tidak kurang",
+    "tidak _angka_ hari listrik tidak menyala tidak",
+    "jalan tidak qzxv tidak katabaru rusak bukan main",
+    "tidak",
+]
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
@@ -375,6 +405,26 @@ def test_the_opening_words_are_added_beside_the_per_token_plan(
             "mau tanya jadwal sampah",
         ],
     )
+
+
+def test_negated_words_are_marked_in_the_per_token_plan(
+    small_corpus: tuple[list[str], list[str]],
+) -> None:
+    texts, labels = small_corpus
+    # posts whose negated words are in the vocabulary, marked, as unigrams and bigrams
+    extra = ["pelayanan tidak ramah sama sekali", "air belum mengalir dari kemarin"]
+    pipeline = _fit(
+        build_pipeline("svc", calibration_cv=3), (texts + extra * 3, labels + labels[:2] * 3)
+    )
+    word = pipeline.named_steps["features"].transformer_list[0][1]
+    assert {"neg_ramah", "neg_alir", "tidak neg_ramah"} <= set(word[-1].vocabulary_)
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    assert fast._per_token is not None and fast._per_token._negation is not None
+    _assert_same(fast, pipeline, NEGATED + extra)
+    for text in NEGATED:  # one post at a time, too
+        _assert_same(fast, pipeline, [text])
+    assert fast._per_token.negated.cache_info().currsize > 0
 
 
 def test_bigrams_are_indexed_once_by_their_two_words(
