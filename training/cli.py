@@ -203,7 +203,10 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
     artifact = _resolve_model(settings, Path(args.model) if args.model else None)
     files = [Path(p) for p in args.data] if args.data else default_label_files(settings.data_dir)
-    data = read_labeled(files, args.text_column, args.label_column, set(artifact.labels))
+    # one label is enough to score a model on (a file of thank-yous, say)
+    data = read_labeled(
+        files, args.text_column, args.label_column, set(artifact.labels), min_labels=1
+    )
     report = evaluate_model(artifact.pipeline, data.texts, data.labels)
     print(f"model {artifact.version} on {len(data.texts)} posts from {len(files)} file(s)")
     print(format_report(report))

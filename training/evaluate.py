@@ -13,6 +13,8 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 
+from model.routing import NOT_A_COMPLAINT
+
 
 @dataclass
 class EvaluationReport:
@@ -24,10 +26,21 @@ class EvaluationReport:
     f1: list[float]
     support: list[int]
     confusion: np.ndarray
+    # accuracy of complaint / no complaint, for a model that tells them apart
+    is_complaint: float | None = None
 
 
-def score_predictions(y_true: list[str], y_pred: list[str]) -> EvaluationReport:
+def score_predictions(
+    y_true: list[str], y_pred: list[str], not_complaint: str | None = None
+) -> EvaluationReport:
+    """Scores of predictions; with `not_complaint` (the label of posts that are no complaint),
+    also the accuracy of the complaint / no-complaint decision, which needs no other label in
+    `y_true` (a file of complaints alone, or of thank-yous alone, measures it)."""
     labels = sorted(set(y_true) | set(y_pred))
+    is_complaint = None
+    if not_complaint is not None:
+        truth = np.asarray(y_true, dtype=object) != not_complaint
+        is_complaint = float((truth == (np.asarray(y_pred, dtype=object) != not_complaint)).mean())
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return EvaluationReport(
         accuracy=float(accuracy_score(y_true, y_pred)),
@@ -38,12 +51,14 @@ def score_predictions(y_true: list[str], y_pred: list[str]) -> EvaluationReport:
         f1=[float(v) for v in f],
         support=[int(v) for v in s],
         confusion=confusion_matrix(y_true, y_pred, labels=labels),
+        is_complaint=is_complaint,
     )
 
 
 def evaluate_model(pipeline: Pipeline, texts: list[str], labels: list[str]) -> EvaluationReport:
     y_pred = [str(v) for v in pipeline.predict(np.asarray(texts, dtype=object))]
-    return score_predictions(labels, y_pred)
+    known = {str(c) for c in pipeline.classes_}
+    return score_predictions(labels, y_pred, NOT_A_COMPLAINT if NOT_A_COMPLAINT in known else None)
 
 
 def format_report(report: EvaluationReport) -> str:
@@ -51,6 +66,7 @@ def format_report(report: EvaluationReport) -> str:
     lines = [
         f"accuracy  {report.accuracy:.4f}",
         f"macro-F1  {report.macro_f1:.4f}",
+        *([] if report.is_complaint is None else [f"is_complaint  {report.is_complaint:.4f}"]),
         "",
         f"{'label':<{width}}  precision  recall     f1  support",
     ]

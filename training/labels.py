@@ -34,9 +34,11 @@ def read_labeled(
     label_column: str = "topic",
     allowed_labels: set[str] | None = None,
     min_class_size: int = 1,
+    min_labels: int = 2,
 ) -> LabeledData:
     """Rows with a non-empty text and label from every file; classes smaller than
-    `min_class_size` are dropped (and counted in `dropped`)."""
+    `min_class_size` are dropped (and counted in `dropped`). Training needs `min_labels` = 2
+    labels; scoring a model needs one."""
     if not paths:
         raise DataFileError(Path("data/labels"), None, "no labeled CSV files found")
     texts: list[str] = []
@@ -89,6 +91,6 @@ def read_labeled(
         labels = [labels[i] for i in keep]
         kec = [kec[i] for i in keep]
         kel = [kel[i] for i in keep]
-    if len(set(labels)) < 2:
+    if len(set(labels)) < min_labels:
         raise DataFileError(paths[0], None, "need at least two labels with enough rows to train")
     return LabeledData(texts, labels, kec, kel, list(paths), digest.hexdigest(), small)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model.artifact import ModelArtifact, load_artifact
@@ -232,3 +233,20 @@ def test_evaluate_prints_metrics(
     out = capsys.readouterr().out
     for word in ("accuracy", "macro-F1", "precision", "recall", "confusion matrix", "sampah"):
         assert word in out
+
+
+def test_evaluate_takes_a_file_of_one_label(
+    tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    thanks = [(t, label) for t, label in TINY_CORPUS if label == "bukan_keluhan"]
+    assert thanks, "the tiny corpus holds posts that are no complaint"
+    labels = write_labels(tmp_path / "thanks.csv", thanks)
+    assert main(["evaluate", "--data", str(labels), "--model", str(tiny_model.path)]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.split("accuracy")[1].split()[0])
+    is_complaint = float(out.split("is_complaint")[1].split()[0])
+    predicted = tiny_model.pipeline.predict(np.asarray([t for t, _ in thanks], dtype=object))
+    assert is_complaint == pytest.approx(float(np.mean(predicted == "bukan_keluhan")), abs=1e-4)
+    # a post read as another complaint is still wrong on the topic
+    assert accuracy <= is_complaint
+    assert f"on {len(thanks)} posts" in out
