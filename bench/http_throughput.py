@@ -1,7 +1,7 @@
 """HTTP throughput and latency of POST /classify against a bare FastAPI endpoint.
 
     python -m bench.http_throughput [--duration 10] [--connections 32] [--workers 1]
-                                    [--database-url URL] [--memory-requests 100000]
+                                    [--database-url URL] [--memory-requests 100000] [--layers]
 
 Starts each server in turn with the same uvicorn settings (one process per worker, same
 host, same access-log setting), drives it with wrk (Debian package `wrk`) posting real
@@ -9,6 +9,11 @@ complaint texts from data/labels/ in rotation, and prints requests/s and latency
 for both and their ratio, measured in the same run. tandai runs with storage on (every post is
 written before it is answered) on a fresh SQLite database unless --database-url is given, with
 the newest model under TANDAI_MODEL_DIR (train one with `tandai train` first).
+
+`--layers` adds a third server between the two: tandai's own app with classifying and storing
+taken out (`bench/http_layer_app.py`: routes, middleware, validation and response models, each
+post answered with the first post's result), which splits the gap into the HTTP layer's share
+and the writer's.
 
 `--memory-requests N` (one worker only) then starts tandai once more and reads the server
 process's resident memory (VmRSS, from /proc) after start-up and after N more requests of the
@@ -159,6 +164,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url")
     parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="also serve tandai's app without classifying and storing (bench/http_layer_app.py)",
+    )
+    parser.add_argument(
         "--memory-requests",
         type=int,
         default=0,
@@ -187,13 +197,13 @@ def main() -> None:
             "TANDAI_LOG_LEVEL": "WARNING",
         }
         common = ["--host", "127.0.0.1", "--workers", str(args.workers)]
-        port = _free_port()
-        bare = _run(
-            [
+
+        def uvicorn_app(factory: str, port: int) -> list[str]:
+            return [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "bench.bare_app:create_app",
+                factory,
                 "--factory",
                 "--port",
                 str(port),
@@ -201,12 +211,19 @@ def main() -> None:
                 "--log-level",
                 "warning",
                 *common,
-            ],
-            env,
-            port,
-            lua,
-            args,
-        )
+            ]
+
+        port = _free_port()
+        bare = _run(uvicorn_app("bench.bare_app:create_app", port), env, port, lua, args)
+        layer = None
+        if args.layers:
+            port = _free_port()
+            layer_env = {**env, "TANDAI_DATABASE_URL": f"sqlite:///{Path(tmp) / 'layer.db'}"}
+            if args.database_url:
+                layer_env["TANDAI_DATABASE_URL"] = args.database_url
+            layer = _run(
+                uvicorn_app("bench.http_layer_app:create_app", port), layer_env, port, lua, args
+            )
         port = _free_port()
         tandai = _run(
             [sys.executable, "-m", "training.cli", "serve", "--port", str(port), *common],
@@ -230,13 +247,22 @@ def main() -> None:
         f"wrk: {args.connections} connections, {args.duration} s, {args.workers} worker(s); "
         f"tandai with storage on ({db_url.split(':')[0]})"
     )
-    print(f"{'server':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for name, r in (("bare FastAPI endpoint", bare), ("tandai POST /classify", tandai)):
+    print(f"{'server':<26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    rows = [("bare FastAPI endpoint", bare)]
+    if layer is not None:
+        rows.append(("tandai, no classify/store", layer))
+    rows.append(("tandai POST /classify", tandai))
+    for name, r in rows:
         print(
-            f"{name:<22} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+            f"{name:<26} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
             f"{int(r['errors']):7d}"
         )
     print(f"throughput ratio tandai / bare: {tandai['rps'] / bare['rps']:.2f} (target >= 0.85)")
+    if layer is not None:
+        print(
+            f"  HTTP layer alone / bare: {layer['rps'] / bare['rps']:.2f}; "
+            f"tandai / HTTP layer alone: {tandai['rps'] / layer['rps']:.2f}"
+        )
     print(f"load average after the runs: {os.getloadavg()[0]:.2f}")
     if memory is not None:
         print(
