@@ -262,13 +262,7 @@ class _PerToken:
         """`_entry` of a token whose stem the negation marker marks."""
         stem, _, _ = self.entry(token)
         assert stem is not None and self._negation is not None
-        marked = self._negation.prefix + stem
-        cols = self._char_columns(token) if self._char_columns is not None else b""
-        unigram = self._get(marked) if self._unigrams else None
-        if unigram is not None:
-            cols += _pack([unigram])
-        following = self._pairs.get(marked, _NO_PAIRS) if self._pairs is not None else _NO_PAIRS
-        return marked, cols, following
+        return self._entry_of(token, self._negation.prefix + stem)
 
     def _entry(self, token: str) -> tuple[str | None, bytes, dict[str, int]]:
         """The token's stem, the columns of its own n-grams (char n-grams and unigram) and the
@@ -276,6 +270,10 @@ class _PerToken:
         stem = self._stem(token) if self._stem is not None else token
         if stem.split() != [stem]:
             return None, b"", _NO_PAIRS
+        return self._entry_of(token, stem)
+
+    def _entry_of(self, token: str, stem: str) -> tuple[str, bytes, dict[str, int]]:
+        """The entry of `token` read as the word-branch term `stem`."""
         cols = self._char_columns(token) if self._char_columns is not None else b""
         unigram = self._get(stem) if self._unigrams else None
         if unigram is not None:
