@@ -30,7 +30,6 @@ class _FirstAnswerOnly:
     """Stands in for `GroupWriter.store`: the writer's answer to the first post, then that."""
 
     def __init__(self, writer: GroupWriter) -> None:
-        self.writer = writer
         self.store = writer.store
         self.answer: list[ClassificationOut] = []
 

@@ -218,9 +218,9 @@ def main() -> None:
         layer = None
         if args.layers:
             port = _free_port()
-            layer_env = {**env, "TANDAI_DATABASE_URL": f"sqlite:///{Path(tmp) / 'layer.db'}"}
-            if args.database_url:
-                layer_env["TANDAI_DATABASE_URL"] = args.database_url
+            # a fresh SQLite file of its own, unless a database was given
+            layer_db = args.database_url or f"sqlite:///{Path(tmp) / 'layer.db'}"
+            layer_env = {**env, "TANDAI_DATABASE_URL": layer_db}
             layer = _run(
                 uvicorn_app("bench.http_layer_app:create_app", port), layer_env, port, lua, args
             )

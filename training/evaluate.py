@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,15 @@ class EvaluationReport:
     is_complaint: float | None = None
 
 
+def complaint_accuracy(
+    y_true: Sequence[str], y_pred: Sequence[str], not_complaint: str = NOT_A_COMPLAINT
+) -> float:
+    """Accuracy of the complaint / not-a-complaint decision (whatever the topic)."""
+    truth = np.asarray(y_true, dtype=object) != not_complaint
+    pred = np.asarray(y_pred, dtype=object) != not_complaint
+    return float((truth == pred).mean())
+
+
 def score_predictions(
     y_true: list[str], y_pred: list[str], not_complaint: str | None = None
 ) -> EvaluationReport:
@@ -37,10 +47,9 @@ def score_predictions(
     also the accuracy of the complaint / no-complaint decision, which needs no other label in
     `y_true` (a file of complaints alone, or of thank-yous alone, measures it)."""
     labels = sorted(set(y_true) | set(y_pred))
-    is_complaint = None
-    if not_complaint is not None:
-        truth = np.asarray(y_true, dtype=object) != not_complaint
-        is_complaint = float((truth == (np.asarray(y_pred, dtype=object) != not_complaint)).mean())
+    is_complaint = (
+        None if not_complaint is None else complaint_accuracy(y_true, y_pred, not_complaint)
+    )
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return EvaluationReport(
         accuracy=float(accuracy_score(y_true, y_pred)),

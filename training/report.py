@@ -26,6 +26,7 @@ from sklearn.svm import LinearSVC
 
 from model.pipeline import ClassifierName, build_pipeline
 from model.routing import NOT_A_COMPLAINT
+from training.evaluate import complaint_accuracy
 from training.train import (
     CVResult,
     Progress,
@@ -192,9 +193,7 @@ def is_complaint_accuracy(
     """Accuracy of the complaint / not-a-complaint decision; None without that label."""
     if not_complaint not in y_true:
         return None
-    truth = np.asarray(y_true, dtype=object) != not_complaint
-    pred = np.asarray(y_pred, dtype=object) != not_complaint
-    return float((truth == pred).mean())
+    return complaint_accuracy(y_true, y_pred, not_complaint)
 
 
 @dataclass(frozen=True)
