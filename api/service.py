@@ -9,18 +9,16 @@ import logging
 import re
 import threading
 import urllib.request
-from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import scipy.sparse as sp
 from sqlalchemy.exc import IntegrityError
 
 from api import metrics, storage
+from api.repeat_search import RepeatSearch
 from api.reports import GroupBy, Obligation, ReportRow, summarise
 from api.schemas import (
     AreaOut,
@@ -59,7 +57,6 @@ from model.artifact import (
     load_artifact,
     read_metadata,
 )
-from model.repeats import RepeatMatch, best_of, unit_rows
 from model.routing import Directory, TagPolicy, decide_tags
 from model.triage import Classification, Triage
 
@@ -322,7 +319,7 @@ def _classify_and_store(
             to_store = []
             outs = []
             ids = storage.new_ids(len(fresh))
-            repeats = _RepeatSearch(
+            repeats = RepeatSearch(
                 session, triage, settings, results, [received_at[i] for i in fresh]
             )
             for post_id, i, result in zip(ids, fresh, results, strict=True):
@@ -368,181 +365,6 @@ def _stored_with_repeats(session: Any, row: storage.PostRow) -> ClassificationOu
     return stored_classification(row).model_copy(
         update={"repeat_count": _repeat_count(session, row)}
     )
-
-
-# (model version, topic, kecamatan) -> its candidates' ids and their stacked unit vectors:
-# at most 200 rows each (`storage.repeat_candidates`), for the pairs most recently used, at most
-# _REPEAT_MATRICES of them holding at most _REPEAT_CACHE_BYTES of arrays together (a row holds
-# a few hundred non-zeros, ~3 kB: without the byte bound, 300 full pairs would take ~180 MB).
-# The vectors are kept in _REPEAT_DTYPE (`_cached_rows`); the post compared with them stays in
-# float64, and the product with it reads the cached values as float64 (each cosine is summed in
-# float64, as before).
-_REPEAT_MATRICES = 300
-_REPEAT_CACHE_BYTES = 32 * 2**20
-_REPEAT_DTYPE = np.float32
-_repeat_matrices: OrderedDict[tuple[str, str, str], tuple[tuple[str, ...], sp.csr_matrix]] = (
-    OrderedDict()
-)
-_repeat_lock = threading.Lock()
-
-
-class _RepeatSearch:
-    """The repeat search of one transaction: each (topic, kecamatan) is read from the database
-    once, over the widest window the transaction's posts need, and its candidates' vectors are
-    stacked once; each post then keeps the candidates inside its own window. Vectors are unit
-    length (`unit_rows`), so a post's similarities are one sparse product."""
-
-    def __init__(
-        self,
-        session: Any,
-        triage: Triage,
-        settings: Settings,
-        results: Sequence[Classification],
-        received_at: Sequence[datetime],
-    ) -> None:
-        self.session = session
-        self.triage = triage
-        self.threshold = settings.repeat_threshold
-        self.window = timedelta(days=settings.repeat_window_days)
-        self.on = settings.repeat_window_days > 0 and bool(received_at)
-        self.since = min(received_at) - self.window if self.on else None
-        self._pairs: dict[
-            tuple[str, str], tuple[list[str], list[datetime], sp.csr_matrix | None]
-        ] = {}
-        self._buffer: np.ndarray | None = None
-        # This transaction's complaints that name a kecamatan, and how many of them each
-        # (topic, kecamatan) has still to come: a post is vectorised only when it meets a
-        # candidate or a later post of its pair may repeat it.
-        self._eligible_results = [r for r in results if self._eligible(r)]
-        self._to_come = Counter(self._key(r) for r in self._eligible_results)
-        # their vectors, computed in one batch on first need (rows of one matrix; a row is read
-        # from its arrays, slicing a scipy matrix costs more)
-        self._own: sp.csr_matrix | None = None
-        self._row_of: dict[int, int] = {}
-
-    @staticmethod
-    def _eligible(result: Classification) -> bool:
-        return result.is_complaint and bool(result.area.kecamatan)
-
-    @staticmethod
-    def _key(result: Classification) -> tuple[str, str]:
-        return (result.topic.label, str(result.area.kecamatan))
-
-    def _vectors(self) -> sp.csr_matrix:
-        if self._own is None:
-            eligible = self._eligible_results
-            self._own = unit_rows(self.triage.similarity_features([r.normalised for r in eligible]))
-            self._row_of = {id(r): k for k, r in enumerate(eligible)}
-        return self._own
-
-    def find(self, result: Classification, now: datetime) -> RepeatMatch | None:
-        """An open post of the last `repeat_window_days` that this complaint repeats, if any."""
-        if not self.on or not self._eligible(result):
-            return None
-        key = self._key(result)
-        self._to_come[key] -= 1
-        if key not in self._pairs:
-            self._pairs[key] = self._load(*key)
-        candidates, times, matrix = self._pairs[key]
-        since = now - self.window
-        keep = [k for k, t in enumerate(times) if t >= since]
-        if not keep or matrix is None:
-            return None
-        if len(keep) < len(candidates):
-            candidates, matrix = [candidates[k] for k in keep], matrix[keep]
-        similarities = self._similarities(result, matrix)
-        return best_of(similarities, candidates, self.threshold)
-
-    def _similarities(self, result: Classification, matrix: sp.csr_matrix) -> np.ndarray:
-        """Cosines of `result`'s unit row with every unit row of `matrix`: a sparse matrix
-        times a dense vector, on a buffer zeroed again after each use."""
-        own = self._vectors()
-        row = self._row_of[id(result)]
-        start, end = own.indptr[row], own.indptr[row + 1]
-        indices = own.indices[start:end]
-        if self._buffer is None or len(self._buffer) != matrix.shape[1]:
-            self._buffer = np.zeros(matrix.shape[1])
-        buffer = self._buffer
-        buffer[indices] = own.data[start:end]
-        try:
-            return np.asarray(matrix @ buffer)
-        finally:
-            buffer[indices] = 0.0
-
-    def add(self, post_id: str, result: Classification, now: datetime) -> None:
-        """An original post stored in this same transaction: later posts of the transaction
-        may repeat it (many residents posting the same thing at once arrive together)."""
-        if not self.on or not self._eligible(result):
-            return
-        key = self._key(result)
-        if not self._to_come[key]:
-            return  # no later post of this transaction can repeat it
-        candidates, times, matrix = self._pairs[key]  # `find` loaded it
-        vector = self._vectors()[self._row_of[id(result)]]
-        self._pairs[key] = (
-            [post_id, *candidates],  # newest first, as the query gives
-            [now, *times],
-            vector if matrix is None else sp.vstack([vector, matrix], format="csr"),
-        )
-
-    def _load(
-        self, topic: str, kecamatan: str
-    ) -> tuple[list[str], list[datetime], sp.csr_matrix | None]:
-        assert self.since is not None
-        rows = storage.repeat_candidates(self.session, topic, kecamatan, self.since)
-        if not rows:
-            return [], [], None
-        ids = tuple(post_id for post_id, _, _ in rows)
-        key = (self.triage.model_version, topic, kecamatan)
-        with _repeat_lock:
-            stacked = _repeat_matrices.get(key)
-            if stacked is not None:
-                _repeat_matrices.move_to_end(key)
-        if stacked is not None and stacked[0] == ids:
-            matrix = stacked[1]  # the same candidates as the last transaction that asked
-        else:
-            # rows of candidates seen before come from the previous stack; only new ones
-            # are read through the model
-            old_ids, old = stacked if stacked is not None else ((), sp.csr_matrix((0, 0)))
-            position = {post_id: k for k, post_id in enumerate(old_ids)}
-            new = [(post_id, text) for post_id, text, _ in rows if post_id not in position]
-            position.update((post_id, len(old_ids) + j) for j, (post_id, _) in enumerate(new))
-            order = [position[post_id] for post_id in ids]
-            parts = [old] if old.shape[0] else []
-            if new:
-                normalised = self.triage.fast.normalise([text for _, text in new])
-                parts.append(_cached_rows(unit_rows(self.triage.similarity_features(normalised))))
-            matrix = sp.csr_matrix(sp.vstack(parts, format="csr")[order])
-            with _repeat_lock:
-                _repeat_matrices[key] = (ids, matrix)
-                _trim_repeat_matrices()
-        return (
-            list(ids),
-            [when for _, _, when in rows],
-            matrix,
-        )
-
-
-def _cached_rows(unit: sp.csr_matrix) -> sp.csr_matrix:
-    """Candidates' unit rows as the cache keeps them: values in _REPEAT_DTYPE. float32 holds
-    each value to a relative 6e-8, so a cosine with a unit vector moves by 6e-8 at most, and a
-    non-zero takes 8 bytes with its int32 column number instead of 12."""
-    return sp.csr_matrix(unit, dtype=_REPEAT_DTYPE)
-
-
-def _matrix_bytes(matrix: sp.csr_matrix) -> int:
-    return int(matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes)
-
-
-def _trim_repeat_matrices() -> None:
-    """Drop the least recently used pairs until both bounds hold (the newest always stays).
-    Call with `_repeat_lock` held."""
-    total = sum(_matrix_bytes(m) for _, m in _repeat_matrices.values())
-    while len(_repeat_matrices) > 1 and (
-        len(_repeat_matrices) > _REPEAT_MATRICES or total > _REPEAT_CACHE_BYTES
-    ):
-        _, (_, dropped) = _repeat_matrices.popitem(last=False)
-        total -= _matrix_bytes(dropped)
 
 
 def post_out(row: storage.PostRow) -> PostOut:

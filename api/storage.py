@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -468,7 +471,9 @@ def find_existing_posts(
     return by_dedup, by_idem
 
 
-def _repeat_candidates_query() -> Any:
+def _repeat_candidates_query(arm: int) -> Any:
+    """Open originals of one (topic, kecamatan), newest first; `arm` names its parameters
+    and marks its rows, so that several pairs are read in one query."""
     latest_status = (
         select(ResponseRow.status)
         .where(ResponseRow.post_id == PostRow.id, ResponseRow.status.is_not(None))
@@ -479,11 +484,16 @@ def _repeat_candidates_query() -> Any:
     )
     since = bindparam("since", type_=UTCDateTime())
     return (
-        select(PostRow.id, PostRow.text, PostRow.received_at)
+        select(
+            literal(arm).label("arm"),
+            PostRow.id,
+            PostRow.received_at,
+            PredictionRow.created_at.label("predicted_at"),
+        )
         .join(PredictionRow, PredictionRow.post_id == PostRow.id)
         .where(
-            PredictionRow.topic == bindparam("topic"),
-            PredictionRow.kecamatan == bindparam("kecamatan"),
+            PredictionRow.topic == bindparam(f"topic{arm}"),
+            PredictionRow.kecamatan == bindparam(f"kecamatan{arm}"),
             # a post's prediction is made when it arrives: the index on (topic, kecamatan,
             # created_at) is read newest first and the scan stops at `limit` open originals
             PredictionRow.created_at >= since,
@@ -499,19 +509,48 @@ def _repeat_candidates_query() -> Any:
     )
 
 
-# Built once: this runs for every classified complaint.
-_REPEAT_CANDIDATES = _repeat_candidates_query()
+@lru_cache(maxsize=64)
+def _repeat_candidates_union(arms: int) -> Any:
+    """One query for `arms` pairs: each pair's own query (with its own limit), stacked."""
+    parts = [_repeat_candidates_query(k).subquery() for k in range(arms)]
+    selects = [select(p.c.arm, p.c.id, p.c.received_at, p.c.predicted_at) for p in parts]
+    return selects[0] if arms == 1 else union_all(*selects)
 
 
 def repeat_candidates(
-    session: Session, topic: str, kecamatan: str, since: datetime, limit: int = 200
-) -> list[tuple[str, str, datetime]]:
-    """(id, text, received_at) of recent open original posts (not repeats, not closed as
-    `selesai` or `ditolak` by their latest answer) predicted with this topic and kecamatan,
-    newest first."""
-    params = {"topic": topic, "kecamatan": kecamatan, "since": since, "limit": limit}
-    rows = session.connection().execute(_REPEAT_CANDIDATES, params)
-    return [(str(i), str(t), r) for i, t, r in rows]
+    session: Session,
+    pairs: Sequence[tuple[str, str]],
+    since: datetime,
+    limit: int = 200,
+) -> dict[tuple[str, str], list[tuple[str, datetime]]]:
+    """For each (topic, kecamatan): (id, received_at) of its recent open original posts (not
+    repeats, not closed as `selesai` or `ditolak` by their latest answer), newest first, at
+    most `limit` of them. One query reads every pair."""
+    found: dict[tuple[str, str], list[tuple[str, datetime]]] = {pair: [] for pair in pairs}
+    if not pairs:
+        return found
+    pairs = list(found)
+    params: dict[str, Any] = {"since": since, "limit": limit}
+    for k, (topic, kecamatan) in enumerate(pairs):
+        params[f"topic{k}"] = topic
+        params[f"kecamatan{k}"] = kecamatan
+    rows = session.connection().execute(_repeat_candidates_union(len(pairs)), params)
+    # a union keeps no order: each pair's rows are put back newest first
+    by_arm: list[list[tuple[datetime, str, datetime]]] = [[] for _ in pairs]
+    for arm, post_id, when, predicted_at in rows:
+        by_arm[arm].append((predicted_at, str(post_id), when))
+    for pair, arm_rows in zip(pairs, by_arm, strict=True):
+        arm_rows.sort(key=lambda row: row[0], reverse=True)
+        found[pair] = [(post_id, when) for _, post_id, when in arm_rows]
+    return found
+
+
+def post_texts(session: Session, post_ids: Sequence[str]) -> dict[str, str]:
+    """The texts of these posts, by id."""
+    if not post_ids:
+        return {}
+    query = select(PostRow.id, PostRow.text).where(PostRow.id.in_(set(post_ids)))
+    return {str(i): str(t) for i, t in session.connection().execute(query)}
 
 
 def count_repeats(session: Session, post_ids: Sequence[str]) -> dict[str, int]:

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
@@ -205,51 +204,3 @@ def test_closed_case_is_not_repeated_but_a_reopened_one_is(
         "/classify", json={"text": "sampah menumpuk bau busuk di kelurahan Sawah Lebar!!"}
     ).json()
     assert third["repeat_of"] == again["id"]
-
-
-def test_repeat_matrix_cache_is_bounded_in_pairs_and_bytes(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The candidates' vectors kept between transactions stay within both bounds, dropping
-    the least recently used pairs first and never the one just stored."""
-    from collections import OrderedDict
-
-    import numpy as np
-    import scipy.sparse as sp
-
-    from api import service
-
-    cache: OrderedDict[tuple[str, str, str], tuple[tuple[str, ...], sp.csr_matrix]] = OrderedDict()
-    monkeypatch.setattr(service, "_repeat_matrices", cache)
-
-    def matrix(rows: int) -> sp.csr_matrix:
-        return sp.csr_matrix(np.ones((rows, 10)))  # 10 non-zeros a row
-
-    size = service._matrix_bytes(matrix(5))
-    monkeypatch.setattr(service, "_REPEAT_CACHE_BYTES", 3 * size)
-    monkeypatch.setattr(service, "_REPEAT_MATRICES", 10)
-    for k in range(5):
-        cache[("v", "sampah", f"kec{k}")] = ((f"p{k}",), matrix(5))
-        service._trim_repeat_matrices()
-    assert [key[2] for key in cache] == ["kec2", "kec3", "kec4"]
-    monkeypatch.setattr(service, "_REPEAT_MATRICES", 2)
-    cache[("v", "jalan", "big")] = (("p",), matrix(100))  # alone over the byte bound
-    service._trim_repeat_matrices()
-    assert list(cache) == [("v", "jalan", "big")]
-
-
-def test_repeats_are_found_when_the_cache_holds_nothing(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from api import service
-
-    monkeypatch.setattr(service, "_REPEAT_CACHE_BYTES", 0)
-    first = client.post(
-        "/classify", json={"text": "sampah menumpuk bau busuk di kelurahan Sawah Lebar"}
-    ).json()
-    client.post("/classify", json={"text": "jalan berlubang besar di kelurahan Sawah Lebar"})
-    again = client.post(
-        "/classify", json={"text": "sampah menumpuk bau busuk nian di Sawah Lebar!!"}
-    ).json()
-    assert again["repeat_of"] == first["id"]
-    assert len(service._repeat_matrices) <= 1

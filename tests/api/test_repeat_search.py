@@ -1,0 +1,241 @@
+"""The repeat search: candidates read in one query, their vectors kept between transactions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api import repeat_search, service, storage
+from api.repeat_search import VectorCache
+from api.settings import Settings
+from model.artifact import ModelArtifact
+from model.repeats import cosine_rows
+from model.routing import Directory
+from model.triage import Triage
+from tests.conftest import DATA_DIR
+
+# Complaints about two places and two topics, some saying the same thing again; each inner
+# list is one transaction (the last holds two posts, so one may repeat the other).
+_REPEAT_POSTS = [
+    ["sampah menumpuk bau busuk di kelurahan Sawah Lebar"],
+    ["jalan berlubang besar di kelurahan Sawah Lebar"],
+    ["sampah menumpuk bau busuk nian di Sawah Lebar!!"],
+    ["truk sampah tidak datang, sampah menumpuk di Sawah Lebar"],
+    ["TPS liar penuh plastik dibuang sembarangan ke lahan kosong Sawah Lebar"],
+    ["jalan berlubang besar bahaya di kelurahan Sawah Lebar"],
+    ["sampah menumpuk bau busuk di kelurahan Padang Harapan"],
+    ["aspal jalan rusak parah banyak lobang di Padang Harapan"],
+    ["sampah menumpuk bau busuk lagi di Padang Harapan", "sampah bau busuk di Sawah Lebar"],
+]
+
+Answer = tuple[str, int | None, float | None]  # text, the index of the post it repeats, cosine
+
+
+def _repeat_answers(
+    settings: Settings, model: ModelArtifact, forget: bool = False
+) -> tuple[list[Answer], Triage]:
+    """The answer for each of _REPEAT_POSTS, each list stored in a transaction of its own on
+    a fresh database; `forget` empties the vector cache before each transaction, as for posts
+    another worker stored."""
+    triage = service.make_triage(settings, Directory.from_dir(settings.data_dir), model)
+    db = storage.Database(settings.database_url)
+    db.migrate()
+    received = datetime.now(UTC)
+    ids: list[str] = []
+    answers = []
+    try:
+        for k, texts in enumerate(_REPEAT_POSTS):
+            if forget:
+                repeat_search.VECTORS.clear()
+            outs = service.store_posts(
+                triage,
+                [storage.NewPost(t, "instagram") for t in texts],
+                db,
+                settings,
+                [received + timedelta(minutes=k)] * len(texts),
+            )
+            for text, out in zip(texts, outs, strict=True):
+                assert out.id is not None
+                ids.append(out.id)
+                with db.session() as session:
+                    row = storage.get_post(session, out.id)
+                    assert row is not None
+                    similarity = row.repeat_similarity
+                repeats = ids.index(out.repeat_of) if out.repeat_of else None
+                answers.append((text, repeats, similarity))
+    finally:
+        db.dispose()
+    return answers, triage
+
+
+@pytest.fixture
+def vectors(monkeypatch: pytest.MonkeyPatch) -> VectorCache:
+    """An empty cache of this test's own in place of the worker's."""
+    cache = VectorCache(max_rows=1000, max_bytes=2**20)
+    monkeypatch.setattr(repeat_search, "VECTORS", cache)
+    return cache
+
+
+def _settings(tiny_model: ModelArtifact, tmp_path: Path, name: str) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / name}.db",
+        model_dir=tiny_model.path.parent,
+        data_dir=DATA_DIR,
+    )
+
+
+def _check_cosines(answers: list[Answer], triage: Triage) -> None:
+    """Every repeat's similarity is the cosine of the two posts' float64 vectors."""
+    for text, repeats, similarity in answers:
+        if repeats is None:
+            continue
+        pair = [answers[repeats][0], text]
+        features = triage.similarity_features(triage.fast.normalise(pair))
+        assert similarity == pytest.approx(cosine_rows(features[1], features[0])[0, 0], abs=1e-6)
+
+
+def test_cache_keeps_float32_vectors_with_the_answers_of_float64(
+    tiny_model: ModelArtifact,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    vectors: VectorCache,
+) -> None:
+    """The stored posts' vectors kept between transactions are float32 (a third less memory);
+    every post repeats the same post as with float64 vectors, at the same similarity, which is
+    the cosine of the two posts' float64 vectors."""
+    assert repeat_search.DTYPE is np.float32
+    cached32, triage = _repeat_answers(_settings(tiny_model, tmp_path, "float32"), tiny_model)
+    assert len(vectors) > 0, "no vectors were kept"
+    kept = vectors.get_many(triage.model_version, [k for _, k in list(vectors._rows)])
+    assert {v[1].dtype for v in kept if v is not None} == {np.dtype(np.float32)}
+    _check_cosines(cached32, triage)
+
+    vectors.clear()
+    monkeypatch.setattr(repeat_search, "DTYPE", np.float64)
+    cached64, _ = _repeat_answers(_settings(tiny_model, tmp_path, "float64"), tiny_model)
+    repeats = [r for _, r, _ in cached32]
+    assert any(r is not None for r in repeats) and any(r is None for r in repeats)
+    assert repeats == [r for _, r, _ in cached64]
+    for (_, _, a), (_, _, b) in zip(cached32, cached64, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert a == pytest.approx(b, abs=1e-6)
+
+
+def test_candidates_missing_from_the_cache_are_read_through_the_model(
+    tiny_model: ModelArtifact, tmp_path: Path, vectors: VectorCache
+) -> None:
+    """A worker that did not store the earlier posts (another worker did, or it restarted)
+    finds the same repeats at the same similarities as the worker that kept their vectors."""
+    kept, triage = _repeat_answers(_settings(tiny_model, tmp_path, "kept"), tiny_model)
+    vectors.clear()
+    forgotten, _ = _repeat_answers(
+        _settings(tiny_model, tmp_path, "forgotten"), tiny_model, forget=True
+    )
+    assert [r for _, r, _ in kept] == [r for _, r, _ in forgotten]
+    assert any(r is not None for _, r, _ in kept)
+    for (_, _, a), (_, _, b) in zip(kept, forgotten, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert a == pytest.approx(b, abs=1e-6)
+    _check_cosines(forgotten, triage)
+
+
+def _vector(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.arange(n), np.full(n, 0.5)
+
+
+def test_vector_cache_is_bounded_in_rows_and_bytes() -> None:
+    """The least recently used vectors go first; the one just stored always stays."""
+    size = VectorCache._size((np.zeros(10, np.int32), np.zeros(10, np.float32)))
+    cache = VectorCache(max_rows=10, max_bytes=3 * size)
+    for k in range(5):
+        cache.put("v1", f"p{k}", *_vector(10))
+    assert [key for _, key in cache._rows] == ["p2", "p3", "p4"]
+    assert cache.nbytes == 3 * size
+    assert cache.get_many("v1", ["p2", "p0"])[1] is None  # p2 is now the most recently used
+    cache.put("v1", "p5", *_vector(10))
+    assert [key for _, key in cache._rows] == ["p4", "p2", "p5"]
+    cache.put("v1", "big", *_vector(1000))  # alone over the byte bound
+    assert [key for _, key in cache._rows] == ["big"]
+    cache.max_rows, cache.max_bytes = 2, 10**9
+    for k in range(3):
+        cache.put("v2", f"q{k}", *_vector(1))
+    assert list(cache._rows) == [("v2", "q1"), ("v2", "q2")]
+    assert cache.get_many("v1", ["q2"]) == [None]  # another model version's vector
+
+
+def test_repeats_are_found_when_the_cache_holds_nothing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiny = VectorCache(max_rows=1, max_bytes=0)
+    monkeypatch.setattr(repeat_search, "VECTORS", tiny)
+    first = client.post(
+        "/classify", json={"text": "sampah menumpuk bau busuk di kelurahan Sawah Lebar"}
+    ).json()
+    client.post("/classify", json={"text": "jalan berlubang besar di kelurahan Sawah Lebar"})
+    again = client.post(
+        "/classify", json={"text": "sampah menumpuk bau busuk nian di Sawah Lebar!!"}
+    ).json()
+    assert again["repeat_of"] == first["id"]
+    assert len(tiny) <= 1
+
+
+def test_candidates_of_several_pairs_come_from_one_query_newest_first(
+    database_url: str,
+) -> None:
+    """Each (topic, kecamatan) gets its own open originals, newest first and at most `limit`,
+    whatever order the union returns them in."""
+    db = storage.Database(database_url)
+    db.migrate()
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    stored: dict[tuple[str, str], list[str]] = {}
+    try:
+        with db.session() as session:
+            for k, (topic, kecamatan) in enumerate(
+                [
+                    ("sampah", "Gading Cempaka"),
+                    ("jalan", "Gading Cempaka"),
+                    ("sampah", "Teluk Segara"),
+                ]
+                * 4
+            ):
+                post = storage.NewPost(f"keluhan nomor {k}", "instagram")
+                prediction = {
+                    "model_version": "v",
+                    "topic": topic,
+                    "confidence": 0.9,
+                    "margin": 0.5,
+                    "alternatives": [],
+                    "kecamatan": kecamatan,
+                    "kelurahan": None,
+                    "area_confidence": 0.9,
+                    "area_evidence": kecamatan.lower(),
+                    "area_ambiguous": False,
+                    "tags": [],
+                    "needs_review": False,
+                    "review_reasons": [],
+                    "respond_by": start + timedelta(days=1),
+                }
+                ids = storage.add_classified_posts(
+                    session, [post], [prediction], start + timedelta(minutes=k)
+                )
+                stored.setdefault((topic, kecamatan), []).append(ids[0].id)
+        pairs = [("sampah", "Teluk Segara"), ("sampah", "Gading Cempaka"), ("air", "Selebar")]
+        with db.session() as session:
+            found = storage.repeat_candidates(session, pairs, start, limit=3)
+        assert list(found) == pairs
+        for pair in pairs[:2]:
+            assert [post_id for post_id, _ in found[pair]] == stored[pair][::-1][:3]
+            times = [when for _, when in found[pair]]
+            assert times == sorted(times, reverse=True)
+        assert found[("air", "Selebar")] == []
+        with db.session() as session:
+            later = storage.repeat_candidates(session, pairs, start + timedelta(minutes=9))
+        assert [p for p, _ in later[("sampah", "Gading Cempaka")]] == [stored[pairs[1]][-1]]
+    finally:
+        db.dispose()
