@@ -39,7 +39,6 @@ from sqlalchemy import (
     insert,
     inspect,
     literal,
-    or_,
     select,
     text,
     union_all,
@@ -484,12 +483,7 @@ def _repeat_candidates_query(arm: int) -> Any:
     )
     since = bindparam("since", type_=UTCDateTime())
     return (
-        select(
-            literal(arm).label("arm"),
-            PostRow.id,
-            PostRow.received_at,
-            PredictionRow.created_at.label("predicted_at"),
-        )
+        select(literal(arm).label("arm"), PostRow.id, PostRow.received_at)
         .join(PredictionRow, PredictionRow.post_id == PostRow.id)
         .where(
             PredictionRow.topic == bindparam(f"topic{arm}"),
@@ -502,7 +496,8 @@ def _repeat_candidates_query(arm: int) -> Any:
             # without statistics yet (a new database), PostgreSQL otherwise scans every
             # original post through that index for each candidate instead of joining by id
             func.coalesce(PostRow.repeat_of, "") == "",
-            or_(latest_status.is_(None), latest_status.not_in(CLOSED_STATUSES)),
+            # one reading of the latest status per row (no answer yet reads as "")
+            func.coalesce(latest_status, "").not_in(CLOSED_STATUSES),
         )
         .order_by(PredictionRow.created_at.desc())
         .limit(bindparam("limit"))
@@ -513,7 +508,7 @@ def _repeat_candidates_query(arm: int) -> Any:
 def _repeat_candidates_union(arms: int) -> Any:
     """One query for `arms` pairs: each pair's own query (with its own limit), stacked."""
     parts = [_repeat_candidates_query(k).subquery() for k in range(arms)]
-    selects = [select(p.c.arm, p.c.id, p.c.received_at, p.c.predicted_at) for p in parts]
+    selects = [select(p.c.arm, p.c.id, p.c.received_at) for p in parts]
     return selects[0] if arms == 1 else union_all(*selects)
 
 
@@ -535,13 +530,12 @@ def repeat_candidates(
         params[f"topic{k}"] = topic
         params[f"kecamatan{k}"] = kecamatan
     rows = session.connection().execute(_repeat_candidates_union(len(pairs)), params)
-    # a union keeps no order: each pair's rows are put back newest first
-    by_arm: list[list[tuple[datetime, str, datetime]]] = [[] for _ in pairs]
-    for arm, post_id, when, predicted_at in rows:
-        by_arm[arm].append((predicted_at, str(post_id), when))
-    for pair, arm_rows in zip(pairs, by_arm, strict=True):
-        arm_rows.sort(key=lambda row: row[0], reverse=True)
-        found[pair] = [(post_id, when) for _, post_id, when in arm_rows]
+    for arm, post_id, when in rows.all():
+        found[pairs[arm]].append((str(post_id), when))
+    # a union keeps no order: each pair's rows are put back newest first (a post's prediction
+    # is made when it arrives, so its arrival orders them as the query did)
+    for arm_rows in found.values():
+        arm_rows.sort(key=lambda row: row[1], reverse=True)
     return found
 
 

@@ -137,12 +137,32 @@ def _memory_run(
     }
 
 
+def _thread_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) the process has used so far: its main thread's (the event
+    loop's) and all its other threads' together (the writer, the thread pool)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    main = other = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if task.name == str(pid):
+            main += seconds
+        else:
+            other += seconds
+    return main, other
+
+
 def _run(
     cmd: list[str], env: dict[str, str], port: int, lua: Path, args: argparse.Namespace
 ) -> dict[str, float]:
-    with _serving(cmd, env, port) as (url, _pid):
+    with _serving(cmd, env, port) as (url, pid):
         _wrk(url, lua, 8, 2)  # warm-up, then the measured run
+        main_before, other_before = _thread_cpu_seconds(pid)
         out = _wrk(url, lua, args.connections, args.duration, latency=True)
+        main_after, other_after = _thread_cpu_seconds(pid)
     match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
     if match is None:
         raise SystemExit(f"could not read wrk's output:\n{out}")
@@ -154,6 +174,9 @@ def _run(
         "p99_ms": p99,
         "mean_ms": mean,
         "requests": requests,
+        # per request answered; with several workers the process read is their parent
+        "main_cpu_ms": (main_after - main_before) * 1e3 / max(requests, 1),
+        "other_cpu_ms": (other_after - other_before) * 1e3 / max(requests, 1),
     }
 
 
@@ -247,7 +270,10 @@ def main() -> None:
         f"wrk: {args.connections} connections, {args.duration} s, {args.workers} worker(s); "
         f"tandai with storage on ({db_url.split(':')[0]})"
     )
-    print(f"{'server':<26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(
+        f"{'server':<26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        + ("  CPU ms/request: event loop, other threads" if args.workers == 1 else "")
+    )
     rows = [("bare FastAPI endpoint", bare)]
     if layer is not None:
         rows.append(("tandai, no classify/store", layer))
@@ -256,6 +282,7 @@ def main() -> None:
         print(
             f"{name:<26} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
             f"{int(r['errors']):7d}"
+            + (f"  {r['main_cpu_ms']:.2f}, {r['other_cpu_ms']:.2f}" if args.workers == 1 else "")
         )
     print(f"throughput ratio tandai / bare: {tandai['rps'] / bare['rps']:.2f} (target >= 0.85)")
     if layer is not None:
