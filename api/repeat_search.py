@@ -89,9 +89,10 @@ class VectorCache:
             self._bytes = 0
 
 
-# A vector holds a few hundred non-zeros (~3 kB with the entry): about 10,000 posts, the open
-# complaints of several weeks in a city's busiest topics and places.
-VECTORS = VectorCache(max_rows=50_000, max_bytes=32 * 2**20)
+# A vector holds a few hundred non-zeros (~3 kB with its entry): about 5,000 posts, more than
+# the open complaints of a week in a city's busiest topics and places. A candidate dropped from
+# here is read through the model again when it is next needed (`RepeatSearch._load`).
+VECTORS = VectorCache(max_rows=50_000, max_bytes=16 * 2**20)
 
 
 def _stack(vectors: Sequence[_Vector], n_features: int) -> sp.csr_matrix:
