@@ -69,7 +69,8 @@ class VectorCache:
             return found
 
     def put(self, version: str, post_id: str, columns: np.ndarray, values: np.ndarray) -> None:
-        vector = (np.asarray(columns, dtype=np.int32), np.asarray(values, dtype=DTYPE))
+        # copies: a slice of a transaction's matrix would keep the whole matrix alive
+        vector = (np.array(columns, dtype=np.int32), np.array(values, dtype=DTYPE))
         with self._lock:
             old = self._rows.pop((version, post_id), None)
             if old is not None:
@@ -89,10 +90,11 @@ class VectorCache:
             self._bytes = 0
 
 
-# A vector holds a few hundred non-zeros (~3 kB with its entry): about 5,000 posts, more than
-# the open complaints of a week in a city's busiest topics and places. A candidate dropped from
-# here is read through the model again when it is next needed (`RepeatSearch._load`).
-VECTORS = VectorCache(max_rows=50_000, max_bytes=16 * 2**20)
+# A vector holds a few hundred non-zeros (~3 kB with its entry): about 2,000 posts, the open
+# complaints of a week or more in a city of Bengkulu's size, within the server's memory budget
+# (250 MB, bench/README.md). A candidate dropped from here is read through the model again when
+# it is next needed (`RepeatSearch._load`).
+VECTORS = VectorCache(max_rows=50_000, max_bytes=6 * 2**20)
 
 
 def _stack(vectors: Sequence[_Vector], n_features: int) -> sp.csr_matrix:

@@ -504,7 +504,13 @@ def _repeat_candidates_query(arm: int) -> Any:
     )
 
 
-@lru_cache(maxsize=64)
+# A union is compiled (and kept in SQLAlchemy's statement cache) once per number of arms: the
+# arms come in these sizes only, the unused ones given a pair no post has.
+_UNION_SIZES = (1, 2, 4, 8, 16)
+_NO_PAIR = ("", "")
+
+
+@lru_cache(maxsize=len(_UNION_SIZES))
 def _repeat_candidates_union(arms: int) -> Any:
     """One query for `arms` pairs: each pair's own query (with its own limit), stacked."""
     parts = [_repeat_candidates_query(k).subquery() for k in range(arms)]
@@ -520,18 +526,20 @@ def repeat_candidates(
 ) -> dict[tuple[str, str], list[tuple[str, datetime]]]:
     """For each (topic, kecamatan): (id, received_at) of its recent open original posts (not
     repeats, not closed as `selesai` or `ditolak` by their latest answer), newest first, at
-    most `limit` of them. One query reads every pair."""
+    most `limit` of them. One query reads up to 16 pairs."""
     found: dict[tuple[str, str], list[tuple[str, datetime]]] = {pair: [] for pair in pairs}
-    if not pairs:
-        return found
-    pairs = list(found)
-    params: dict[str, Any] = {"since": since, "limit": limit}
-    for k, (topic, kecamatan) in enumerate(pairs):
-        params[f"topic{k}"] = topic
-        params[f"kecamatan{k}"] = kecamatan
-    rows = session.connection().execute(_repeat_candidates_union(len(pairs)), params)
-    for arm, post_id, when in rows.all():
-        found[pairs[arm]].append((str(post_id), when))
+    wanted = list(found)
+    largest = _UNION_SIZES[-1]
+    for start in range(0, len(wanted), largest):
+        chunk = wanted[start : start + largest]
+        arms = next(n for n in _UNION_SIZES if n >= len(chunk))
+        params: dict[str, Any] = {"since": since, "limit": limit}
+        for k, (topic, kecamatan) in enumerate(chunk + [_NO_PAIR] * (arms - len(chunk))):
+            params[f"topic{k}"] = topic
+            params[f"kecamatan{k}"] = kecamatan
+        rows = session.connection().execute(_repeat_candidates_union(arms), params)
+        for arm, post_id, when in rows.all():
+            found[chunk[arm]].append((str(post_id), when))
     # a union keeps no order: each pair's rows are put back newest first (a post's prediction
     # is made when it arrives, so its arrival orders them as the query did)
     for arm_rows in found.values():

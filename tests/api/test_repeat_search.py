@@ -169,6 +169,19 @@ def test_vector_cache_is_bounded_in_rows_and_bytes() -> None:
     assert cache.get_many("v1", ["q2"]) == [None]  # another model version's vector
 
 
+def test_vector_cache_keeps_copies_not_views_of_a_transactions_matrix() -> None:
+    """A vector put from a slice of a larger array must not keep that array alive."""
+    columns, values = np.arange(10_000, dtype=np.int32), np.linspace(0.0, 1.0, 10_000)
+    cache = VectorCache(max_rows=10, max_bytes=2**20)
+    cache.put("v1", "p", columns[10:20], values[10:20])
+    [kept] = cache.get_many("v1", ["p"])
+    assert kept is not None
+    assert not np.shares_memory(kept[0], columns) and not np.shares_memory(kept[1], values)
+    assert kept[0].tolist() == list(range(10, 20))
+    assert kept[1].dtype == np.float32 and np.allclose(kept[1], values[10:20], atol=1e-7)
+    assert cache.nbytes == VectorCache._size(kept)
+
+
 def test_repeats_are_found_when_the_cache_holds_nothing(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -237,5 +250,14 @@ def test_candidates_of_several_pairs_come_from_one_query_newest_first(
         with db.session() as session:
             later = storage.repeat_candidates(session, pairs, start + timedelta(minutes=9))
         assert [p for p, _ in later[("sampah", "Gading Cempaka")]] == [stored[pairs[1]][-1]]
+        # more pairs than one union holds, in several sizes of union: the same answers
+        many = [*pairs, *((f"topik{k}", "Selebar") for k in range(17)), ("jalan", "Gading Cempaka")]
+        with db.session() as session:
+            wide = storage.repeat_candidates(session, many, start)
+        assert list(wide) == many
+        assert [p for p, _ in wide[("jalan", "Gading Cempaka")]] == stored[many[-1]][::-1]
+        assert all(wide[pair] == [] for pair in many[3:-1])
+        for pair in pairs[:2]:
+            assert [p for p, _ in wide[pair]] == stored[pair][::-1]
     finally:
         db.dispose()
