@@ -90,11 +90,11 @@ class VectorCache:
             self._bytes = 0
 
 
-# A vector holds a few hundred non-zeros (~3 kB with its entry): about 2,000 posts, the open
-# complaints of a week or more in a city of Bengkulu's size, within the server's memory budget
+# A vector holds a few hundred non-zeros (~3 kB with its entry): about 1,000 posts, the open
+# complaints of several days in a city of Bengkulu's size, within the server's memory budget
 # (250 MB, bench/README.md). A candidate dropped from here is read through the model again when
-# it is next needed (`RepeatSearch._load`).
-VECTORS = VectorCache(max_rows=50_000, max_bytes=6 * 2**20)
+# it is next needed (`RepeatSearch._load`): a smaller cache costs time, never a repeat.
+VECTORS = VectorCache(max_rows=50_000, max_bytes=3 * 2**20)
 
 
 def _stack(vectors: Sequence[_Vector], n_features: int) -> sp.csr_matrix:
