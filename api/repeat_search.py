@@ -111,10 +111,11 @@ def _stack(vectors: Sequence[_Vector], n_features: int) -> sp.csr_matrix:
 
 
 class RepeatSearch:
-    """The repeat search of one transaction: each (topic, kecamatan) is read from the database
-    once, over the widest window the transaction's posts need, and its candidates' vectors are
-    stacked once; each post then keeps the candidates inside its own window. Vectors are unit
-    length (`unit_rows`), so a post's similarities are one sparse product."""
+    """The repeat search of one transaction: the candidates of every (topic, kecamatan) its
+    complaints name are read from the database in one query, over the widest window the
+    transaction's posts need, and each pair's vectors are stacked once; each post then keeps
+    the candidates inside its own window. Vectors are unit length (`unit_rows`), so a post's
+    similarities are one sparse product."""
 
     def __init__(
         self,
