@@ -68,7 +68,8 @@ class VectorCache:
                 found.append(vector)
             return found
 
-    def put(self, version: str, post_id: str, columns: np.ndarray, values: np.ndarray) -> None:
+    def put(self, version: str, post_id: str, columns: np.ndarray, values: np.ndarray) -> _Vector:
+        """Keep a post's vector; returns it as kept (int32 columns, DTYPE values)."""
         # copies: a slice of a transaction's matrix would keep the whole matrix alive
         vector = (np.array(columns, dtype=np.int32), np.array(values, dtype=DTYPE))
         with self._lock:
@@ -83,6 +84,7 @@ class VectorCache:
             ):
                 _, dropped = self._rows.popitem(last=False)
                 self._bytes -= self._size(dropped)
+        return vector
 
     def clear(self) -> None:
         with self._lock:
@@ -124,11 +126,10 @@ class RepeatSearch:
         settings: Settings,
         results: Sequence[Classification],
         received_at: Sequence[datetime],
-        vectors: VectorCache | None = None,
     ) -> None:
         self.session = session
         self.triage = triage
-        self.cache = vectors if vectors is not None else VECTORS
+        self.cache = VECTORS
         self.threshold = settings.repeat_threshold
         self.window = timedelta(days=settings.repeat_window_days)
         self.on = settings.repeat_window_days > 0 and bool(received_at)
@@ -237,8 +238,9 @@ class RepeatSearch:
             unit = unit_rows(self.triage.similarity_features(normalised))
             for k, post_id in enumerate(missing):
                 start, end = unit.indptr[k], unit.indptr[k + 1]
-                self.cache.put(version, post_id, unit.indices[start:end], unit.data[start:end])
-                vectors[post_id] = (unit.indices[start:end], unit.data[start:end].astype(DTYPE))
+                vectors[post_id] = self.cache.put(
+                    version, post_id, unit.indices[start:end], unit.data[start:end]
+                )
         for key, rows in found.items():
             self._pairs[key] = (
                 [post_id for post_id, _ in rows],
