@@ -222,3 +222,20 @@ def test_requests_on_an_event_loop_are_answered_together_and_a_cancelled_one_is_
     assert writer.groups == 1
     with db.session() as session:
         assert storage.count_posts(session) == 4
+
+
+def test_free_heap_is_returned_every_so_many_posts(
+    db: storage.Database,
+    settings: Settings,
+    triage: Triage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trims: list[int] = []
+    writer = GroupWriter(db, settings, max_group_posts=1, trim_every_posts=3)
+    monkeypatch.setattr("api.writer.return_free_heap", lambda: trims.append(writer.groups))
+    writer.start()
+    for i in range(7):  # one post per group: a trim after the 3rd and the 6th
+        writer.submit(triage, [post(f"jalan rusak nomor {i} di Padang Harapan")], NOW).result(30)
+    writer.close()
+    assert writer.groups == 7
+    assert trims == [3, 6]
