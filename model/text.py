@@ -147,10 +147,13 @@ def _squeeze(word: str, known: Container[str]) -> str:
 def split_joined(word: str, known: Container[str], max_len: int = 40) -> list[str]:
     """Split a joined word ("sampahmenumpuk") into known words with the fewest pieces.
 
-    Returns [word] unchanged when no complete split into known words of 2+ letters exists.
+    Returns [word] unchanged when it is a known word itself ("#banjir", "#puskesmas"), when no
+    complete split into known words of 2+ letters exists, and when every piece of the best
+    split is three letters or fewer: the root-word list holds many short rare roots, and
+    "sar kas" or "pus kes mas" are fragments, not what a hashtag says.
     """
     n = len(word)
-    if n > max_len or n < 4:
+    if n > max_len or n < 4 or word in known:
         return [word]
     # best[i] = (pieces, -sum of squared lengths, split) for word[:i]
     best: list[tuple[int, int, list[str]] | None] = [None] * (n + 1)
@@ -166,7 +169,7 @@ def split_joined(word: str, known: Container[str], max_len: int = 40) -> list[st
             if cur is None or cand[:2] < cur[:2]:
                 best[end] = cand
     final = best[n]
-    if final is None:
+    if final is None or all(len(piece) <= 3 for piece in final[2]):
         return [word]
     return final[2]
 

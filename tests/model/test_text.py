@@ -114,6 +114,16 @@ def test_split_joined_prefers_fewest_known_pieces() -> None:
     assert split_joined("xyzabc", known) == ["xyzabc"]
 
 
+def test_split_joined_keeps_known_words_and_refuses_fragments() -> None:
+    known = frozenset({"banjir", "ban", "jir", "sar", "kas", "kk", "baru", "air", "mati", "lagi"})
+    assert split_joined("banjir", known) == ["banjir"]
+    assert split_joined("sarkas", known) == ["sarkas"]  # "sar kas": short rare roots only
+    assert split_joined("kkbaru", known) == ["kk", "baru"]
+    assert split_joined("airmatilagi", known) == ["air", "mati", "lagi"]
+    step = TextNormaliser().fit(["antri lama di puskesmas"])
+    assert list(step.transform(["#banjir #puskesmas #sarkas"])) == ["banjir puskesmas sarkas"]
+
+
 def test_transformer_learns_words_for_hashtags() -> None:
     step = TextNormaliser().fit(["sampah menumpuk di mana-mana"])
     assert list(step.transform(["#sampahmenumpuk lagi"])) == ["sampah menumpuk lagi"]
