@@ -36,6 +36,32 @@ def _check_migrated_once(url: str) -> None:
     engine.dispose()
 
 
+def test_head_revision_constant_is_the_newest_migration() -> None:
+    assert storage.HEAD_REVISION == HEAD
+
+
+def test_a_database_at_head_is_not_migrated_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(database_url)
+    try:
+        assert not db.at_head()
+        db.migrate()
+        assert db.at_head()
+
+        upgrades: list[object] = []
+        monkeypatch.setattr(storage, "_upgrade", upgrades.append)
+        db.migrate()
+        assert upgrades == []  # nothing to do, and alembic not asked
+        with db.engine.begin() as conn:  # a database behind head is upgraded as before
+            conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+        assert not db.at_head()
+        db.migrate()
+        assert len(upgrades) == 1
+    finally:
+        db.dispose()
+
+
 def test_concurrent_migrations_in_threads_run_once(database_url: str) -> None:
     errors: list[BaseException] = []
     start = threading.Barrier(6)
