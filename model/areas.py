@@ -73,7 +73,7 @@ STREET_SCORE = 0.6
 _GLUE = frozenset({"di", "ke", "dari", "dan", "yang", "sampai", "dekat", "depan", "jalan", "rt"})
 MAX_NAME_TOKENS = 4
 FUZZY_MIN_LEN = 8
-FUZZY_CACHE_SIZE = 50_000  # distinct words (and joined word pairs) remembered
+FUZZY_CACHE_SIZE = 30_000  # distinct words (and joined word pairs) remembered
 FUZZY_LONG_LEN = 18
 
 
