@@ -162,7 +162,7 @@ def split_joined(word: str, known: Container[str], max_len: int = 40) -> list[st
         for start in range(max(0, end - 20), end - 1):
             prev = best[start]
             piece = word[start:end]
-            if prev is None or piece not in known or (start == 0 and end == n):
+            if prev is None or piece not in known:
                 continue
             cand = (prev[0] + 1, prev[1] - len(piece) ** 2, [*prev[2], piece])
             cur = best[end]
