@@ -51,6 +51,13 @@ def score_predictions(
         None if not_complaint is None else complaint_accuracy(y_true, y_pred, not_complaint)
     )
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    # One label in truth and predictions alike: its 1x1 matrix is built here, since
+    # scikit-learn warns that it cannot tell the matrix's shape from one label.
+    confusion = (
+        np.array([[len(y_true)]])
+        if len(labels) == 1
+        else confusion_matrix(y_true, y_pred, labels=labels)
+    )
     return EvaluationReport(
         accuracy=float(accuracy_score(y_true, y_pred)),
         macro_f1=float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
@@ -59,7 +66,7 @@ def score_predictions(
         recall=[float(v) for v in r],
         f1=[float(v) for v in f],
         support=[int(v) for v in s],
-        confusion=confusion_matrix(y_true, y_pred, labels=labels),
+        confusion=confusion,
         is_complaint=is_complaint,
     )
 
