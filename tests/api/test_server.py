@@ -41,3 +41,22 @@ def test_keeping_out_is_installed_once() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1"
+
+
+def test_a_server_process_hands_back_pages_of_mapped_libraries() -> None:
+    done = _run(
+        "import api.app, api.deps\n"
+        "assert not api.deps.RELEASE_MAPPED_FILE_PAGES, 'set without a server'\n"
+        "import api.server, sklearn.svm, scipy.stats\n"
+        "assert api.deps.RELEASE_MAPPED_FILE_PAGES\n"
+        "def rss_file():\n"
+        "    status = open('/proc/self/status').read().split('RssFile:')[1]\n"
+        "    return int(status.split()[0])\n"
+        "before = rss_file()\n"
+        "advised = api.deps.release_mapped_file_pages()\n"
+        "print(advised, before, rss_file())\n"
+    )
+    assert done.returncode == 0, done.stderr
+    advised, before, after = (int(v) for v in done.stdout.split())
+    assert advised > 0
+    assert after < before  # kB of mapped files resident, before and after
