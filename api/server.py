@@ -15,7 +15,7 @@ then work as they do where the library is absent (a case both support):
 Worker processes import the app from this module, so they keep them out too.
 
 A server process also hands back, after each model load, the pages of shared libraries it
-has mapped but does not use (`api.deps.release_mapped_file_pages`): ~20 MB of resident
+has mapped but does not use (`api.deps.release_mapped_file_pages`): ~30 MB of resident
 memory, more from a fresh install.
 """
 
