@@ -85,17 +85,21 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
     raise SystemExit("server did not become ready")
 
 
-def _rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """A resident-memory field of /proc/PID/status in MB: VmRSS (all), RssAnon (the process's
-    own heap and stacks), RssFile (pages of mapped files, shared libraries mostly)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise SystemExit(f"no {field} for process {pid}")
-
-
 def _rss_parts(pid: int) -> tuple[float, float, float]:
-    return _rss_mb(pid), _rss_mb(pid, "RssAnon"), _rss_mb(pid, "RssFile")
+    """Resident memory in MB from one read of /proc/PID/status: VmRSS (all), RssAnon (the
+    process's own heap and stacks), RssFile (pages of mapped files, shared libraries mostly)."""
+    mb: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            mb[name] = int(rest.split()[0]) / 1024
+    if len(mb) != 3:
+        raise SystemExit(f"no VmRSS, RssAnon and RssFile for process {pid}")
+    return mb["VmRSS"], mb["RssAnon"], mb["RssFile"]
+
+
+def _rss_mb(pid: int) -> float:
+    return _rss_parts(pid)[0]
 
 
 @contextmanager
