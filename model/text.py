@@ -47,6 +47,8 @@ _HASHTAG_RE = re.compile(r"#(\w+)")
 _REDUP_RE = re.compile(r"\b([a-z]{2,})2([a-z]*)\b")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*")
 _ELONGATION_RE = re.compile(r"([a-z])\1{2,}")
+# Shouted ones: "tolong!!1!" is "tolong!!!" typed with a slipping shift key, not a number.
+_SHOUTED_ONES_RE = re.compile(r"!+1[1!]*")
 _EMOJI_RE = re.compile(
     "["
     "\U0001f000-\U0001faff"  # pictographs, emoticons, transport, symbols
@@ -367,7 +369,8 @@ def _prepare(text: str, known: Container[str], moods: dict[str, str] | None = No
         else:
             text = _EMOJI_RE.sub(f" {EMOJI_TOKEN} ", text)
     text = text.lower()
-
+    if "!1" in text:
+        text = _SHOUTED_ONES_RE.sub("!", text)
     if "#" in text:
 
         def _hashtag(match: re.Match[str]) -> str:

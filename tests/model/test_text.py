@@ -56,6 +56,12 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         # lexicon phrases stop at commas and sentence marks: no "mati lampu" (power cut) here
         ("kampung mati, lampu jalan dak ado", "kampung mati lampu jalan tidak ada"),
         ("mati lampu lagi!", "listrik padam lagi"),
+        # a lone "g" is "gak", except after a number (grams); "dalem" is "dalam"
+        ("sampah g diangkut, lubangnya dalem", "sampah tidak diangkut lubangnya dalam"),
+        ("beras 5 g, 2g garam", "beras _angka_ gram _angka_ gram garam"),
+        # "!!1!" is shouting with a slipping shift key, not a number; "1!" stays a number
+        ("TOLONG!!1! sampah!!!11", "tolong sampah"),
+        ("nomor 1! ayo", "nomor _angka_ ayo"),
         # Bengkulu Malay -nyo and final -o, "ko" (this)
         ("aeknyo keruh", "airnya keruh"),
         ("namonyo lurahnyo", "namanya lurahnya"),
