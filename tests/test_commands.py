@@ -40,6 +40,16 @@ def test_readme_documents_every_setting() -> None:
     assert missing == []
 
 
+def test_bench_scripts_do_not_hide_the_project_packages() -> None:
+    """`python bench/NAME.py` puts bench/ first on the import path: a bench module named like
+    one of the project's packages would stand in for it there (a `bench/training.py` made
+    `from training.labels import ...` fail in four scripts)."""
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")}
+    assert {"api", "model", "training"} <= packages
+    shadowing = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.stem in packages)
+    assert shadowing == []
+
+
 def test_make_run_creates_venv_installs_trains_and_serves() -> None:
     plan = _dry_run("run")
     steps = [

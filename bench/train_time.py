@@ -1,6 +1,7 @@
 """Training time and peak memory for 1,000, 10,000 and 100,000 posts, each in a child process.
 
-    python bench/training.py [--sizes 1000 10000 100000] [--classifier svc] [--jobs N] [--timeout S]
+    python bench/train_time.py [--sizes 1000 10000 100000] [--classifier svc] [--jobs N]
+                               [--timeout S]
 
 The posts are drawn with replacement from the labeled corpus (for timing only: a real corpus of
 that size has far more distinct words). Each size is trained by a fresh child process (the
