@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import csv
 import pickle
 import sys
+from importlib import resources
 
 import pytest
 from hypothesis import given, settings
@@ -59,6 +61,7 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         # a lone "g" is "gak", except after a number (grams); "dalem" is "dalam"
         ("sampah g diangkut, lubangnya dalem", "sampah tidak diangkut lubangnya dalam"),
         ("beras 5 g, 2g garam", "beras _angka_ gram _angka_ gram garam"),
+        ("Perum Griya Blok G nomor 4", "perumahan griya blok g nomor _angka_"),
         # "!!1!" is shouting with a slipping shift key, not a number; "1!" stays a number
         ("TOLONG!!1! sampah!!!11", "tolong sampah"),
         ("nomor 1! ayo", "nomor _angka_ ayo"),
@@ -85,6 +88,22 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
 )
 def test_normalise_text(raw: str, expected: str) -> None:
     assert normalise_text(raw) == expected
+
+
+def test_lexicon_file_is_well_formed() -> None:
+    """At least 500 real forms, each once (a repeated form would silently replace the first),
+    lower-case and trimmed as tokens are; a form maps to itself only as a `keep` entry, which
+    guards a phrase from a shorter entry ("blok g" is not "blok tidak")."""
+    text = resources.files("model").joinpath("resources/lexicon.tsv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines(), delimiter="\t"))
+    assert len(rows) >= 500
+    forms = [row["form"] for row in rows]
+    assert len(set(forms)) == len(forms)
+    assert {row["kind"] for row in rows} <= {"slang", "abbrev", "dialect", "typo", "keep"}
+    for row in rows:
+        assert row["form"] == " ".join(row["form"].lower().split()), row
+        assert row["replacement"].strip(), row
+        assert (row["form"] == row["replacement"]) == (row["kind"] == "keep"), row
 
 
 @pytest.mark.parametrize(
