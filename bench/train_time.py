@@ -17,7 +17,8 @@ stage and its own peak resident memory:
 As `tandai train` does (`training.train.fit_pipeline`), the stages run under joblib's
 `parallel_config(backend="loky", n_jobs=training_jobs(size))`: worker processes for the
 feature branches and the calibration folds from 20,000 posts on; --jobs N sets N instead.
-Peak RSS is the child's own and, apart, the largest worker's. --profile prints the child's 25
+Peak RSS is the child's own (VmHWM) and, apart, the largest worker's (as the kernel reports it,
+which also counts the child's pages when the worker was started). --profile prints the child's 25
 costliest functions; --timeout S gives up on a size after S seconds (its row then says so).
 Rows print as they finish.
 """
@@ -84,7 +85,7 @@ def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
     else:
         fit()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    peak_mb = _own_peak_mb()
     get_reusable_executor().shutdown(wait=True)  # the workers end and count as children
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     fits = linear_fits(calibration_split(labels)) if classifier != "logreg" else 1
@@ -102,6 +103,20 @@ def child(size: int, classifier: str, jobs: int | None, seed: int, profile: bool
             }
         )
     )
+
+
+def _own_peak_mb() -> float:
+    """This process's peak resident memory since it started running this program: VmHWM
+    belongs to the address space `exec` made, while `getrusage`'s peak also counts the pages of
+    the process that started it (the bench's parent) at `exec`."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def main() -> None:
