@@ -367,6 +367,7 @@ GRID_STAGES: tuple[dict[str, list[Any]], ...] = (
         "classify__topics__estimator__C": [0.3, 1.0, 3.0],
         "classify__gate__estimator__C": [0.3, 1.0, 3.0],
         "classify__topics__estimator__class_weight": [None, "balanced"],
+        "classify__gate__estimator__class_weight": [None, "balanced"],
     },
 )
 
