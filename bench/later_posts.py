@@ -29,6 +29,7 @@ from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score, f1_score
 
 from api.settings import PROJECT_DIR
+from model.pipeline import ClassifierName
 from model.routing import NOT_A_COMPLAINT
 from training.labels import LabeledData, default_label_files, read_labeled
 from training.report import ABLATIONS, ConfiguredPipeline, is_complaint_accuracy
@@ -62,13 +63,13 @@ def later_posts(old: LabeledData, now: LabeledData) -> tuple[list[str], list[str
 def _score(
     name: str,
     switches: dict[str, bool],
-    classifier: str,
+    classifier: ClassifierName,
     old: LabeledData,
     texts: list[str],
     labels: list[str],
     surabaya: tuple[list[str], list[str]] | None,
 ) -> tuple[str, float, float, float, float | None, float | None]:
-    pipe = ConfiguredPipeline(classifier, tuple(switches.items()))(old.labels)  # type: ignore[arg-type]
+    pipe = ConfiguredPipeline(classifier, tuple(switches.items()))(old.labels)
     fit_pipeline(pipe, np.asarray(old.texts, dtype=object), np.asarray(old.labels, dtype=object))
     predicted = [str(p) for p in pipe.predict(texts)]
     complaint = is_complaint_accuracy(labels, predicted)
