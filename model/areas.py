@@ -64,6 +64,11 @@ PLACE_BEFORE = frozenset(
         "perempatan",
         "pertigaan",
         "pasar",
+        "trotoar",
+        "komplek",
+        "kompleks",
+        "perum",
+        "lapangan",
     }
 )
 # A name right after these is a street named after the area, which may lie elsewhere.

@@ -48,6 +48,10 @@ def gazetteer() -> Gazetteer:
         ("Kandang Limon RT 15", "Muara Bangka Hulu", "Kandang Limun"),
         ("Rawa Makmur Permi retak", "Muara Bangka Hulu", "Rawa Makmur Permai"),
         ("Sidomulyo tergenang", "Gading Cempaka", "Sidomulyo"),
+        # a place before a name that is also an ordinary word
+        ("trotoar nusa indah rusak parah", "Ratu Agung", "Nusa Indah"),
+        ("lapangan Panorama tergenang", "Singaran Pati", "Panorama"),
+        ("komplek Lingkar Timur gelap", "Singaran Pati", "Lingkar Timur"),
     ],
 )
 def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:
