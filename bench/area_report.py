@@ -1,9 +1,10 @@
 """Area resolver against the kecamatan/kelurahan columns of the labeled corpus.
 
-    python bench/area_report.py [--show-errors]
+    python bench/area_report.py [--show-errors] [--labels FILE ...]
 
 Prints kelurahan exact match on posts that name one, kecamatan match on posts that name one,
-and the share of posts with empty columns where the resolver still finds an area.
+and the share of posts with empty columns where the resolver still finds an area. `--labels`
+reads those files instead of the corpus (a new round of posts, before it joins).
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=str(PROJECT_DIR / "data"))
     parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument(
+        "--labels", nargs="+", type=Path, help="labeled CSV files (default: data/labels/*.csv)"
+    )
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
     gazetteer = Gazetteer.from_csv(data_dir / "areas.csv")
-    data = read_labeled(default_label_files(data_dir))
+    data = read_labeled(args.labels or default_label_files(data_dir), min_labels=1)
     kel_total = kel_ok = kec_total = kec_ok = empty_total = empty_found = 0
     errors = []
     for text, kec, kel in zip(data.texts, data.kecamatan, data.kelurahan, strict=True):

@@ -34,7 +34,7 @@ from rapidfuzz.distance import Levenshtein
 
 from model.datafiles import DataFileError, read_rows
 from model.stem import is_indonesian_word
-from model.text import BoundedWordCache, dictionary_words, normalise_text
+from model.text import EMOJI_TOKENS, BoundedWordCache, dictionary_words, normalise_text
 
 LEVELS = ("kecamatan", "kelurahan")
 CONTEXT_KINDS = ("", "no", "word", "city")
@@ -69,6 +69,15 @@ PLACE_BEFORE = frozenset(
         "kompleks",
         "perum",
         "lapangan",
+        "lokasi",
+        "alamat",
+        "kantor",
+        "masjid",
+        "sekolah",
+        "sd",
+        "smp",
+        "sma",
+        "smk",
     }
 )
 # A name right after these is a street named after the area, which may lie elsewhere.
@@ -80,6 +89,12 @@ MAX_NAME_TOKENS = 4
 FUZZY_MIN_LEN = 8
 FUZZY_CACHE_SIZE = 30_000  # distinct words (and joined word pairs) remembered
 FUZZY_LONG_LEN = 18
+# A word of a name written without its vowels ("kbn tebeng", "pgr dewa", "rawa mkmr"): the
+# vowel-less form is indexed beside the name when it keeps at least this many letters, is no
+# word of its own, and the name's other words are written in full; such a hit scores this.
+ABBREVIATED_MIN_LEN = 3
+ABBREVIATED_SCORE = 0.8
+_VOWELS = str.maketrans("", "", "aeiou")
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,18 @@ class _Hit:
     fuzzy: bool = False
 
 
+def _abbreviations(form: tuple[str, ...], words: frozenset[str]) -> list[tuple[str, ...]]:
+    """`form` with one of its words written without vowels, for a name of several words."""
+    if len(form) < 2:
+        return []
+    variants = []
+    for k, token in enumerate(form):
+        short = token.translate(_VOWELS)
+        if short != token and len(short) >= ABBREVIATED_MIN_LEN and short not in words:
+            variants.append((*form[:k], short, *form[k + 1 :]))
+    return variants
+
+
 def _form_tokens(text: str) -> tuple[str, ...]:
     return tuple(normalise_text(text, known_words=frozenset()).split())
 
@@ -148,6 +175,18 @@ class Gazetteer:
         for key in self._joined:
             self._fuzzy_index.setdefault((key[0], len(key)), []).append(key)
             self._near_lengths.setdefault(key[0], set()).update(range(len(key) - 2, len(key) + 3))
+        # a name of several words with one of them written without vowels ("kbn tebeng")
+        self._abbreviated: set[tuple[str, ...]] = set()
+        words = dictionary_words()
+        for area in self.areas:
+            for form in area.forms:
+                for variant in _abbreviations(form, words):
+                    if variant in self._exact and variant not in self._abbreviated:
+                        continue  # a name or alias of its own
+                    bucket = self._exact.setdefault(variant, [])
+                    if area not in bucket:
+                        bucket.append(area)
+                    self._abbreviated.add(variant)
         self._first_tokens = frozenset(form[0] for form in self._exact)
         self.kecamatan_names = [a.name for a in self.areas if a.level == "kecamatan"]
         self.kelurahan_of = {a.name: a.kecamatan for a in self.areas if a.level == "kelurahan"}
@@ -214,8 +253,10 @@ class Gazetteer:
             if tokens[i] not in self._first_tokens:
                 continue
             for size in range(min(MAX_NAME_TOKENS, len(tokens) - i), 0, -1):
-                for area in self._exact.get(tuple(tokens[i : i + size]), ()):
-                    hits.append(_Hit(area, i, i + size, 0.9))
+                form = tuple(tokens[i : i + size])
+                score = ABBREVIATED_SCORE if form in self._abbreviated else 0.9
+                for area in self._exact.get(form, ()):
+                    hits.append(_Hit(area, i, i + size, score))
         return hits
 
     def _fuzzy_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
@@ -362,7 +403,11 @@ class Gazetteer:
         if before in PLACE_BEFORE:
             hit.score = min(hit.score, 0.8)
             return True
-        if hit.start == 0 and len(name_tokens) > 1:
+        # a name of several words that opens the post, ends it, or follows an emoji
+        # ("... gelap gulita, jln gedang", "📍 Lingkar Timur")
+        if len(name_tokens) > 1 and (
+            hit.start == 0 or hit.end == len(tokens) or before in EMOJI_TOKENS
+        ):
             hit.score = min(hit.score, 0.8)
             return True
         return False

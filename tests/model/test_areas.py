@@ -52,6 +52,16 @@ def gazetteer() -> Gazetteer:
         ("trotoar nusa indah rusak parah", "Ratu Agung", "Nusa Indah"),
         ("lapangan Panorama tergenang", "Singaran Pati", "Panorama"),
         ("komplek Lingkar Timur gelap", "Singaran Pati", "Lingkar Timur"),
+        ("lokasi lingkar timur, lampu mati", "Singaran Pati", "Lingkar Timur"),
+        ("guru di SD lingkar barat jarang masuk", "Gading Cempaka", "Lingkar Barat"),
+        # a name of several words that ends the post or follows an emoji
+        ("lampu jalan mati 2 minggu, jln gedang", "Gading Cempaka", "Jalan Gedang"),
+        ("bantuan salah sasaran 🙄 jembatan kecil", "Singaran Pati", "Jembatan Kecil"),
+        ("📍 Lingkar Timur jalan berlubang", "Singaran Pati", "Lingkar Timur"),
+        # one word of a name written without its vowels
+        ("truk sampah kpn lewat ke pgr dewa", "Selebar", "Pagar Dewa"),
+        ("BANJIR LAGI rawa mkmr setinggi lutut", "Muara Bangka Hulu", "Rawa Makmur"),
+        ("jalan rusak di lingkar brt dkt sd", "Gading Cempaka", "Lingkar Barat"),
     ],
 )
 def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:
@@ -65,6 +75,8 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
     "text",
     [
         "berkas KTP saya hilang",
+        "kapan dibangun pasar baru",
+        "anak2 main air di bawah jembatan kecil",
         "penurunan tekanan air",
         "kandang ayam bau",
         "saudara di Surabaya",
