@@ -18,6 +18,10 @@ from model.text import normalise_text
 from training.labels import default_label_files, read_labeled
 
 
+def _share(hits: int, total: int) -> str:
+    return f"{hits / total:.4f}  ({hits}/{total})" if total else "-       (no such posts)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=str(PROJECT_DIR / "data"))
@@ -46,12 +50,9 @@ def main() -> None:
         if got != (kec, kel):
             errors.append((text, (kec, kel), got, match.evidence))
     print(f"posts                         {len(data.texts)}")
-    print(f"kelurahan exact match         {kel_ok / kel_total:.4f}  ({kel_ok}/{kel_total})")
-    print(f"kecamatan match               {kec_ok / kec_total:.4f}  ({kec_ok}/{kec_total})")
-    print(
-        f"area found where none named   {empty_found / empty_total:.4f}  "
-        f"({empty_found}/{empty_total})"
-    )
+    print(f"kelurahan exact match         {_share(kel_ok, kel_total)}")
+    print(f"kecamatan match               {_share(kec_ok, kec_total)}")
+    print(f"area found where none named   {_share(empty_found, empty_total)}")
     if args.show_errors:
         for text, want, got, evidence in errors:
             print(f"\nwant {want} got {got} evidence {evidence!r}\n  {text}")
