@@ -2,14 +2,19 @@
 
 Runs on normalised text (before stemming: Sastrawi turns "Penurunan" into "turun"). Names are
 matched exactly as token sequences (official spelling, aliases, joined forms such as
-"sawahlebar"), then with a small edit distance for longer names. Names that are also ordinary
+"sawahlebar", and joined after "kel"/"kec" as hashtags write them: "#kelbentiring"), then
+names of several words with one word shortened as people shorten it, its other words in full
+("kbn tebeng", "pgr dewa", "jemb kecil", "pdk besi"), then with a small edit distance for
+longer names. Names that are also ordinary
 words or other cities count only with evidence, as the areas file says per name
 (`needs_context`):
 
 - `city` ("Surabaya", a city in Java): a marker such as "kelurahan"/"kec" before it, an RT/RW
-  or a kecamatan word after it, or its kecamatan (or one of its kelurahan) in the same post;
+  number before it ("RT 03 Semarang") or an RT/RW or a kecamatan word after it, or its
+  kecamatan (or one of its kelurahan) in the same post;
 - `word` ("Penurunan", a decrease; "Kandang", a pen): any of those, or a place word before it
-  ("di", "warga", "daerah", "puskesmas"...), or the start of the post for names of two words,
+  ("di", "warga", "daerah", "puskesmas", "lokasi", "SD"...), or, for names of two words or
+  more, the start or the end of the post or an emoji before it ("📍 Lingkar Timur"),
   unless the word before or after is one the file lists as making it an ordinary phrase
   ("kandang ayam", "penurunan harga", "toko Sumber Jaya").
 - empty: `city` (the strict kind) for a one-word name that is an Indonesian dictionary word, so
@@ -34,7 +39,13 @@ from rapidfuzz.distance import Levenshtein
 
 from model.datafiles import DataFileError, read_rows
 from model.stem import is_indonesian_word
-from model.text import EMOJI_TOKENS, BoundedWordCache, dictionary_words, normalise_text
+from model.text import (
+    EMOJI_TOKENS,
+    NUMBER_TOKEN,
+    BoundedWordCache,
+    dictionary_words,
+    normalise_text,
+)
 
 LEVELS = ("kecamatan", "kelurahan")
 CONTEXT_KINDS = ("", "no", "word", "city")
@@ -89,12 +100,18 @@ MAX_NAME_TOKENS = 4
 FUZZY_MIN_LEN = 8
 FUZZY_CACHE_SIZE = 30_000  # distinct words (and joined word pairs) remembered
 FUZZY_LONG_LEN = 18
-# A word of a name written without its vowels ("kbn tebeng", "pgr dewa", "rawa mkmr"): the
-# vowel-less form is indexed beside the name when it keeps at least this many letters, is no
-# word of its own, and the name's other words are written in full; such a hit scores this.
-ABBREVIATED_MIN_LEN = 3
+# One word of a name of several words shortened the way people shorten it: its vowels dropped
+# ("kbn tebeng", "pgr dewa", "rawa mkmr") or cut short ("jemb kecil", "ps baru", "pdk besi").
+# The short form starts with the word's first letter, keeps two to five of its letters in
+# order, is no word of its own, and the name's other words are written in full; such a hit
+# scores this.
+ABBREVIATED_MIN_LEN = 2
+ABBREVIATED_MAX_LEN = 5
 ABBREVIATED_SCORE = 0.8
-_VOWELS = str.maketrans("", "", "aeiou")
+# An area's joined name after these is a tag of it ("#kelbentiring", "#kecselebar").
+JOINED_PREFIXES = {"kelurahan": ("kel", "kelurahan"), "kecamatan": ("kec", "kecamatan")}
+# "RT 03 Semarang": a name right after an RT or RW number is an address here.
+ADDRESS_WORDS = frozenset({"rt", "rw"})
 
 
 @dataclass(frozen=True)
@@ -136,16 +153,17 @@ class _Hit:
     fuzzy: bool = False
 
 
-def _abbreviations(form: tuple[str, ...], words: frozenset[str]) -> list[tuple[str, ...]]:
-    """`form` with one of its words written without vowels, for a name of several words."""
-    if len(form) < 2:
-        return []
-    variants = []
-    for k, token in enumerate(form):
-        short = token.translate(_VOWELS)
-        if short != token and len(short) >= ABBREVIATED_MIN_LEN and short not in words:
-            variants.append((*form[:k], short, *form[k + 1 :]))
-    return variants
+def _abbreviates(short: str, word: str, words: frozenset[str]) -> bool:
+    """`short` is `word` shortened: its first letter, then some of its other letters in order,
+    and no word of its own."""
+    if not ABBREVIATED_MIN_LEN <= len(short) <= ABBREVIATED_MAX_LEN:
+        return False
+    if len(short) >= len(word) or short[0] != word[0]:
+        return False
+    if short in words:
+        return False
+    rest = iter(word[1:])
+    return all(letter in rest for letter in short[1:])
 
 
 def _form_tokens(text: str) -> tuple[str, ...]:
@@ -175,18 +193,29 @@ class Gazetteer:
         for key in self._joined:
             self._fuzzy_index.setdefault((key[0], len(key)), []).append(key)
             self._near_lengths.setdefault(key[0], set()).update(range(len(key) - 2, len(key) + 3))
-        # a name of several words with one of them written without vowels ("kbn tebeng")
-        self._abbreviated: set[tuple[str, ...]] = set()
-        words = dictionary_words()
+        # "#kelbentiring": the joined name after a marker, read as the marker and the name
+        self._marked: set[tuple[str, ...]] = set()
+        for area in self.areas:
+            joined = "".join(area.forms[0])
+            for prefix in JOINED_PREFIXES.get(area.level, ()):
+                form = (prefix + joined,)
+                if form not in self._exact:
+                    self._exact[form] = [area]
+                    self._marked.add(form)
+        # names of several words by each word left out: the words with "" in its place -> the
+        # areas and the word left out, for a name with one word shortened ("kbn tebeng")
+        self._words = dictionary_words()
+        self._partial: dict[tuple[str, ...], list[tuple[Area, str]]] = {}
         for area in self.areas:
             for form in area.forms:
-                for variant in _abbreviations(form, words):
-                    if variant in self._exact and variant not in self._abbreviated:
-                        continue  # a name or alias of its own
-                    bucket = self._exact.setdefault(variant, [])
-                    if area not in bucket:
-                        bucket.append(area)
-                    self._abbreviated.add(variant)
+                if len(form) < 2:
+                    continue
+                for k, word in enumerate(form):
+                    partial = (*form[:k], "", *form[k + 1 :])
+                    self._partial.setdefault(partial, []).append((area, word))
+        self._name_words = sorted({w for partial in self._partial for w in partial if w})
+        # whether a written word shortens any word of a name: computed once per word
+        self._shortens = BoundedWordCache(self._shortens_a_name_word, FUZZY_CACHE_SIZE)
         self._first_tokens = frozenset(form[0] for form in self._exact)
         self.kecamatan_names = [a.name for a in self.areas if a.level == "kecamatan"]
         self.kelurahan_of = {a.name: a.kecamatan for a in self.areas if a.level == "kelurahan"}
@@ -253,10 +282,34 @@ class Gazetteer:
             if tokens[i] not in self._first_tokens:
                 continue
             for size in range(min(MAX_NAME_TOKENS, len(tokens) - i), 0, -1):
-                form = tuple(tokens[i : i + size])
-                score = ABBREVIATED_SCORE if form in self._abbreviated else 0.9
-                for area in self._exact.get(form, ()):
-                    hits.append(_Hit(area, i, i + size, score))
+                for area in self._exact.get(tuple(tokens[i : i + size]), ()):
+                    hits.append(_Hit(area, i, i + size, 0.9))
+        return hits
+
+    def _shortens_a_name_word(self, token: str) -> bool:
+        return token[0] != "_" and any(
+            _abbreviates(token, word, self._words) for word in self._name_words
+        )
+
+    def _shortened_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
+        """Names of several words with one word shortened ("kbn tebeng", "jemb kecil"): a
+        window whose other words are the name's own, and whose one word `_abbreviates` it."""
+        hits: list[_Hit] = []
+        n = len(tokens)
+        short = [
+            ABBREVIATED_MIN_LEN <= len(t) <= ABBREVIATED_MAX_LEN and self._shortens(t)
+            for t in tokens
+        ]
+        for j in (j for j in range(n) if short[j]):
+            for size in range(2, min(MAX_NAME_TOKENS, n) + 1):
+                for i in range(max(0, j - size + 1), min(j, n - size) + 1):
+                    if (i, i + size) in exact:
+                        continue
+                    k = j - i
+                    window = tokens[i : i + size]
+                    for area, word in self._partial.get((*window[:k], "", *window[k + 1 :]), ()):
+                        if _abbreviates(window[k], word, self._words):
+                            hits.append(_Hit(area, i, i + size, ABBREVIATED_SCORE))
         return hits
 
     def _fuzzy_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
@@ -343,6 +396,8 @@ class Gazetteer:
         if not tokens:
             return NO_AREA
         hits = self._exact_hits(tokens)
+        spans = {(h.start, h.end) for h in hits}
+        hits += self._shortened_hits(tokens, spans)
         fuzzy = self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
         if fuzzy and hits:
             fuzzy = [f for f in fuzzy if not self._swallows_exact(f, hits, tokens)]
@@ -364,8 +419,11 @@ class Gazetteer:
         for h in hits:
             before = tokens[h.start - 1] if h.start > 0 else ""
             after = tokens[h.end] if h.end < len(tokens) else ""
-            h.marker = before in MARKERS
-            start = h.start - 1 if h.marker else h.start
+            marked_before = before in MARKERS
+            h.marker = marked_before or (
+                h.end - h.start == 1 and (tokens[h.start],) in self._marked
+            )
+            start = h.start - 1 if marked_before else h.start
             h.evidence = " ".join(tokens[start : h.end])
             if h.marker:
                 h.score = min(0.98, h.score + 0.07)
@@ -392,6 +450,8 @@ class Gazetteer:
         area = hit.area
         if not area.needs_context or hit.marker or after in PLACE_AFTER:
             return True
+        if before == NUMBER_TOKEN and hit.start > 1 and tokens[hit.start - 2] in ADDRESS_WORDS:
+            return True  # "RT 03 Semarang"
         matched = tokens[hit.start : hit.end]
         name_tokens = area.forms[0]
         if len(matched) == 1 and len(name_tokens) > 1:

@@ -62,6 +62,14 @@ def gazetteer() -> Gazetteer:
         ("truk sampah kpn lewat ke pgr dewa", "Selebar", "Pagar Dewa"),
         ("BANJIR LAGI rawa mkmr setinggi lutut", "Muara Bangka Hulu", "Rawa Makmur"),
         ("jalan rusak di lingkar brt dkt sd", "Gading Cempaka", "Lingkar Barat"),
+        # ... or cut short
+        ("perbaikan KK lewat kelurahan jemb. kecil", "Singaran Pati", "Jembatan Kecil"),
+        ("ombak naik sampai ke jalan di pdk besi", "Teluk Segara", "Pondok Besi"),
+        ("PKL di ps. baru nutup trotoar", "Teluk Segara", "Pasar Baru"),
+        # a hashtag of the marker and the name; a name after an RT number
+        ("kolam galian gk dipagar #kelbentiring", "Muara Bangka Hulu", "Bentiring"),
+        ("sampah numpuk #kecselebar", "Selebar", None),
+        ("Saya janda lansia RT 03 Semarang, belum dapat bantuan", "Sungai Serut", "Semarang"),
     ],
 )
 def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:
