@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,9 @@ def read_labeled(
             raise DataFileError(path, None, f"not valid UTF-8 (byte {exc.start})") from exc
         if not content.strip():
             raise DataFileError(path, None, "file is empty")
-        reader = csv.DictReader(content.splitlines())
+        # the csv module reads the line breaks itself: a quoted post may hold several lines, and
+        # splitting the file into lines first would glue the words around each break together
+        reader = csv.DictReader(io.StringIO(content, newline=""), strict=True)
         header = reader.fieldnames or []
         for column in (text_column, label_column):
             if column not in header:
