@@ -64,15 +64,16 @@ def test_calibration_uses_folds_below_the_holdout_threshold() -> None:
     ],
 )
 def test_large_corpora_hold_out_a_tenth_at_most_holdout_posts(n: int, held_out: int) -> None:
-    split = calibration_split(_labels(n))
+    labels = _labels(n)
+    split = calibration_split(labels)
     assert isinstance(split, StratifiedShuffleSplit)
     assert split.get_n_splits() == 1
     assert linear_fits(split) == 1
-    (train_idx, test_idx), *_ = split.split(np.zeros(n), _labels(n))
+    (train_idx, test_idx), *_ = split.split(np.zeros(n), labels)
     assert len(test_idx) == held_out
     assert len(train_idx) == n - held_out
     # stratified: every class is on both sides
-    assert len({_labels(n)[i] for i in test_idx}) == 16
+    assert len({labels[i] for i in test_idx}) == 16
 
 
 def test_holdout_calibration_fits_one_linear_model_on_the_rest(
