@@ -153,14 +153,12 @@ class _Hit:
     fuzzy: bool = False
 
 
-def _abbreviates(short: str, word: str, words: frozenset[str]) -> bool:
-    """`short` is `word` shortened: its first letter, then some of its other letters in order,
-    and no word of its own."""
+def _abbreviates(short: str, word: str) -> bool:
+    """`short` has the letters of `word` shortened: its first letter, then two to five of its
+    letters in all, in order (whether `short` is a word of its own is the caller's check)."""
     if not ABBREVIATED_MIN_LEN <= len(short) <= ABBREVIATED_MAX_LEN:
         return False
     if len(short) >= len(word) or short[0] != word[0]:
-        return False
-    if short in words:
         return False
     rest = iter(word[1:])
     return all(letter in rest for letter in short[1:])
@@ -287,15 +285,18 @@ class Gazetteer:
         return hits
 
     def _shortens_a_name_word(self, token: str) -> bool:
-        return token[0] != "_" and any(
-            _abbreviates(token, word, self._words) for word in self._name_words
-        )
+        """A written word that may be a name's word shortened: no placeholder, no word of its
+        own, and the letters of one."""
+        if token[0] == "_" or token in self._words:
+            return False
+        return any(_abbreviates(token, word) for word in self._name_words)
 
     def _shortened_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
         """Names of several words with one word shortened ("kbn tebeng", "jemb kecil"): a
         window whose other words are the name's own, and whose one word `_abbreviates` it."""
         hits: list[_Hit] = []
         n = len(tokens)
+        # the length check first keeps the bounded cache for words that could be short forms
         short = [
             ABBREVIATED_MIN_LEN <= len(t) <= ABBREVIATED_MAX_LEN and self._shortens(t)
             for t in tokens
@@ -308,7 +309,7 @@ class Gazetteer:
                     k = j - i
                     window = tokens[i : i + size]
                     for area, word in self._partial.get((*window[:k], "", *window[k + 1 :]), ()):
-                        if _abbreviates(window[k], word, self._words):
+                        if _abbreviates(window[k], word):
                             hits.append(_Hit(area, i, i + size, ABBREVIATED_SCORE))
         return hits
 
