@@ -14,12 +14,17 @@ words or other cities count only with evidence, as the areas file says per name
   kecamatan (or one of its kelurahan) in the same post;
 - `word` ("Penurunan", a decrease; "Kandang", a pen): any of those, or a place word before it
   ("di", "warga", "daerah", "puskesmas", "lokasi", "SD"...), or, for names of two words or
-  more, the start or the end of the post or an emoji before it ("📍 Lingkar Timur"),
-  unless the word before or after is one the file lists as making it an ordinary phrase
-  ("kandang ayam", "penurunan harga", "toko Sumber Jaya").
+  more, the start or the end of the post or an emoji before it ("📍 Lingkar Timur");
 - empty: `city` (the strict kind) for a one-word name that is an Indonesian dictionary word, so
   another city's "Genteng" (roof tile) or "Ujung" (end) is safe without editing the file;
   otherwise none. `no` forces none.
+- whatever the kind, a name whose word before or after is one the file lists as making it an
+  ordinary phrase ("kandang ayam", "penurunan harga", "toko Sumber Jaya", "tergantung pada
+  harapan") counts only after a marker ("kel.") or before an RT/RW or a kecamatan word.
+
+An alias that normalising rewrites is matched only as written, never through a typo or a
+shortened word: "Pd. Jati" reads "pada jati" (the lexicon's "pd"), and "pada mati" is one edit
+from it.
 
 A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
 the tagging threshold. Typos are matched only for names of eight letters or more, with one
@@ -31,6 +36,7 @@ Lebar, "sawah lebar bru" is Sawah Lebar Baru.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +127,9 @@ class Area:
     kecamatan: str  # its own name for a kecamatan
     forms: tuple[tuple[str, ...], ...]
     needs_context: str = ""  # "", "word" or "city"
+    # forms matched as written only (no typos, no shortened word): aliases the lexicon
+    # rewrote, whose expansion is an ordinary word ("Pd. Jati" reads "pada jati")
+    exact_forms: frozenset[tuple[str, ...]] = frozenset()
     not_preceded_by: frozenset[str] = frozenset()
     not_followed_by: frozenset[str] = frozenset()
 
@@ -164,6 +173,10 @@ def _abbreviates(short: str, word: str) -> bool:
     return all(letter in rest for letter in short[1:])
 
 
+# The letters of a name or alias as written, to tell whether normalising rewrote it.
+_WRITTEN_RE = re.compile(r"[a-z0-9]+")
+
+
 def _form_tokens(text: str) -> tuple[str, ...]:
     return tuple(normalise_text(text, known_words=frozenset()).split())
 
@@ -182,7 +195,7 @@ class Gazetteer:
                 if area not in bucket:
                     bucket.append(area)
                 joined = "".join(form)
-                if len(joined) >= FUZZY_MIN_LEN:
+                if len(joined) >= FUZZY_MIN_LEN and form not in area.exact_forms:
                     self._joined.setdefault(joined, area)
         # typo candidates by (first letter, length): a query is compared with few names
         self._fuzzy_index: dict[tuple[str, int], list[str]] = {}
@@ -206,7 +219,7 @@ class Gazetteer:
         self._partial: dict[tuple[str, ...], list[tuple[Area, str]]] = {}
         for area in self.areas:
             for form in area.forms:
-                if len(form) < 2:
+                if len(form) < 2 or form in area.exact_forms:
                     continue
                 for k, word in enumerate(form):
                     partial = (*form[:k], "", *form[k + 1 :])
@@ -245,13 +258,17 @@ class Gazetteer:
                 raise DataFileError(path, number, f"unknown kecamatan {parent!r} for {name!r}")
             aliases = [a.strip() for a in row.get("aliases", "").split("|") if a.strip()]
             forms: list[tuple[str, ...]] = []
+            exact: set[tuple[str, ...]] = set()
             for text in [name, *aliases]:
                 tokens = _form_tokens(text)
                 if not tokens:
                     raise DataFileError(path, number, f"name or alias {text!r} has no letters")
+                rewritten = "".join(tokens) != "".join(_WRITTEN_RE.findall(text.lower()))
                 for form in (tokens, ("".join(tokens),)):
                     if form not in forms:
                         forms.append(form)
+                        if rewritten:
+                            exact.add(form)
             needs = row.get("needs_context", "").lower()
             if needs not in CONTEXT_KINDS:
                 raise DataFileError(
@@ -267,7 +284,9 @@ class Gazetteer:
                 frozenset(_form_tokens(w)[-1] for w in row.get(col, "").split("|") if w.strip())
                 for col in ("not_preceded_by", "not_followed_by")
             ]
-            areas.append(Area(name, level, parent, tuple(forms), needs, *blockers))
+            areas.append(
+                Area(name, level, parent, tuple(forms), needs, frozenset(exact), *blockers)
+            )
         if not kecamatan:
             raise DataFileError(path, None, "no kecamatan rows")
         return cls(areas)
@@ -449,7 +468,11 @@ class Gazetteer:
     @staticmethod
     def _has_context(hit: _Hit, tokens: list[str], before: str, after: str) -> bool:
         area = hit.area
-        if not area.needs_context or hit.marker or after in PLACE_AFTER:
+        if hit.marker or after in PLACE_AFTER:
+            return True
+        if before in area.not_preceded_by or after in area.not_followed_by:
+            return False
+        if not area.needs_context:
             return True
         if before == NUMBER_TOKEN and hit.start > 1 and tokens[hit.start - 2] in ADDRESS_WORDS:
             return True  # "RT 03 Semarang"
@@ -458,8 +481,6 @@ class Gazetteer:
         if len(matched) == 1 and len(name_tokens) > 1:
             return True  # a joined name ("pasarbaru") is no ordinary word
         if area.needs_context == "city" or hit.fuzzy:
-            return False
-        if before in area.not_preceded_by or after in area.not_followed_by:
             return False
         if before in PLACE_BEFORE:
             hit.score = min(hit.score, 0.8)

@@ -70,6 +70,10 @@ def gazetteer() -> Gazetteer:
         ("kolam galian gk dipagar #kelbentiring", "Muara Bangka Hulu", "Bentiring"),
         ("sampah numpuk #kecselebar", "Selebar", None),
         ("Saya janda lansia RT 03 Semarang, belum dapat bantuan", "Sungai Serut", "Semarang"),
+        # "Pd." for Padang: the lexicon reads "pd" as "pada", so the alias is "pada nangka"
+        ("got tersumbat pd. nangka depan masjid", "Singaran Pati", "Padang Nangka"),
+        ("Pd. Jati banjir lagi", "Ratu Samban", "Padang Jati"),
+        ("Sampah numpuk dkt pasar pd harapan", "Gading Cempaka", "Padang Harapan"),
     ],
 )
 def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:
@@ -102,6 +106,11 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "di penurunan harga sawit",
         "Surabaya ni panas",
         "#matilampu #bengkulu",
+        # one edit from "pada jati" / "pada nangka": the alias "Pd. Jati" is matched as written
+        "lampunya pada mati semua di gang kami",
+        "air pada keruh semua pak",
+        # the areas file's blockers hold for a name that needs no context as well
+        "semua tergantung pada harapan warga",
         "tidak ada tempat di sini",
         "",
     ],
@@ -237,3 +246,23 @@ def test_bad_area_file_names_row(tmp_path: Path) -> None:
     path.write_text("level,name,kecamatan\nkecamatan,A,\nkelurahan,B,Z\n")
     with pytest.raises(DataFileError, match=r"row 3: unknown kecamatan 'Z'"):
         Gazetteer.from_csv(path)
+
+
+def test_alias_the_lexicon_rewrites_is_matched_only_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context,not_preceded_by\n"
+        "kecamatan,Ratu Samban,,,,\n"
+        "kelurahan,Padang Jati,Ratu Samban,Pd. Jati,,tergantung\n"
+    )
+    areas = Gazetteer.from_csv(path)
+    (area,) = [a for a in areas.areas if a.level == "kelurahan"]
+    assert ("pada", "jati") in area.forms and ("pada", "jati") in area.exact_forms
+    assert ("padang", "jati") not in area.exact_forms  # the name itself keeps its typos
+    assert areas.resolve(normalise_text("pd jati banjir")).kelurahan == "Padang Jati"
+    assert areas.resolve(normalise_text("padang jatti banjir")).kelurahan == "Padang Jati"
+    # a typo of the rewritten alias is an ordinary phrase
+    assert not areas.resolve(normalise_text("lampunya pada mati")).found
+    assert not areas.resolve(normalise_text("tergantung pada jati")).found
+    # a marker outweighs the blockers
+    assert areas.resolve(normalise_text("tergantung kel. pd jati")).kelurahan == "Padang Jati"
