@@ -91,6 +91,8 @@ PLACE_BEFORE = frozenset(
         "kantor",
         "masjid",
         "sekolah",
+        "tpu",
+        "tps",
         "sd",
         "smp",
         "sma",

@@ -54,6 +54,7 @@ def gazetteer() -> Gazetteer:
         ("komplek Lingkar Timur gelap", "Singaran Pati", "Lingkar Timur"),
         ("lokasi lingkar timur, lampu mati", "Singaran Pati", "Lingkar Timur"),
         ("guru di SD lingkar barat jarang masuk", "Gading Cempaka", "Lingkar Barat"),
+        ("gorong-gorong menuju TPU Lingkar Barat retak", "Gading Cempaka", "Lingkar Barat"),
         # a name of several words that ends the post or follows an emoji
         ("lampu jalan mati 2 minggu, jln gedang", "Gading Cempaka", "Jalan Gedang"),
         ("bantuan salah sasaran 🙄 jembatan kecil", "Singaran Pati", "Jembatan Kecil"),
