@@ -14,7 +14,7 @@ from pathlib import Path
 
 from api.settings import PROJECT_DIR
 from model.areas import Gazetteer
-from model.text import normalise_text
+from model.text import normalise_clauses
 from training.labels import default_label_files, read_labeled
 
 
@@ -36,7 +36,7 @@ def main() -> None:
     kel_total = kel_ok = kec_total = kec_ok = empty_total = empty_found = 0
     errors = []
     for text, kec, kel in zip(data.texts, data.kecamatan, data.kelurahan, strict=True):
-        match = gazetteer.resolve(normalise_text(text))
+        match = gazetteer.resolve(normalise_clauses(text))
         got = (match.kecamatan or "", match.kelurahan or "")
         if kel:
             kel_total += 1

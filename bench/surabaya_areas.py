@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from model.areas import Gazetteer
-from model.text import normalise_text
+from model.text import normalise_clauses
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -58,7 +58,7 @@ def main() -> None:
         gazetteer = Gazetteer.from_csv(areas)
     with complaints.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    matches = [gazetteer.resolve(normalise_text(row["text"])) for row in rows]
+    matches = [gazetteer.resolve(normalise_clauses(row["text"])) for row in rows]
     n = len(rows)
     print(
         f"complaints {n}; kecamatan {len(gazetteer.kecamatan_names)}, "

@@ -1,6 +1,9 @@
 """Finding the kecamatan and kelurahan a post is about.
 
-Runs on normalised text (before stemming: Sastrawi turns "Penurunan" into "turun"). Names are
+Runs on normalised text (before stemming: Sastrawi turns "Penurunan" into "turun"), each clause
+normalised alone and the clauses joined by a break token (`model.text.normalise_clauses`), so
+that a clause's start and end count as a post's do and the words of the next sentence are not
+the words after a name ("di Berkas. Saya ..."). Names are
 matched exactly as token sequences (official spelling, aliases, joined forms such as
 "sawahlebar", and joined after "kel"/"kec" as hashtags write them: "#kelbentiring"), then
 names of several words with one word shortened as people shorten it, its other words in full
@@ -46,6 +49,7 @@ from rapidfuzz.distance import Levenshtein
 from model.datafiles import DataFileError, read_rows
 from model.stem import is_indonesian_word
 from model.text import (
+    BREAK_TOKEN,
     EMOJI_TOKENS,
     NUMBER_TOKEN,
     BoundedWordCache,
@@ -487,10 +491,15 @@ class Gazetteer:
         if before in PLACE_BEFORE:
             hit.score = min(hit.score, 0.8)
             return True
-        # a name of several words that opens the post, ends it, or follows an emoji
-        # ("... gelap gulita, jln gedang", "📍 Lingkar Timur")
+        # a name of several words that opens the post or a clause, ends one, or follows an
+        # emoji ("... gelap gulita, jln gedang", "Jl. Salak, Lingkar Timur, sudah", "📍 Lingkar
+        # Timur")
         if len(name_tokens) > 1 and (
-            hit.start == 0 or hit.end == len(tokens) or before in EMOJI_TOKENS
+            hit.start == 0
+            or hit.end == len(tokens)
+            or before in EMOJI_TOKENS
+            or before == BREAK_TOKEN
+            or after == BREAK_TOKEN
         ):
             hit.score = min(hit.score, 0.8)
             return True

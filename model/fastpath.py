@@ -377,6 +377,14 @@ class FastPath:
             return [one(str(t)) for t in texts]
         return [str(t) for t in self._first.transform(list(texts))]
 
+    def normalise_clauses(self, texts: Sequence[str]) -> list[str]:
+        """What the area resolver reads: each clause normalised alone, joined by a break token
+        (`TextNormaliser.normalise_clauses_one`); `normalise` for another first step."""
+        if isinstance(self._first, TextNormaliser):
+            one = self._first.normalise_clauses_one
+            return [one(str(t)) for t in texts]
+        return self.normalise(texts)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """`pipeline.predict_proba(texts)`."""
         return self.predict_proba_normalised(self.normalise(texts))

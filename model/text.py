@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable, Container, Iterable, Set
 from functools import cache, lru_cache, partial
 from importlib import resources
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -426,6 +426,49 @@ def normalise_text(
     return " ".join([w if w in roots else formal(w) for w in words if w != _BOUNDARY])
 
 
+# What ends a clause for the area resolver (`split_clauses`): a line break (also written "\\n"),
+# ; ! ?, a comma outside a number, a period before a space or the end of the text.
+_CLAUSE_END_RE = re.compile(r"\n|\\n|[;!?]+|,(?!\d)|\.(?=\s|$)")
+_LAST_WORD_RE = re.compile(r"([^\W\d_]+)\W*$")
+# The token that stands for a clause end in `TextNormaliser.normalise_clauses_one`'s output.
+BREAK_TOKEN = _BOUNDARY
+# A period after a word of at most this many letters that is no dictionary word closes an
+# abbreviation ("kel.", "jl.", "pd.", "jemb."), not a clause.
+_ABBREVIATION_MAX_LEN = 4
+
+
+def split_clauses(text: str) -> list[str]:
+    """The clauses of a post, for reading places: "... dari lebaran. Jembatan Kecil gelap" holds
+    two, and so does "di Berkas. Saya ...", while "Kel. Sawah Lebar" and "Jl. Pd. Jati" hold one.
+    The model's own text (`normalise_text`) is not split: its word pairs span clause ends as
+    they always did."""
+    words = dictionary_words()
+    clauses: list[str] = []
+    start = 0
+    for match in _CLAUSE_END_RE.finditer(text):
+        if match.group() == ".":
+            last = _LAST_WORD_RE.search(text, start, match.start())
+            if last is not None:
+                word = last.group(1).lower()
+                if len(word) <= _ABBREVIATION_MAX_LEN and word not in words:
+                    continue
+        clauses.append(text[start : match.start()])
+        start = match.end()
+    clauses.append(text[start:])
+    return clauses
+
+
+def join_clauses(normalised: Iterable[str]) -> str:
+    """Normalised clauses as one text, `BREAK_TOKEN` between them (empty ones left out)."""
+    return f" {BREAK_TOKEN} ".join([c for c in normalised if c])
+
+
+def normalise_clauses(text: str, **kwargs: Any) -> str:
+    """`normalise_text` of each clause of `text` (`split_clauses`), joined by `BREAK_TOKEN`:
+    what the area resolver reads."""
+    return join_clauses(normalise_text(c, **kwargs) for c in split_clauses(text))
+
+
 V = TypeVar("V")
 
 
@@ -623,6 +666,12 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
     def normalise_one(self, doc: str) -> str:
         """`transform` for one text, without the checks (the fast inference path calls it)."""
         return self._words().normalise(doc)
+
+    def normalise_clauses_one(self, doc: str) -> str:
+        """`normalise_one` of each clause of `doc`, joined by `BREAK_TOKEN` (`split_clauses`):
+        what the area resolver reads."""
+        normalise = self._words().normalise
+        return join_clauses(map(normalise, split_clauses(doc)))
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")

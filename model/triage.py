@@ -106,8 +106,11 @@ class Triage:
             received = list(received_at)
         posted = list(posted_at) if posted_at is not None else [None] * len(texts)
         normalised, proba = self.predict_proba(texts)
+        clauses = self.fast.normalise_clauses(texts)  # what the area resolver reads
         results = []
-        for norm, row, when, arrived in zip(normalised, proba, posted, received, strict=True):
+        for norm, clause_text, row, when, arrived in zip(
+            normalised, clauses, proba, posted, received, strict=True
+        ):
             order = np.argsort(-row, kind="stable")
             top = TopicScore(self._labels[order[0]], float(row[order[0]]))
             second = float(row[order[1]]) if len(order) > 1 else 0.0
@@ -115,7 +118,7 @@ class Triage:
                 TopicScore(self._labels[i], float(row[i]))
                 for i in order[1 : 1 + self.n_alternatives]
             ]
-            area = self.directory.gazetteer.resolve(norm)
+            area = self.directory.gazetteer.resolve(clause_text)
             decision = decide_tags(
                 top.label,
                 top.confidence,

@@ -15,7 +15,7 @@ import numpy as np
 
 from model.areas import AreaMatch
 from model.routing import NOT_A_COMPLAINT, Directory, TagPolicy, decide_tags
-from model.text import normalise_text
+from model.text import normalise_clauses
 
 
 def gold_tags(
@@ -78,7 +78,7 @@ def score_tags(
         order = np.argsort(-row, kind="stable")
         confidence = float(row[order[0]])
         margin = confidence - (float(row[order[1]]) if len(order) > 1 else 0.0)
-        area = directory.gazetteer.resolve(normalise_text(text))
+        area = directory.gazetteer.resolve(normalise_clauses(text))
         decision = decide_tags(classes[order[0]], confidence, margin, area, directory, policy)
         predicted = {t.official.official_id for t in decision.tags}
         gold = gold_tags(topics[i], kecamatan[i], kelurahan[i], directory, policy)

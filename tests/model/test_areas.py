@@ -6,7 +6,7 @@ import pytest
 
 from model.areas import Gazetteer
 from model.datafiles import DataFileError
-from model.text import normalise_text
+from model.text import normalise_clauses
 from tests.conftest import DATA_DIR
 
 
@@ -55,6 +55,19 @@ def gazetteer() -> Gazetteer:
         ("lokasi lingkar timur, lampu mati", "Singaran Pati", "Lingkar Timur"),
         ("guru di SD lingkar barat jarang masuk", "Gading Cempaka", "Lingkar Barat"),
         ("gorong-gorong menuju TPU Lingkar Barat retak", "Gading Cempaka", "Lingkar Barat"),
+        # a name of several words that opens or ends a clause
+        (
+            "Saluran di Jl. Salak Raya, Lingkar Timur, penuh lumpur",
+            "Singaran Pati",
+            "Lingkar Timur",
+        ),
+        (
+            "air cuma masuk jam 1 malam. Jembatan Kecil ni dianaktirikan",
+            "Singaran Pati",
+            "Jembatan Kecil",
+        ),
+        # the next sentence's first word is not the word after the name
+        ("Saya tinggal di Berkas. Saya mau lapor lampu mati", "Teluk Segara", "Berkas"),
         # a name of several words that ends the post or follows an emoji
         ("lampu jalan mati 2 minggu, jln gedang", "Gading Cempaka", "Jalan Gedang"),
         ("bantuan salah sasaran 🙄 jembatan kecil", "Singaran Pati", "Jembatan Kecil"),
@@ -78,7 +91,7 @@ def gazetteer() -> Gazetteer:
     ],
 )
 def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:
-    match = gazetteer.resolve(normalise_text(text))
+    match = gazetteer.resolve(normalise_clauses(text))
     assert (match.kecamatan, match.kelurahan) == (kecamatan, kelurahan)
     assert match.evidence
     assert match.confidence >= 0.7
@@ -112,12 +125,16 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "air pada keruh semua pak",
         # the areas file's blockers hold for a name that needs no context as well
         "semua tergantung pada harapan warga",
+        # a clause ends only where a sentence does: "berkas saya" stays one phrase
+        "di berkas saya ada yang kurang. lama nian",
+        # the file's blockers hold at a clause's start too ("jembatan kecil di ...")
+        "kantor kelurahan lama. jembatan kecil di kebun roboh",
         "tidak ada tempat di sini",
         "",
     ],
 )
 def test_trap_words_are_not_places(gazetteer: Gazetteer, text: str) -> None:
-    match = gazetteer.resolve(normalise_text(text))
+    match = gazetteer.resolve(normalise_clauses(text))
     assert match.kecamatan is None and match.kelurahan is None
     assert match.evidence is None
 
@@ -139,7 +156,7 @@ def test_trap_words_are_not_places(gazetteer: Gazetteer, text: str) -> None:
 def test_exact_name_beats_a_typo_match_around_it(
     gazetteer: Gazetteer, text: str, kelurahan: str, evidence: str
 ) -> None:
-    match = gazetteer.resolve(normalise_text(text))
+    match = gazetteer.resolve(normalise_clauses(text))
     assert (match.kelurahan, match.evidence) == (kelurahan, evidence)
     assert match.confidence >= 0.8
 
@@ -162,7 +179,7 @@ def test_exact_name_beats_a_typo_match_around_it(
 def test_typo_of_a_longer_name_beats_the_name_inside_it(
     gazetteer: Gazetteer, text: str, kelurahan: str, evidence: str
 ) -> None:
-    match = gazetteer.resolve(normalise_text(text))
+    match = gazetteer.resolve(normalise_clauses(text))
     assert (match.kelurahan, match.evidence) == (kelurahan, evidence)
     assert match.confidence >= 0.7
 
@@ -191,26 +208,26 @@ def test_name_ending_a_longer_name(tmp_path: Path, text: str, kelurahan: str) ->
         "kelurahan,Romokalisari,Benowo,,\n"
         "kelurahan,Kalisari,Mulyorejo,,\n"
     )
-    match = Gazetteer.from_csv(path).resolve(normalise_text(text))
+    match = Gazetteer.from_csv(path).resolve(normalise_clauses(text))
     assert match.kelurahan == kelurahan
     assert match.confidence >= 0.7
 
 
 def test_conflicting_kelurahan_and_kecamatan_lowers_confidence(gazetteer: Gazetteer) -> None:
-    agree = gazetteer.resolve(normalise_text("kel. Sawah Lebar kec. Ratu Agung"))
-    conflict = gazetteer.resolve(normalise_text("kel. Sawah Lebar kec. Selebar"))
+    agree = gazetteer.resolve(normalise_clauses("kel. Sawah Lebar kec. Ratu Agung"))
+    conflict = gazetteer.resolve(normalise_clauses("kel. Sawah Lebar kec. Selebar"))
     assert agree.confidence > conflict.confidence
     assert conflict.ambiguous and not agree.ambiguous
 
 
 def test_two_kelurahan_of_one_kecamatan(gazetteer: Gazetteer) -> None:
-    match = gazetteer.resolve(normalise_text("dari Anggut Atas sampai Anggut Bawah"))
+    match = gazetteer.resolve(normalise_clauses("dari Anggut Atas sampai Anggut Bawah"))
     assert match.kecamatan == "Ratu Samban"
     assert match.ambiguous
 
 
 def test_street_named_after_an_area_is_below_tagging_confidence(gazetteer: Gazetteer) -> None:
-    match = gazetteer.resolve(normalise_text("lampu mati di Jl. Sawah Lebar"))
+    match = gazetteer.resolve(normalise_clauses("lampu mati di Jl. Sawah Lebar"))
     assert match.kelurahan == "Sawah Lebar"
     assert match.confidence < 0.7
 
@@ -225,14 +242,14 @@ def test_other_city_names_that_are_words_need_evidence(tmp_path: Path) -> None:
         "kelurahan,Pakis,Gayungan,,no\n"
     )
     other = Gazetteer.from_csv(path)
-    assert not other.resolve(normalise_text("rumah di ujung jalan gelap")).found
-    assert other.resolve(normalise_text("kelurahan Ujung gelap")).kelurahan == "Ujung"
-    assert other.resolve(normalise_text("Ujung RT 3 banjir")).kelurahan == "Ujung"
+    assert not other.resolve(normalise_clauses("rumah di ujung jalan gelap")).found
+    assert other.resolve(normalise_clauses("kelurahan Ujung gelap")).kelurahan == "Ujung"
+    assert other.resolve(normalise_clauses("Ujung RT 3 banjir")).kelurahan == "Ujung"
     # "meninggal" is a word, not a typo of Menanggal; "menangal" is a typo
-    assert not other.resolve(normalise_text("ayah saya meninggal bulan lalu")).found
-    assert other.resolve(normalise_text("banjir di menangal")).kelurahan == "Menanggal"
+    assert not other.resolve(normalise_clauses("ayah saya meninggal bulan lalu")).found
+    assert other.resolve(normalise_clauses("banjir di menangal")).kelurahan == "Menanggal"
     # `no` turns the dictionary-word rule off
-    assert other.resolve(normalise_text("pakis banjir")).kelurahan == "Pakis"
+    assert other.resolve(normalise_clauses("pakis banjir")).kelurahan == "Pakis"
 
 
 def test_unknown_context_kind_is_rejected(tmp_path: Path) -> None:
@@ -260,10 +277,10 @@ def test_alias_the_lexicon_rewrites_is_matched_only_as_written(tmp_path: Path) -
     (area,) = [a for a in areas.areas if a.level == "kelurahan"]
     assert ("pada", "jati") in area.forms and ("pada", "jati") in area.exact_forms
     assert ("padang", "jati") not in area.exact_forms  # the name itself keeps its typos
-    assert areas.resolve(normalise_text("pd jati banjir")).kelurahan == "Padang Jati"
-    assert areas.resolve(normalise_text("padang jatti banjir")).kelurahan == "Padang Jati"
+    assert areas.resolve(normalise_clauses("pd jati banjir")).kelurahan == "Padang Jati"
+    assert areas.resolve(normalise_clauses("padang jatti banjir")).kelurahan == "Padang Jati"
     # a typo of the rewritten alias is an ordinary phrase
-    assert not areas.resolve(normalise_text("lampunya pada mati")).found
-    assert not areas.resolve(normalise_text("tergantung pada jati")).found
+    assert not areas.resolve(normalise_clauses("lampunya pada mati")).found
+    assert not areas.resolve(normalise_clauses("tergantung pada jati")).found
     # a marker outweighs the blockers
-    assert areas.resolve(normalise_text("tergantung kel. pd jati")).kelurahan == "Padang Jati"
+    assert areas.resolve(normalise_clauses("tergantung kel. pd jati")).kelurahan == "Padang Jati"

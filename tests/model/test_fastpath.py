@@ -27,6 +27,7 @@ from model.text import (
     _REDUP_RE,
     _URL_HINT_RE,
     _URL_RE,
+    BREAK_TOKEN,
     TextNormaliser,
     lexicon_phrases,
     load_lexicon,
@@ -188,6 +189,19 @@ def test_triage_uses_the_fast_path_with_the_pipelines_numbers(
     assert normalised == [str(t) for t in pipeline.named_steps["normalise"].transform(texts)]
     expected = pipeline.predict_proba(np.asarray(texts, dtype=object))
     assert _max_diff(proba, expected) <= TOLERANCE
+
+
+def test_triage_reads_areas_clause_by_clause(default_model: ModelArtifact) -> None:
+    triage = Triage(default_model, Directory.from_dir(DATA_DIR), TagPolicy())
+    text = "Saluran di Jl. Salak Raya, Lingkar Timur, penuh lumpur. Saya warga Berkas. Saya kesal"
+    (clauses,) = triage.fast.normalise_clauses([text])
+    assert clauses.count(BREAK_TOKEN) == 4
+    (result,) = triage.classify([text])
+    # the model reads the text without breaks, the area resolver with them
+    assert result.normalised == triage.fast.normalise([text])[0]
+    assert BREAK_TOKEN not in result.normalised
+    assert (result.area.kecamatan, result.area.kelurahan) == ("Singaran Pati", "Lingkar Timur")
+    assert result.area.ambiguous  # Berkas is named too, a clause later
 
 
 hostile_text = st.one_of(

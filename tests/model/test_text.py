@@ -13,6 +13,7 @@ from model.text import (
     _EMOJI_RE,
     _INVISIBLE_RE,
     _URL_HINT_RE,
+    BREAK_TOKEN,
     EMOJI_MOODS,
     WORD_CACHE_SIZE,
     BoundedWordCache,
@@ -22,7 +23,9 @@ from model.text import (
     dictionary_words,
     formal_word,
     load_emoji_moods,
+    normalise_clauses,
     normalise_text,
+    split_clauses,
     split_joined,
 )
 
@@ -274,3 +277,38 @@ def test_known_words_are_the_roots_and_the_training_words_without_a_union() -> N
     assert split_joined("sampahmenumpuk", known) == split_joined(
         "sampahmenumpuk", dictionary_words() | _FITTED.known_words_
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        ("banjir lagi. Penurunan hujan 2 jam", ["banjir lagi", " Penurunan hujan 2 jam"]),
+        ("Saya tinggal di Berkas. Saya mau lapor", ["Saya tinggal di Berkas", " Saya mau lapor"]),
+        # periods of abbreviations, numbers and addresses do not end a clause
+        ("Kel. Sawah Lebar, Jl. Pd. Jati No. 12", ["Kel. Sawah Lebar", " Jl. Pd. Jati No. 12"]),
+        ("jemb. kecil gelap", ["jemb. kecil gelap"]),
+        ("harga naik 1,5 juta? mahal!", ["harga naik 1,5 juta", " mahal", ""]),
+        ("satu\nDua\\nTiga", ["satu", "Dua", "Tiga"]),
+        ("aman", ["aman"]),
+    ],
+)
+def test_split_clauses(text: str, clauses: list[str]) -> None:
+    assert split_clauses(text) == clauses
+
+
+def test_clauses_are_normalised_alone_and_joined_by_a_break() -> None:
+    text = "lampu mati dari lebaran. Jembatan Kecil gelap,,  jalan rusak!!"
+    expected = " ".join(
+        ["lampu mati dari lebaran", BREAK_TOKEN, "jembatan kecil gelap", BREAK_TOKEN, "jalan rusak"]
+    )
+    assert normalise_clauses(text) == expected
+    assert _FITTED.normalise_clauses_one(text) == " ".join(
+        [
+            _FITTED.normalise_one("lampu mati dari lebaran"),
+            BREAK_TOKEN,
+            _FITTED.normalise_one(" Jembatan Kecil gelap"),
+            BREAK_TOKEN,
+            _FITTED.normalise_one("  jalan rusak"),
+        ]
+    )
+    assert normalise_clauses("") == "" and normalise_clauses("?!") == ""
