@@ -89,6 +89,8 @@ PLACE_BEFORE = frozenset(
         "komplek",
         "kompleks",
         "perum",
+        "perumnas",
+        "pantai",
         "lapangan",
         "lokasi",
         "alamat",

@@ -55,6 +55,8 @@ def gazetteer() -> Gazetteer:
         ("lokasi lingkar timur, lampu mati", "Singaran Pati", "Lingkar Timur"),
         ("guru di SD lingkar barat jarang masuk", "Gading Cempaka", "Lingkar Barat"),
         ("gorong-gorong menuju TPU Lingkar Barat retak", "Gading Cempaka", "Lingkar Barat"),
+        ("gorong2 masuk perumnas lingkar timur tersumbat", "Singaran Pati", "Lingkar Timur"),
+        ("perahu nelayan di pantai Bajak terbakar", "Teluk Segara", "Bajak"),
         # a name of several words that opens or ends a clause
         (
             "Saluran di Jl. Salak Raya, Lingkar Timur, penuh lumpur",
