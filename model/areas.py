@@ -16,8 +16,9 @@ words or other cities count only with evidence, as the areas file says per name
   number before it ("RT 03 Semarang") or an RT/RW or a kecamatan word after it, or its
   kecamatan (or one of its kelurahan) in the same post;
 - `word` ("Penurunan", a decrease; "Kandang", a pen): any of those, or a place word before it
-  ("di", "warga", "daerah", "puskesmas", "lokasi", "SD"...), or, for names of two words or
-  more, the start or the end of the post or an emoji before it ("📍 Lingkar Timur");
+  ("di", "warga", "daerah", "puskesmas", "lokasi", "SD"...) or a hashtag of it ("#penurunan"),
+  or, for names of two words or more, the start or the end of the post or a clause or an emoji
+  before it ("📍 Lingkar Timur");
 - empty: `city` (the strict kind) for a one-word name that is an Indonesian dictionary word, so
   another city's "Genteng" (roof tile) or "Ujung" (end) is safe without editing the file;
   otherwise none. `no` forces none.
@@ -51,9 +52,11 @@ from model.stem import is_indonesian_word
 from model.text import (
     BREAK_TOKEN,
     EMOJI_TOKENS,
+    HASHTAG_TOKEN,
     NUMBER_TOKEN,
     BoundedWordCache,
     dictionary_words,
+    load_lexicon,
     normalise_text,
 )
 
@@ -223,7 +226,13 @@ class Gazetteer:
                     self._marked.add(form)
         # names of several words by each word left out: the words with "" in its place -> the
         # areas and the word left out, for a name with one word shortened ("kbn tebeng")
-        self._words = dictionary_words()
+        # words written in full: the dictionary's roots, the words the slang lexicon writes
+        # ("ke", "di", "nya", "ya": no roots), the glue words; none shortens a name's word
+        self._words = (
+            dictionary_words()
+            | frozenset(w for form in load_lexicon().values() for w in form.split())
+            | _GLUE
+        )
         self._partial: dict[tuple[str, ...], list[tuple[Area, str]]] = {}
         for area in self.areas:
             for form in area.forms:
@@ -476,7 +485,12 @@ class Gazetteer:
     @staticmethod
     def _has_context(hit: _Hit, tokens: list[str], before: str, after: str) -> bool:
         area = hit.area
-        if hit.marker or after in PLACE_AFTER:
+        # "Penurunan, RT 3": an address word after the clause's end counts too
+        if after == BREAK_TOKEN and hit.end + 1 < len(tokens):
+            address = tokens[hit.end + 1] in ADDRESS_WORDS
+        else:
+            address = False
+        if hit.marker or after in PLACE_AFTER or address:
             return True
         if before in area.not_preceded_by or after in area.not_followed_by:
             return False
@@ -490,6 +504,9 @@ class Gazetteer:
             return True  # a joined name ("pasarbaru") is no ordinary word
         if area.needs_context == "city" or hit.fuzzy:
             return False
+        if before == HASHTAG_TOKEN:  # "#lingkarbarat", "#penurunan"
+            hit.score = min(hit.score, 0.8)
+            return True
         if before in PLACE_BEFORE:
             hit.score = min(hit.score, 0.8)
             return True

@@ -27,6 +27,8 @@ URL_TOKEN = "_url_"
 MENTION_TOKEN = "_mention_"
 NUMBER_TOKEN = "_angka_"
 EMOJI_TOKEN = "_emoji_"
+# Before a hashtag's words in the area resolver's text (`normalise_clauses`), never the model's.
+HASHTAG_TOKEN = "_tagar_"
 # The moods model/resources/emoji.tsv gives emoji; each has its token ("_emojimarah_").
 EMOJI_MOODS = ("marah", "sedih", "sindir", "tawa", "doa", "suka")
 EMOJI_TOKENS = frozenset({EMOJI_TOKEN, *(f"_emoji{mood}_" for mood in EMOJI_MOODS)})
@@ -347,7 +349,12 @@ def _may_hold_url(text: str) -> bool:
     )
 
 
-def _prepare(text: str, known: Container[str], moods: dict[str, str] | None = None) -> str:
+def _prepare(
+    text: str,
+    known: Container[str],
+    moods: dict[str, str] | None = None,
+    mark_hashtags: bool = False,
+) -> str:
     """The regular-expression steps of `normalise_text` before numbers and phrase boundaries.
 
     Each step is skipped when the text cannot hold what it replaces (a plain substring or
@@ -378,7 +385,7 @@ def _prepare(text: str, known: Container[str], moods: dict[str, str] | None = No
             words = [
                 piece for w in tag.split() for piece in split_joined(_squeeze(w, known), known)
             ]
-            return " " + " ".join(words) + " "
+            return (f" {HASHTAG_TOKEN} " if mark_hashtags else " ") + " ".join(words) + " "
 
         text = _HASHTAG_RE.sub(_hashtag, text)
     if "2" in text:  # the only digit _REDUP_RE matches
@@ -386,9 +393,11 @@ def _prepare(text: str, known: Container[str], moods: dict[str, str] | None = No
     return text
 
 
-def _tokens(text: str, known: Container[str], moods: dict[str, str] | None) -> list[str]:
+def _tokens(
+    text: str, known: Container[str], moods: dict[str, str] | None, mark_hashtags: bool = False
+) -> list[str]:
     """`normalise_text`'s tokens (before squeezing)."""
-    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", _prepare(text, known, moods))
+    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", _prepare(text, known, moods, mark_hashtags))
     text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
     return _TOKEN_RE.findall(text)
 
@@ -400,10 +409,13 @@ def normalise_text(
     phrases: dict[str, tuple[int, ...]] | None = None,
     formal: Callable[[str], str] | None = None,
     emoji_moods: dict[str, str] | None = None,
+    mark_hashtags: bool = False,
 ) -> str:
     """Normalise one post; see the module docstring for the steps.
 
     `emoji_moods` defaults to `load_emoji_moods()`; `{}` reads every emoji as "_emoji_".
+    `mark_hashtags` puts `HASHTAG_TOKEN` before the words of each hashtag (for the area
+    resolver: "#lingkarbarat" names a place; the model's text has no such token).
 
     `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster, and so does
     `formal`: `formal_word` with this lexicon and the dictionary's roots (e.g. cached).
@@ -414,7 +426,7 @@ def normalise_text(
     known = dictionary_words() if known_words is None else known_words
     # a run of one letter lies within one token: squeezing each token squeezes the text
     moods = load_emoji_moods() if emoji_moods is None else emoji_moods
-    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods)]
+    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods, mark_hashtags)]
     words = _apply_lexicon(tokens, lexicon, phrases)
     if not lexicon:
         return " ".join(w for w in words if w != _BOUNDARY)
@@ -464,9 +476,11 @@ def join_clauses(normalised: Iterable[str]) -> str:
 
 
 def normalise_clauses(text: str, **kwargs: Any) -> str:
-    """`normalise_text` of each clause of `text` (`split_clauses`), joined by `BREAK_TOKEN`:
-    what the area resolver reads."""
-    return join_clauses(normalise_text(c, **kwargs) for c in split_clauses(text))
+    """`normalise_text` of each clause of `text` (`split_clauses`), joined by `BREAK_TOKEN`,
+    hashtags marked: what the area resolver reads."""
+    return join_clauses(
+        normalise_text(c, mark_hashtags=True, **kwargs) for c in split_clauses(text)
+    )
 
 
 V = TypeVar("V")
@@ -571,8 +585,9 @@ class _WordCache:
         replacement = self.lexicon.get(word)
         return word, self._words([word] if replacement is None else replacement.split())
 
-    def normalise(self, text: str) -> str:
-        entries = self.entry.many(_PIECE_RE.findall(_prepare(text, self.known, self.moods)))
+    def normalise(self, text: str, mark_hashtags: bool = False) -> str:
+        prepared = _prepare(text, self.known, self.moods, mark_hashtags)
+        entries = self.entry.many(_PIECE_RE.findall(prepared))
         pieces = [e[1] for e in entries]
         if None not in pieces:
             return " ".join([p for p in pieces if p])
@@ -671,7 +686,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         """`normalise_one` of each clause of `doc`, joined by `BREAK_TOKEN` (`split_clauses`):
         what the area resolver reads."""
         normalise = self._words().normalise
-        return join_clauses(map(normalise, split_clauses(doc)))
+        return join_clauses(normalise(c, mark_hashtags=True) for c in split_clauses(doc))
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")

@@ -70,6 +70,10 @@ def gazetteer() -> Gazetteer:
         ),
         # the next sentence's first word is not the word after the name
         ("Saya tinggal di Berkas. Saya mau lapor lampu mati", "Teluk Segara", "Berkas"),
+        # a hashtag of a name that is also a word; an RT after the clause's end
+        ("tiap musim ujan angkat2 barang 😮‍💨 #lingkarbarat", "Gading Cempaka", "Lingkar Barat"),
+        ("beras bansos bau apek #penurunan", "Ratu Samban", "Penurunan"),
+        ("Penurunan, RT 3: pak RT minta 20rb tiap tanda tangan", "Ratu Samban", "Penurunan"),
         # a name of several words that ends the post or follows an emoji
         ("lampu jalan mati 2 minggu, jln gedang", "Gading Cempaka", "Jalan Gedang"),
         ("bantuan salah sasaran 🙄 jembatan kecil", "Singaran Pati", "Jembatan Kecil"),
@@ -129,6 +133,11 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "semua tergantung pada harapan warga",
         # a clause ends only where a sentence does: "berkas saya" stays one phrase
         "di berkas saya ada yang kurang. lama nian",
+        # a word the slang lexicon writes in full shortens no name's word ("ke": Kelawi)
+        "Kemarin pulang kampung ke Manna, listrik di sana stabil",
+        # another city's hashtag
+        "macet parah di jalan tol #surabaya",
+        "jembatan kecil dari papan di kebun belakang patah",
         # the file's blockers hold at a clause's start too ("jembatan kecil di ...")
         "kantor kelurahan lama. jembatan kecil di kebun roboh",
         "tidak ada tempat di sini",

@@ -15,6 +15,7 @@ from model.text import (
     _URL_HINT_RE,
     BREAK_TOKEN,
     EMOJI_MOODS,
+    HASHTAG_TOKEN,
     WORD_CACHE_SIZE,
     BoundedWordCache,
     EitherSet,
@@ -312,3 +313,11 @@ def test_clauses_are_normalised_alone_and_joined_by_a_break() -> None:
         ]
     )
     assert normalise_clauses("") == "" and normalise_clauses("?!") == ""
+
+
+def test_hashtags_are_marked_for_the_area_resolver_only() -> None:
+    text = "banjir lagi #lingkarbarat"
+    assert normalise_clauses(text) == f"banjir lagi {HASHTAG_TOKEN} lingkar barat"
+    assert _FITTED.normalise_clauses_one(text) == f"banjir lagi {HASHTAG_TOKEN} lingkar barat"
+    assert HASHTAG_TOKEN not in normalise_text(text)
+    assert HASHTAG_TOKEN not in _FITTED.normalise_one(text)
