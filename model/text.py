@@ -441,7 +441,6 @@ def normalise_text(
 # What ends a clause for the area resolver (`split_clauses`): a line break (also written "\\n"),
 # ; ! ?, a comma outside a number, a period before a space or the end of the text.
 _CLAUSE_END_RE = re.compile(r"\n|\\n|[;!?]+|,(?!\d)|\.(?=\s|$)")
-_LAST_WORD_RE = re.compile(r"([^\W\d_]+)\W*$")
 # The token that stands for a clause end in `TextNormaliser.normalise_clauses_one`'s output.
 BREAK_TOKEN = _BOUNDARY
 # A period after a word of at most this many letters that is no dictionary word closes an
@@ -458,13 +457,15 @@ def split_clauses(text: str) -> list[str]:
     clauses: list[str] = []
     start = 0
     for match in _CLAUSE_END_RE.finditer(text):
-        if match.group() == ".":
-            last = _LAST_WORD_RE.search(text, start, match.start())
-            if last is not None:
-                word = last.group(1).lower()
-                if len(word) <= _ABBREVIATION_MAX_LEN and word not in words:
-                    continue
-        clauses.append(text[start : match.start()])
+        end = match.start()
+        if text[end] == ".":
+            # the letters right before the period: an abbreviation's, or a word's
+            first = end
+            while first > start and text[first - 1].isalpha():
+                first -= 1
+            if 0 < end - first <= _ABBREVIATION_MAX_LEN and text[first:end].lower() not in words:
+                continue
+        clauses.append(text[start:end])
         start = match.end()
     clauses.append(text[start:])
     return clauses
