@@ -129,6 +129,13 @@ ABBREVIATED_SCORE = 0.8
 JOINED_PREFIXES = {"kelurahan": ("kel", "kelurahan"), "kecamatan": ("kec", "kecamatan")}
 # "RT 03 Semarang": a name right after an RT or RW number is an address here.
 ADDRESS_WORDS = frozenset({"rt", "rw"})
+# Where the writer lives rather than where the problem is: "saya tinggal di Sawah Lebar, tapi
+# ... di Kebun Kenanga". Words right before a name (a pronoun and "di" may come between).
+HOME_WORDS = frozenset(
+    {"tinggal", "rumah", "ngontrak", "ngekos", "kos", "kost", "domisili", "asal", "orang"}
+)
+_HOME_GAP = frozenset({"di", "saya", "aku", "kami", "kita", "gue", "ortu", "kakak", "adik"})
+HOME_FACTOR = 0.9
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,7 @@ class _Hit:
     evidence: str = ""
     context_ok: bool = field(default=True)
     fuzzy: bool = False
+    home: bool = False  # after words of where the writer lives (HOME_WORDS)
 
 
 def _abbreviates(short: str, word: str) -> bool:
@@ -465,6 +473,7 @@ class Gazetteer:
             if h.marker:
                 h.score = min(0.98, h.score + 0.07)
             h.context_ok = self._has_context(h, tokens, before, after)
+            h.home = self._after_home_words(tokens, start)
             if before in STREET_BEFORE:
                 h.score = min(h.score, STREET_SCORE)
         # Co-mention: a kelurahan and its kecamatan vouch for each other.
@@ -525,12 +534,40 @@ class Gazetteer:
         return False
 
     @staticmethod
+    def _after_home_words(tokens: list[str], start: int) -> bool:
+        """Whether the words before `start` say where the writer lives ("tinggal di", "rumah
+        saya di", "orang")."""
+        k = start - 1
+        gap = 0
+        while k >= 0 and tokens[k] in _HOME_GAP and gap < 2:
+            k -= 1
+            gap += 1
+        return k >= 0 and tokens[k] in HOME_WORDS
+
+    @staticmethod
     def _best(hits: list[_Hit]) -> _Hit:
         return max(hits, key=lambda h: (h.score, -h.start))
 
     def _combine(self, hits: list[_Hit]) -> AreaMatch:
         kel = [h for h in hits if h.area.level == "kelurahan"]
         kec = [h for h in hits if h.area.level == "kecamatan"]
+        # Two kelurahan, one where the writer lives: the problem is in the other one. It is
+        # still a choice between named places (ambiguous: a person checks it). A kelurahan
+        # named like its kecamatan may be the kecamatan of the address ("tinggal di kelurahan
+        # Kebraon kecamatan Karangpilang"): not the other place.
+        kec_spans = {(h.start, h.end) for h in kec}
+        away = [h for h in kel if not h.home and (h.start, h.end) not in kec_spans]
+        if away and len(away) < len(kel) and len({h.area.name for h in kel}) > 1:
+            if len({h.area.name for h in away}) == 1:
+                best = self._best(away)
+                return AreaMatch(
+                    best.area.kecamatan,
+                    best.area.name,
+                    round(best.score * HOME_FACTOR, 3),
+                    best.evidence,
+                    True,
+                )
+            kel = away
         if not kel:
             best = self._best(kec)
             distinct = {h.area.name for h in kec}

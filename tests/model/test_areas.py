@@ -295,3 +295,41 @@ def test_alias_the_lexicon_rewrites_is_matched_only_as_written(tmp_path: Path) -
     assert not areas.resolve(normalise_clauses("tergantung pada jati")).found
     # a marker outweighs the blockers
     assert areas.resolve(normalise_clauses("tergantung kel. pd jati")).kelurahan == "Padang Jati"
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        ("Sayo tinggal di Sawah Lebar, tapi di simpang Kebun Kenanga sampah la cak bukit",
+         "Kebun Kenanga"),
+        ("Rumah aku di Kandang Limun, tapi jalan yg rusak parah tu di Beringin Raya",
+         "Beringin Raya"),
+        ("Saya orang Lempuing, yang mau saya adukan bansos di Kampung Kelawi", "Kampung Kelawi"),
+    ],
+)  # fmt: skip
+def test_where_the_writer_lives_gives_way_to_the_other_place(
+    gazetteer: Gazetteer, text: str, kelurahan: str
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert match.kelurahan == kelurahan
+    assert match.ambiguous  # two places were named: a person checks the choice
+    assert match.confidence >= 0.7
+
+
+def test_a_kelurahan_named_like_its_kecamatan_is_not_the_other_place(tmp_path: Path) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Karangpilang,,,\n"
+        "kelurahan,Karangpilang,Karangpilang,,\n"
+        "kelurahan,Kebraon,Karangpilang,,\n"
+    )
+    areas = Gazetteer.from_csv(path)
+    text = "Saya tinggal di kelurahan Kebraon kecamatan Karangpilang, KK belum jadi"
+    assert areas.resolve(normalise_clauses(text)).kelurahan == "Kebraon"
+    # only one place named: where the writer lives is the place
+    assert gazetteer_one(areas, "saya tinggal di Kebraon, lampu mati") == "Kebraon"
+
+
+def gazetteer_one(areas: Gazetteer, text: str) -> str | None:
+    return areas.resolve(normalise_clauses(text)).kelurahan
