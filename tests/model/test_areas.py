@@ -135,6 +135,8 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "di berkas saya ada yang kurang. lama nian",
         # a word the slang lexicon writes in full shortens no name's word ("ke": Kelawi)
         "Kemarin pulang kampung ke Manna, listrik di sana stabil",
+        # the city's football club, not the market's kelurahan ("Ps. Bengkulu")
+        "PS Bengkulu menang 2-0 semalam, mantap",
         # another city's hashtag
         "macet parah di jalan tol #surabaya",
         "jembatan kecil dari papan di kebun belakang patah",
