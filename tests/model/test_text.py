@@ -231,6 +231,16 @@ def test_fitted_normaliser_equals_the_plain_steps(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.lists(_piece, max_size=30).map("".join), st.text(max_size=80)))
+def test_fitted_clauses_equal_the_plain_steps(text: str) -> None:
+    """The area resolver's text from the fitted step's caches is `normalise_clauses`'s own."""
+    for step in (_FITTED, _FITTED_PLAIN):
+        plain = normalise_clauses(text, lexicon=step.lexicon_, known_words=step._known())
+        assert step.normalise_clauses_one(text) == plain
+        assert f"{BREAK_TOKEN} {BREAK_TOKEN}" not in plain  # empty clauses are left out
+
+
+@settings(max_examples=300, deadline=None)
 @given(text=st.one_of(st.lists(_piece, max_size=20).map("".join), st.text(max_size=60)))
 def test_url_shortcut_never_skips_a_hint(text: str) -> None:
     if _URL_HINT_RE.search(text):
