@@ -394,10 +394,16 @@ def _prepare(
 
 
 def _tokens(
-    text: str, known: Container[str], moods: dict[str, str] | None, mark_hashtags: bool = False
+    text: str,
+    known: Container[str],
+    moods: dict[str, str] | None,
+    mark_hashtags: bool = False,
+    prepared: bool = False,
 ) -> list[str]:
     """`normalise_text`'s tokens (before squeezing)."""
-    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", _prepare(text, known, moods, mark_hashtags))
+    if not prepared:
+        text = _prepare(text, known, moods, mark_hashtags)
+    text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", text)
     text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
     return _TOKEN_RE.findall(text)
 
@@ -410,12 +416,14 @@ def normalise_text(
     formal: Callable[[str], str] | None = None,
     emoji_moods: dict[str, str] | None = None,
     mark_hashtags: bool = False,
+    prepared: bool = False,
 ) -> str:
     """Normalise one post; see the module docstring for the steps.
 
     `emoji_moods` defaults to `load_emoji_moods()`; `{}` reads every emoji as "_emoji_".
     `mark_hashtags` puts `HASHTAG_TOKEN` before the words of each hashtag (for the area
-    resolver: "#lingkarbarat" names a place; the model's text has no such token).
+    resolver: "#lingkarbarat" names a place; the model's text has no such token). `prepared`:
+    `text` has been through the regular-expression steps already (`_prepare`).
 
     `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster, and so does
     `formal`: `formal_word` with this lexicon and the dictionary's roots (e.g. cached).
@@ -426,7 +434,7 @@ def normalise_text(
     known = dictionary_words() if known_words is None else known_words
     # a run of one letter lies within one token: squeezing each token squeezes the text
     moods = load_emoji_moods() if emoji_moods is None else emoji_moods
-    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods, mark_hashtags)]
+    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods, mark_hashtags, prepared)]
     words = _apply_lexicon(tokens, lexicon, phrases)
     if not lexicon:
         return " ".join(w for w in words if w != _BOUNDARY)
@@ -476,11 +484,30 @@ def join_clauses(normalised: Iterable[str]) -> str:
     return f" {BREAK_TOKEN} ".join([c for c in normalised if c])
 
 
-def normalise_clauses(text: str, **kwargs: Any) -> str:
+def _prepared_clauses(text: str, known: Container[str], moods: dict[str, str] | None) -> list[str]:
+    """`text` through the regular-expression steps once, hashtags marked ("\\n" written out
+    as a line break is one), cut into clauses."""
+    if "\\" in text:
+        text = text.replace("\\n", "\n")
+    return split_clauses(_prepare(text, known, moods, mark_hashtags=True))
+
+
+def normalise_clauses(
+    text: str,
+    lexicon: dict[str, str] | None = None,
+    known_words: Container[str] | None = None,
+    emoji_moods: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> str:
     """`normalise_text` of each clause of `text` (`split_clauses`), joined by `BREAK_TOKEN`,
     hashtags marked: what the area resolver reads."""
+    known = dictionary_words() if known_words is None else known_words
+    moods = load_emoji_moods() if emoji_moods is None else emoji_moods
     return join_clauses(
-        normalise_text(c, mark_hashtags=True, **kwargs) for c in split_clauses(text)
+        normalise_text(
+            c, lexicon, known_words, emoji_moods=moods, prepared=True, mark_hashtags=True, **kwargs
+        )
+        for c in _prepared_clauses(text, known, moods)
     )
 
 
@@ -587,7 +614,14 @@ class _WordCache:
         return word, self._words([word] if replacement is None else replacement.split())
 
     def normalise(self, text: str, mark_hashtags: bool = False) -> str:
-        prepared = _prepare(text, self.known, self.moods, mark_hashtags)
+        return self._normalise_prepared(_prepare(text, self.known, self.moods, mark_hashtags))
+
+    def normalise_clauses(self, text: str) -> str:
+        """`normalise_clauses` with this lexicon, from the cached words."""
+        clauses = _prepared_clauses(text, self.known, self.moods)
+        return join_clauses(map(self._normalise_prepared, clauses))
+
+    def _normalise_prepared(self, prepared: str) -> str:
         entries = self.entry.many(_PIECE_RE.findall(prepared))
         pieces = [e[1] for e in entries]
         if None not in pieces:
@@ -686,8 +720,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
     def normalise_clauses_one(self, doc: str) -> str:
         """`normalise_one` of each clause of `doc`, joined by `BREAK_TOKEN` (`split_clauses`):
         what the area resolver reads."""
-        normalise = self._words().normalise
-        return join_clauses(normalise(c, mark_hashtags=True) for c in split_clauses(doc))
+        return self._words().normalise_clauses(doc)
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")
