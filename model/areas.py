@@ -551,12 +551,15 @@ class Gazetteer:
     def _combine(self, hits: list[_Hit]) -> AreaMatch:
         kel = [h for h in hits if h.area.level == "kelurahan"]
         kec = [h for h in hits if h.area.level == "kecamatan"]
-        # Two kelurahan, one where the writer lives: the problem is in the other one. It is
-        # still a choice between named places (ambiguous: a person checks it). A kelurahan
-        # named like its kecamatan may be the kecamatan of the address ("tinggal di kelurahan
-        # Kebraon kecamatan Karangpilang"): not the other place.
+        # A name that is a kecamatan's and a kelurahan's, beside another kelurahan, is the
+        # kecamatan ("kel. Gunungsari kec. Dukuh Pakis", where Dukuh Pakis is both).
         kec_spans = {(h.start, h.end) for h in kec}
-        away = [h for h in kel if not h.home and (h.start, h.end) not in kec_spans]
+        own = [h for h in kel if (h.start, h.end) not in kec_spans]
+        if own and len(own) < len(kel):
+            kel = own
+        # Two kelurahan, one where the writer lives: the problem is in the other one. It is
+        # still a choice between named places (ambiguous: a person checks it).
+        away = [h for h in kel if not h.home]
         if away and len(away) < len(kel) and len({h.area.name for h in kel}) > 1:
             if len({h.area.name for h in away}) == 1:
                 best = self._best(away)

@@ -335,3 +335,21 @@ def test_a_kelurahan_named_like_its_kecamatan_is_not_the_other_place(tmp_path: P
 
 def gazetteer_one(areas: Gazetteer, text: str) -> str | None:
     return areas.resolve(normalise_clauses(text)).kelurahan
+
+
+def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_kecamatan(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Dukuh Pakis,,,\n"
+        "kelurahan,Dukuh Pakis,Dukuh Pakis,,\n"
+        "kelurahan,Gunungsari,Dukuh Pakis,,\n"
+    )
+    areas = Gazetteer.from_csv(path)
+    match = areas.resolve(normalise_clauses("saluran mampet di Gunungsari, Dukuh Pakis"))
+    assert (match.kecamatan, match.kelurahan) == ("Dukuh Pakis", "Gunungsari")
+    assert not match.ambiguous and match.confidence >= 0.9
+    # alone, the name is both: the kelurahan of that name
+    assert gazetteer_one(areas, "saluran mampet di Dukuh Pakis") == "Dukuh Pakis"
