@@ -397,12 +397,11 @@ def _tokens(
     text: str,
     known: Container[str],
     moods: dict[str, str] | None,
-    mark_hashtags: bool = False,
     prepared: bool = False,
 ) -> list[str]:
     """`normalise_text`'s tokens (before squeezing)."""
     if not prepared:
-        text = _prepare(text, known, moods, mark_hashtags)
+        text = _prepare(text, known, moods)
     text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", text)
     text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
     return _TOKEN_RE.findall(text)
@@ -415,15 +414,13 @@ def normalise_text(
     phrases: dict[str, tuple[int, ...]] | None = None,
     formal: Callable[[str], str] | None = None,
     emoji_moods: dict[str, str] | None = None,
-    mark_hashtags: bool = False,
     prepared: bool = False,
 ) -> str:
     """Normalise one post; see the module docstring for the steps.
 
     `emoji_moods` defaults to `load_emoji_moods()`; `{}` reads every emoji as "_emoji_".
-    `mark_hashtags` puts `HASHTAG_TOKEN` before the words of each hashtag (for the area
-    resolver: "#lingkarbarat" names a place; the model's text has no such token). `prepared`:
-    `text` has been through the regular-expression steps already (`_prepare`).
+    `prepared`: `text` has been through the regular-expression steps already (`_prepare`; the
+    area resolver's clauses, whose hashtags it marks: `normalise_clauses`).
 
     `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster, and so does
     `formal`: `formal_word` with this lexicon and the dictionary's roots (e.g. cached).
@@ -434,7 +431,7 @@ def normalise_text(
     known = dictionary_words() if known_words is None else known_words
     # a run of one letter lies within one token: squeezing each token squeezes the text
     moods = load_emoji_moods() if emoji_moods is None else emoji_moods
-    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods, mark_hashtags, prepared)]
+    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods, prepared)]
     words = _apply_lexicon(tokens, lexicon, phrases)
     if not lexicon:
         return " ".join(w for w in words if w != _BOUNDARY)
@@ -504,9 +501,7 @@ def normalise_clauses(
     known = dictionary_words() if known_words is None else known_words
     moods = load_emoji_moods() if emoji_moods is None else emoji_moods
     return join_clauses(
-        normalise_text(
-            c, lexicon, known_words, emoji_moods=moods, prepared=True, mark_hashtags=True, **kwargs
-        )
+        normalise_text(c, lexicon, known_words, emoji_moods=moods, prepared=True, **kwargs)
         for c in _prepared_clauses(text, known, moods)
     )
 
@@ -613,8 +608,8 @@ class _WordCache:
         replacement = self.lexicon.get(word)
         return word, self._words([word] if replacement is None else replacement.split())
 
-    def normalise(self, text: str, mark_hashtags: bool = False) -> str:
-        return self._normalise_prepared(_prepare(text, self.known, self.moods, mark_hashtags))
+    def normalise(self, text: str) -> str:
+        return self._normalise_prepared(_prepare(text, self.known, self.moods))
 
     def normalise_clauses(self, text: str) -> str:
         """`normalise_clauses` with this lexicon, from the cached words."""
