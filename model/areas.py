@@ -179,6 +179,7 @@ class _Hit:
     context_ok: bool = field(default=True)
     fuzzy: bool = False
     home: bool = False  # after words of where the writer lives (HOME_WORDS)
+    vouched: bool = False  # read as a name only because its kecamatan or a kelurahan of it is named
 
 
 def _abbreviates(short: str, word: str) -> bool:
@@ -485,6 +486,7 @@ class Gazetteer:
                 o.area.kecamatan == h.area.kecamatan and o.area.name != h.area.name for o in strong
             ):
                 h.context_ok = True
+                h.vouched = True
                 h.score = min(h.score, 0.85)
         hits = [h for h in hits if h.context_ok]
         if not hits:
@@ -557,6 +559,12 @@ class Gazetteer:
         own = [h for h in kel if (h.start, h.end) not in kec_spans]
         if own and len(own) < len(kel):
             kel = own
+        # A word read as a kelurahan only because its kecamatan is named gives way to a
+        # kelurahan named with context of its own ("capil minta berkas lagi. Pasar Baru, Teluk
+        # Segara": Berkas is the file, Pasar Baru the place).
+        named = [h for h in kel if not h.vouched]
+        if named and len(named) < len(kel):
+            kel = named
         # Two kelurahan, one where the writer lives: the problem is in the other one. It is
         # still a choice between named places (ambiguous: a person checks it).
         away = [h for h in kel if not h.home]

@@ -239,6 +239,20 @@ def test_two_kelurahan_of_one_kecamatan(gazetteer: Gazetteer) -> None:
     assert match.ambiguous
 
 
+def test_word_vouched_for_by_its_kecamatan_gives_way_to_a_named_kelurahan(
+    gazetteer: Gazetteer,
+) -> None:
+    # "berkas" alone is a file; beside its kecamatan it may be the kelurahan Berkas...
+    alone = gazetteer.resolve(normalise_clauses("capil minta berkas yg sama terus. Teluk Segara"))
+    assert alone.kelurahan == "Berkas"
+    # ...but not when a kelurahan of the post is named with context of its own
+    match = gazetteer.resolve(
+        normalise_clauses("capil minta berkas yg sama terus. Pasar Baru, Teluk Segara")
+    )
+    assert (match.kecamatan, match.kelurahan) == ("Teluk Segara", "Pasar Baru")
+    assert not match.ambiguous
+
+
 def test_street_named_after_an_area_is_below_tagging_confidence(gazetteer: Gazetteer) -> None:
     match = gazetteer.resolve(normalise_clauses("lampu mati di Jl. Sawah Lebar"))
     assert match.kelurahan == "Sawah Lebar"
