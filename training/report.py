@@ -377,7 +377,7 @@ GRID_STAGES: tuple[dict[str, list[Any]], ...] = (
 # Surabaya agency data, `bench/surabaya_benchmark.py --candidates`), whose longer texts gain
 # from word bigrams.
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "word 1-2, char_wb 3-6 min_df 2 (default)": {},
+    "word 1-2, char_wb 3-6 min_df 1 in 5,000 posts (default)": {},
     "word 1-2, char_wb 3-6 min_df 1": {"features__char__min_df": 1},
     "word 1-1 raw tf, char_wb 3-6 min_df 1": {
         "features__word__tfidf__ngram_range": (1, 1),

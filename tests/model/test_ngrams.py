@@ -68,3 +68,18 @@ def test_char_wb_ngrams_match_sklearn() -> None:
         analyze = vec.build_analyzer()
         for word in ["a", "ab", "abc", "sampah", "_angka_", "x" * 9]:
             assert char_wb_ngrams(word, ngram_range) == analyze(word)
+
+
+def test_the_shipped_char_branch_drops_rare_n_grams_by_share_not_count() -> None:
+    """n-grams of fewer than one post in 5,000 are left out: a small corpus keeps n-grams seen
+    once (the repeat search needs them), one of ~14,000 posts those of fewer than three."""
+    from model.pipeline import build_pipeline
+
+    char = dict(build_pipeline().named_steps["features"].transformer_list)["char"]
+    filler = [f"w{i:05d}" for i in range(14_000)]  # n-grams of their own, none "qzx" or "vvk"
+    rare = ["qzx sampah", "qzx lampu", "vvk air"]
+    assert {"vvk", " qzx"} <= set(char.fit(rare + filler[:50]).vocabulary_)  # 53 posts
+    vocabulary = char.fit(rare + filler).vocabulary_  # 14,003 posts: three needed
+    assert "vvk" not in vocabulary and " qzx" not in vocabulary and "sampah" not in vocabulary
+    assert " w0" in vocabulary
+    assert " qzx" in char.fit([*rare, "qzx jalan", *filler]).vocabulary_
