@@ -556,15 +556,11 @@ class Gazetteer:
         # A name that is a kecamatan's and a kelurahan's, beside another kelurahan, is the
         # kecamatan ("kel. Gunungsari kec. Dukuh Pakis", where Dukuh Pakis is both).
         kec_spans = {(h.start, h.end) for h in kec}
-        own = [h for h in kel if (h.start, h.end) not in kec_spans]
-        if own and len(own) < len(kel):
-            kel = own
+        kel = [h for h in kel if (h.start, h.end) not in kec_spans] or kel
         # A word read as a kelurahan only because its kecamatan is named gives way to a
         # kelurahan named with context of its own ("capil minta berkas lagi. Pasar Baru, Teluk
         # Segara": Berkas is the file, Pasar Baru the place).
-        named = [h for h in kel if not h.vouched]
-        if named and len(named) < len(kel):
-            kel = named
+        kel = [h for h in kel if not h.vouched] or kel
         # Two kelurahan, one where the writer lives: the problem is in the other one. It is
         # still a choice between named places (ambiguous: a person checks it).
         away = [h for h in kel if not h.home]

@@ -501,7 +501,7 @@ def normalise_clauses(
     known = dictionary_words() if known_words is None else known_words
     moods = load_emoji_moods() if emoji_moods is None else emoji_moods
     return join_clauses(
-        normalise_text(c, lexicon, known_words, emoji_moods=moods, prepared=True, **kwargs)
+        normalise_text(c, lexicon, known, emoji_moods=moods, prepared=True, **kwargs)
         for c in _prepared_clauses(text, known, moods)
     )
 
