@@ -32,10 +32,13 @@ from it.
 
 A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
 the tagging threshold. Typos are matched only for names of eight letters or more, with one
-edit, and never when the word as written is itself an Indonesian word ("meninggal" is not a
-typo of "Menanggal"). A name matched exactly is not swallowed by a typo of a longer name that
-begins or ends with it when the words around it are ordinary words: "sawah lebar bau" is Sawah
-Lebar, "sawah lebar bru" is Sawah Lebar Baru.
+edit (a letter typed for another only when the two keys touch or the letters are spelt alike:
+"sukadami" is Sukarami, "simomulyo" is another city's name), and never when the word as written
+is itself an Indonesian word ("meninggal" is not a typo of "Menanggal"). A name that needs
+context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamatan ...").
+A name matched exactly is not swallowed by a typo of a longer name that begins or ends with it
+when the words around it are ordinary words: "sawah lebar bau" is Sawah Lebar, "sawah lebar
+bru" is Sawah Lebar Baru.
 """
 
 from __future__ import annotations
@@ -111,6 +114,12 @@ PLACE_BEFORE = frozenset(
 # A name right after these is a street named after the area, which may lie elsewhere.
 STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
 STREET_SCORE = 0.6
+# A name that needs context (`needs_context`: another city's, or an ordinary word) right after
+# these is a city or a regency ("Kota Surabaya", "Pemkot Surabaya"), never one of this city's
+# areas, whatever follows it ("warga kota Surabaya kecamatan Gayungan").
+CITY_BEFORE = frozenset(
+    {"kota", "kab", "kabupaten", "prov", "provinsi", "walikota", "pemkot", "pemkab", "pemprov"}
+)
 # Words that never start or end a fuzzy window.
 _GLUE = frozenset({"di", "ke", "dari", "dan", "yang", "sampai", "dekat", "depan", "jalan", "rt"})
 MAX_NAME_TOKENS = 4
@@ -125,6 +134,7 @@ FUZZY_LONG_LEN = 18
 ABBREVIATED_MIN_LEN = 2
 ABBREVIATED_MAX_LEN = 5
 ABBREVIATED_SCORE = 0.8
+VOWELS = frozenset("aiueo")
 # An area's joined name after these is a tag of it ("#kelbentiring", "#kecselebar").
 JOINED_PREFIXES = {"kelurahan": ("kel", "kelurahan"), "kecamatan": ("kec", "kecamatan")}
 # "RT 03 Semarang": a name right after an RT or RW number is an address here.
@@ -182,6 +192,30 @@ class _Hit:
     vouched: bool = False  # read as a name only because its kecamatan or a kelurahan of it is named
 
 
+# A letter typed for another is a typo when the two keys touch on a QWERTY keyboard or the two
+# letters are spelt for one another (vowels; i/y, j/y and dj, f/p/v, k/c/q/g, b/p, d/t, s/z, u/w):
+# "sawah lebsr", "kebun kenango", "sukarami" as "sukadami". Other letters make another word or
+# another city's name ("simomulyo", "sumberdaya"), not a typo of this one.
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_AT = {
+    key: (row, col + (0.0, 0.25, 0.75)[row])
+    for row, keys in enumerate(_KEY_ROWS)
+    for col, key in enumerate(keys)
+}
+_SPELT_ALIKE = ("aiueo", "iy", "jy", "fpv", "kcqg", "bp", "dt", "sz", "uw")
+
+
+def _slip(written: str, meant: str) -> bool:
+    """Whether `written` typed in place of `meant` is a plausible typo."""
+    if any(written in group and meant in group for group in _SPELT_ALIKE):
+        return True
+    a, b = _KEY_AT.get(written), _KEY_AT.get(meant)
+    if a is None or b is None:
+        return False
+    rows, cols = abs(a[0] - b[0]), abs(a[1] - b[1])
+    return (rows == 0 and cols == 1) or (rows == 1 and cols <= 0.75)
+
+
 def _abbreviates(short: str, word: str) -> bool:
     """`short` has the letters of `word` shortened: its first letter, then two to five of its
     letters in all, in order (whether `short` is a word of its own is the caller's check)."""
@@ -189,6 +223,8 @@ def _abbreviates(short: str, word: str) -> bool:
         return False
     if len(short) >= len(word) or short[0] != word[0]:
         return False
+    if len(short) == 2 and any(letter in VOWELS for letter in short):
+        return False  # "ps", "kb" shorten; "an", "ka" are a suffix or a particle ("jawab an")
     rest = iter(word[1:])
     return all(letter in rest for letter in short[1:])
 
@@ -432,7 +468,11 @@ class Gazetteer:
         for n in range(len(query) - 2, len(query) + 3):
             for key in self._fuzzy_index.get((query[0], n), ()):
                 limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
-                if Levenshtein.distance(query, key, score_cutoff=limit) <= limit:
+                if Levenshtein.distance(query, key, score_cutoff=limit) <= limit and all(
+                    _slip(query[op.src_pos], key[op.dest_pos])
+                    for op in Levenshtein.editops(query, key)
+                    if op.tag == "replace"
+                ):
                     keys.append(key)
         return tuple(keys)
 
@@ -496,6 +536,8 @@ class Gazetteer:
     @staticmethod
     def _has_context(hit: _Hit, tokens: list[str], before: str, after: str) -> bool:
         area = hit.area
+        if area.needs_context and before in CITY_BEFORE:
+            return False  # "kota Surabaya"; a name of its own stays ("taman kota Padang Harapan")
         # "Penurunan, RT 3": an address word after the clause's end counts too
         if after == BREAK_TOKEN and hit.end + 1 < len(tokens):
             address = tokens[hit.end + 1] in ADDRESS_WORDS

@@ -367,3 +367,42 @@ def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_k
     assert not match.ambiguous and match.confidence >= 0.9
     # alone, the name is both: the kelurahan of that name
     assert gazetteer_one(areas, "saluran mampet di Dukuh Pakis") == "Dukuh Pakis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # another city after "kota"/"pemkot": its kecamatan word after it makes no kelurahan
+        "saya warga kota Surabaya kecamatan Gayungan, KTP saya belum jadi",
+        "aset pemkot Surabaya RT 02 RW 05 dipakai pribadi",
+        # a two-letter word with a vowel is a suffix or a particle, not a shortened name
+        "sy tidak bisa membuka jawab an atas pengaduan sy",
+        "petugas merokok an dalam keadaan jendela terbuka",
+        # letters that neither touch on a keyboard nor are spelt alike: another name, not a typo
+        "lampu mati di kelurahan simomulyo",
+        "sudah dilaporkan ke dinas sumberdaya air",
+    ],
+)
+def test_other_city_words_and_unlikely_typos_are_not_places(
+    gazetteer: Gazetteer, text: str
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert (match.kecamatan, match.kelurahan) == (None, None), match.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        # a name of its own after "kota" stays ("taman kota" is a city park)
+        ("rusa di taman kota Padang Harapan kurus", "Padang Harapan"),
+        # keys that touch (r/d), letters spelt alike (y/i, o/a), a shortened word of consonants
+        ("banjir lagi di kel. sukadami", "Sukarami"),
+        ("lampu jalan sidomulio mati", "Sidomulyo"),
+        ("sampah di kebun kenango numpuk", "Kebun Kenanga"),
+        ("ps baru macet", "Pasar Baru"),
+    ],
+)
+def test_typos_and_names_after_kota_that_stay_places(
+    gazetteer: Gazetteer, text: str, kelurahan: str
+) -> None:
+    assert gazetteer.resolve(normalise_clauses(text)).kelurahan == kelurahan
