@@ -8,6 +8,10 @@ the area of each of the real complaints in `surabaya_keluhan_dev.csv`, and compa
 kecamatan/kelurahan the city recorded for the complaint. Only about a quarter of the texts name
 their place, so the figures that matter are precision (when the resolver names an area, is it
 the recorded one?) and how often it names one.
+
+Then the same complaints read with this city's own areas file (`data/areas.csv`, Kota
+Bengkulu): every area found there is a wrong one (a camat tagged for a complaint from another
+city), so it prints how many distinct texts get one and the evidence most often read.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from __future__ import annotations
 import argparse
 import csv
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from model.areas import Gazetteer
 from model.text import normalise_clauses
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = PROJECT_DIR.parent / "shared" / "data"
 
 
 def _read_semicolon(path: Path) -> list[dict[str, str]]:
@@ -83,6 +89,24 @@ def main() -> None:
             f"{kec_ok / max(found, 1):8.3f} ({kec_ok:5d}/{found:5d}) "
             f"{kel_ok / max(kel_found, 1):8.3f} ({kel_ok:5d}/{kel_found:5d})"
         )
+    own_areas(rows, args.threshold)
+
+
+def own_areas(rows: list[dict[str, str]], threshold: float) -> None:
+    """The distinct texts given an area of `data/areas.csv`, and the evidence read."""
+    own = Gazetteer.from_csv(PROJECT_DIR / "data" / "areas.csv")
+    texts = list(dict.fromkeys(row["text"].replace("\\n", "\n").strip() for row in rows))
+    found = [m for m in (own.resolve(normalise_clauses(t)) for t in texts) if m.kecamatan]
+    sure = sum(m.confidence >= threshold for m in found)
+    print(
+        f"\nthe same {len(texts)} distinct texts with this city's data/areas.csv: "
+        f"{len(found)} given an area ({len(found) / len(texts):.2%}), "
+        f"{sure} at confidence >= {threshold}"
+    )
+    for (evidence, kelurahan), count in Counter(
+        (m.evidence, m.kelurahan or m.kecamatan) for m in found
+    ).most_common(5):
+        print(f"  {count:4d}  {evidence!r} read as {kelurahan}")
 
 
 if __name__ == "__main__":
