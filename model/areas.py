@@ -109,6 +109,10 @@ PLACE_BEFORE = frozenset(
         "smp",
         "sma",
         "smk",
+        "sdn",
+        "smpn",
+        "sman",
+        "smkn",
     }
 )
 # A name right after these is a street named after the area, which may lie elsewhere.
@@ -566,6 +570,11 @@ class Gazetteer:
         # a name of several words that opens the post or a clause, ends one, or follows an
         # emoji ("... gelap gulita, jln gedang", "Jl. Salak, Lingkar Timur, sudah", "📍 Lingkar
         # Timur")
+        # a name that is the post's last clause by itself, as terse reports end with the place
+        # ("air selokan meluap ke rumah, Penurunan"); not the first ("Berkas, KTP, KK ...")
+        if before == BREAK_TOKEN and hit.end == len(tokens):
+            hit.score = min(hit.score, 0.8)
+            return True
         if len(name_tokens) > 1 and (
             hit.start == 0
             or hit.end == len(tokens)

@@ -406,3 +406,35 @@ def test_typos_and_names_after_kota_that_stay_places(
     gazetteer: Gazetteer, text: str, kelurahan: str
 ) -> None:
     assert gazetteer.resolve(normalise_clauses(text)).kelurahan == kelurahan
+
+
+@pytest.mark.parametrize(
+    ("text", "kecamatan", "kelurahan"),
+    [
+        # a terse report ends with its place as a clause of its own
+        ("air selokan meluap ke rumah, Penurunan", "Ratu Samban", "Penurunan"),
+        ("Knalpot brong tengah malam, Selebar", "Selebar", None),
+        # a school's name before the place, as "SD" before it
+        ("Terima kasih guru2 SDN Berkas", "Teluk Segara", "Berkas"),
+    ],
+)
+def test_place_closing_a_terse_report(
+    gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert (match.kecamatan, match.kelurahan) == (kecamatan, kelurahan)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # opening the post, the same word is the documents ("Berkas, KTP, KK ...")
+        "Berkas, KTP, KK sudah lengkap tapi belum diproses",
+        # another city's name needs more than closing the post
+        "ditolak PPDB padahal dekat, Surabaya",
+    ],
+)
+def test_word_names_opening_a_post_or_other_cities_closing_it_are_not_places(
+    gazetteer: Gazetteer, text: str
+) -> None:
+    assert not gazetteer.resolve(normalise_clauses(text)).found
