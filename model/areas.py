@@ -570,9 +570,18 @@ class Gazetteer:
         # a name of several words that opens the post or a clause, ends one, or follows an
         # emoji ("... gelap gulita, jln gedang", "Jl. Salak, Lingkar Timur, sudah", "📍 Lingkar
         # Timur")
-        # a name that is the post's last clause by itself, as terse reports end with the place
-        # ("air selokan meluap ke rumah, Penurunan"); not the first ("Berkas, KTP, KK ...")
-        if before == BREAK_TOKEN and hit.end == len(tokens):
+        # a name that is a clause by itself after a clause of three words or more, as terse
+        # reports give the place ("air selokan meluap ke rumah, Penurunan. tolong ..."); not the
+        # first clause ("Berkas, KTP, KK ..."), an item of a list ("bawa KTP, KK, berkas, akta")
+        # or a name beside a word that makes it an ordinary one ("sudah bawa KTP, berkas")
+        if (
+            before == BREAK_TOKEN
+            and (hit.end == len(tokens) or after == BREAK_TOKEN)
+            and hit.start >= 4
+            and BREAK_TOKEN not in tokens[hit.start - 4 : hit.start - 1]
+            and tokens[hit.start - 2] not in area.not_followed_by
+            and tokens[hit.start - 2] not in area.not_preceded_by
+        ):
             hit.score = min(hit.score, 0.8)
             return True
         if len(name_tokens) > 1 and (

@@ -413,6 +413,11 @@ def test_typos_and_names_after_kota_that_stay_places(
     [
         # a terse report ends with its place as a clause of its own
         ("air selokan meluap ke rumah, Penurunan", "Ratu Samban", "Penurunan"),
+        (
+            "air selokan meluap ke rumah warga, Penurunan. tolong dibersihkan",
+            "Ratu Samban",
+            "Penurunan",
+        ),
         ("Knalpot brong tengah malam, Selebar", "Selebar", None),
         # a school's name before the place, as "SD" before it
         ("Terima kasih guru2 SDN Berkas", "Teluk Segara", "Berkas"),
@@ -430,6 +435,9 @@ def test_place_closing_a_terse_report(
     [
         # opening the post, the same word is the documents ("Berkas, KTP, KK ...")
         "Berkas, KTP, KK sudah lengkap tapi belum diproses",
+        # an item of a list
+        "tolong bawa KTP, KK, berkas, akta lahir ke kantor",
+        "sy sudah bawa KTP, berkas",
         # another city's name needs more than closing the post
         "ditolak PPDB padahal dekat, Surabaya",
     ],
