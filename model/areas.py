@@ -567,9 +567,6 @@ class Gazetteer:
         if before in PLACE_BEFORE:
             hit.score = min(hit.score, 0.8)
             return True
-        # a name of several words that opens the post or a clause, ends one, or follows an
-        # emoji ("... gelap gulita, jln gedang", "Jl. Salak, Lingkar Timur, sudah", "📍 Lingkar
-        # Timur")
         # a name that is a clause by itself after a clause of three words or more, as terse
         # reports give the place ("air selokan meluap ke rumah, Penurunan. tolong ..."); not the
         # first clause ("Berkas, KTP, KK ..."), an item of a list ("bawa KTP, KK, berkas, akta")
@@ -584,6 +581,9 @@ class Gazetteer:
         ):
             hit.score = min(hit.score, 0.8)
             return True
+        # a name of several words that opens the post or a clause, ends one, or follows an
+        # emoji ("... gelap gulita, jln gedang", "Jl. Salak, Lingkar Timur, sudah", "📍 Lingkar
+        # Timur")
         if len(name_tokens) > 1 and (
             hit.start == 0
             or hit.end == len(tokens)
