@@ -66,6 +66,9 @@ from model.text import (
 LEVELS = ("kecamatan", "kelurahan")
 CONTEXT_KINDS = ("", "no", "word", "city")
 MARKERS = frozenset({"kelurahan", "kecamatan", "desa", "lurah", "camat"})
+# Between a marker and the name, whose it is: "kelurahan kami Semarang" (after the lexicon,
+# "kelurahan ambo" and "kelurahan kito" read the same way).
+OWNERS = frozenset({"kami", "saya", "kita", "aku"})
 # After a name these make it a place: "Penurunan RT 05", "Surabaya kecamatan Sungai Serut".
 PLACE_AFTER = frozenset({"rt", "rw", "gang", "blok", "kecamatan", "kelurahan"})
 # Before a `word` name these make it a place, unless the file's blockers say otherwise.
@@ -510,10 +513,14 @@ class Gazetteer:
             before = tokens[h.start - 1] if h.start > 0 else ""
             after = tokens[h.end] if h.end < len(tokens) else ""
             marked_before = before in MARKERS
-            h.marker = marked_before or (
-                h.end - h.start == 1 and (tokens[h.start],) in self._marked
+            # "kelurahan kami Semarang": a marker, then whose it is
+            owned = before in OWNERS and h.start > 1 and tokens[h.start - 2] in MARKERS
+            h.marker = (
+                marked_before
+                or owned
+                or (h.end - h.start == 1 and (tokens[h.start],) in self._marked)
             )
-            start = h.start - 1 if marked_before else h.start
+            start = h.start - 2 if owned else h.start - 1 if marked_before else h.start
             h.evidence = " ".join(tokens[start : h.end])
             if h.marker:
                 h.score = min(0.98, h.score + 0.07)

@@ -93,6 +93,9 @@ def gazetteer() -> Gazetteer:
         # "Pd." for Padang: the lexicon reads "pd" as "pada", so the alias is "pada nangka"
         ("got tersumbat pd. nangka depan masjid", "Singaran Pati", "Padang Nangka"),
         ("Pd. Jati banjir lagi", "Ratu Samban", "Padang Jati"),
+        # a marker, then whose it is, then a name that is another city's
+        ("Koperasi di kelurahan kami Semarang sudah dibentuk", "Sungai Serut", "Semarang"),
+        ("aek PDAM mati tigo hari di kelurahan ambo Surabaya", "Sungai Serut", "Surabaya"),
         ("Sampah numpuk dkt pasar pd harapan", "Gading Cempaka", "Padang Harapan"),
     ],
 )
@@ -375,6 +378,8 @@ def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_k
         # another city after "kota"/"pemkot": its kecamatan word after it makes no kelurahan
         "saya warga kota Surabaya kecamatan Gayungan, KTP saya belum jadi",
         "aset pemkot Surabaya RT 02 RW 05 dipakai pribadi",
+        # whose it is after a word that is no marker: the city
+        "warga kota kami Surabaya juga kena banjir",
         # a two-letter word with a vowel is a suffix or a particle, not a shortened name
         "sy tidak bisa membuka jawab an atas pengaduan sy",
         "petugas merokok an dalam keadaan jendela terbuka",
