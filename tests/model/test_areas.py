@@ -93,10 +93,10 @@ def gazetteer() -> Gazetteer:
         # "Pd." for Padang: the lexicon reads "pd" as "pada", so the alias is "pada nangka"
         ("got tersumbat pd. nangka depan masjid", "Singaran Pati", "Padang Nangka"),
         ("Pd. Jati banjir lagi", "Ratu Samban", "Padang Jati"),
+        ("Sampah numpuk dkt pasar pd harapan", "Gading Cempaka", "Padang Harapan"),
         # a marker, then whose it is, then a name that is another city's
         ("Koperasi di kelurahan kami Semarang sudah dibentuk", "Sungai Serut", "Semarang"),
         ("aek PDAM mati tigo hari di kelurahan ambo Surabaya", "Sungai Serut", "Surabaya"),
-        ("Sampah numpuk dkt pasar pd harapan", "Gading Cempaka", "Padang Harapan"),
     ],
 )
 def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:

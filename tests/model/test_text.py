@@ -68,11 +68,11 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         ("Perum Griya Blok G nomor 4", "perumahan griya blok g nomor _angka_"),
         # "!!1!" is shouting with a slipping shift key, not a number; "1!" stays a number
         ("TOLONG!!1! sampah!!!11", "tolong sampah"),
+        ("nomor 1! ayo", "nomor _angka_ ayo"),
         # programmes renamed in 2025 read as the names the corpus knows; their abbreviations
         # as the words
         ("SPMB jalur domisili, DTSEN desil 6", "ppdb jalur domisili dtks desil _angka_"),
         ("mbg basi, daftar CKG", "makan bergizi gratis basi daftar cek kesehatan gratis"),
-        ("nomor 1! ayo", "nomor _angka_ ayo"),
         # Bengkulu Malay -nyo and final -o, "ko" (this)
         ("aeknyo keruh", "airnya keruh"),
         ("namonyo lurahnyo", "namanya lurahnya"),
