@@ -118,6 +118,8 @@ PLACE_BEFORE = frozenset(
         "smkn",
     }
 )
+# Before whose it is, these make the name after it a place ("rumah saya Jembatan Kecil").
+OWNED_PLACES = PLACE_BEFORE | {"rumah", "kampung", "gang", "lorong", "dusun"}
 # A name right after these is a street named after the area, which may lie elsewhere.
 STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
 STREET_SCORE = 0.6
@@ -572,6 +574,16 @@ class Gazetteer:
             hit.score = min(hit.score, 0.8)
             return True
         if before in PLACE_BEFORE:
+            hit.score = min(hit.score, 0.8)
+            return True
+        # "komplek kami Lingkar Barat", "rumah saya Jembatan Kecil"; not a one-word name, which
+        # is an ordinary word there too ("pagar rumah saya selebar 3 meter")
+        if (
+            before in OWNERS
+            and hit.start > 1
+            and tokens[hit.start - 2] in OWNED_PLACES
+            and len(area.forms[0]) > 1
+        ):
             hit.score = min(hit.score, 0.8)
             return True
         # a name that is a clause by itself after a clause of three words or more, as terse

@@ -97,6 +97,9 @@ def gazetteer() -> Gazetteer:
         # a marker, then whose it is, then a name that is another city's
         ("Koperasi di kelurahan kami Semarang sudah dibentuk", "Sungai Serut", "Semarang"),
         ("aek PDAM mati tigo hari di kelurahan ambo Surabaya", "Sungai Serut", "Surabaya"),
+        # a place word, whose it is, a name of several words
+        ("petugas di rumah saya Jembatan Kecil minta 300 ribu", "Singaran Pati", "Jembatan Kecil"),
+        ("air di komplek kami Lingkar Barat ngalir jam 2 malam", "Gading Cempaka", "Lingkar Barat"),
     ],
 )
 def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None) -> None:
@@ -380,6 +383,8 @@ def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_k
         "aset pemkot Surabaya RT 02 RW 05 dipakai pribadi",
         # whose it is after a word that is no marker: the city
         "warga kota kami Surabaya juga kena banjir",
+        # a one-word name after a place word and whose it is stays an ordinary word
+        "pagar rumah saya selebar 3 meter tidak bisa ditutup",
         # a two-letter word with a vowel is a suffix or a particle, not a shortened name
         "sy tidak bisa membuka jawab an atas pengaduan sy",
         "petugas merokok an dalam keadaan jendela terbuka",
