@@ -242,6 +242,12 @@ def _abbreviates(short: str, word: str) -> bool:
 _WRITTEN_RE = re.compile(r"[a-z0-9]+")
 
 
+def _owned_after(tokens: list[str], start: int, words: frozenset[str]) -> bool:
+    """Whether the name at `start` follows whose it is, right after one of `words`
+    ("kelurahan kami Semarang", "rumah saya Jembatan Kecil")."""
+    return start > 1 and tokens[start - 1] in OWNERS and tokens[start - 2] in words
+
+
 def _form_tokens(text: str) -> tuple[str, ...]:
     return tuple(normalise_text(text, known_words=frozenset()).split())
 
@@ -516,7 +522,7 @@ class Gazetteer:
             after = tokens[h.end] if h.end < len(tokens) else ""
             marked_before = before in MARKERS
             # "kelurahan kami Semarang": a marker, then whose it is
-            owned = before in OWNERS and h.start > 1 and tokens[h.start - 2] in MARKERS
+            owned = _owned_after(tokens, h.start, MARKERS)
             h.marker = (
                 marked_before
                 or owned
@@ -578,12 +584,7 @@ class Gazetteer:
             return True
         # "komplek kami Lingkar Barat", "rumah saya Jembatan Kecil"; not a one-word name, which
         # is an ordinary word there too ("pagar rumah saya selebar 3 meter")
-        if (
-            before in OWNERS
-            and hit.start > 1
-            and tokens[hit.start - 2] in OWNED_PLACES
-            and len(area.forms[0]) > 1
-        ):
+        if _owned_after(tokens, hit.start, OWNED_PLACES) and len(area.forms[0]) > 1:
             hit.score = min(hit.score, 0.8)
             return True
         # a name that is a clause by itself after a clause of three words or more, as terse
