@@ -44,6 +44,9 @@ from training.report import deduplicate
 DEFAULT_DATA = PROJECT_DIR.parent / "shared" / "data" / "surabaya_keluhan_dev.csv"
 TOPIC_MAP = Path(__file__).resolve().parent / "data" / "surabaya_topic_map.csv"
 CONFIDENCES = (0.5, 0.7, 0.8, 0.9)
+# Bands of post length in words: real complaints are often a few words long ("got mampet").
+LONGEST = 10**6
+LENGTHS = [(1, 3), (4, 6), (7, 10), (11, 20), (21, LONGEST)]
 
 
 def read_mapped(data: Path, mapping: Path) -> tuple[list[str], list[str]]:
@@ -102,6 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         routed = confidence >= c
         acc = f"{right[routed].mean():.4f}" if routed.any() else "-"
         print(f"{c:13.1f}  {routed.mean():14.1%}  {acc:>14}")
+    words = np.array([len(t.split()) for t in texts])
+    print("\nwords in the post  posts  accuracy  read as no complaint")
+    for lo, hi in LENGTHS:
+        band = (words >= lo) & (words <= hi)
+        if band.any():
+            not_complaint = np.mean([pred[i] == NOT_A_COMPLAINT for i in np.flatnonzero(band)])
+            name = f"{lo}-{hi}" if hi < LONGEST else f"{lo} or more"
+            print(f"{name:>17}  {band.sum():5d}  {right[band].mean():8.4f}  {not_complaint:19.1%}")
     posts = Counter(truth)
     hits: Counter[str] = Counter()
     misses: dict[str, Counter[str]] = defaultdict(Counter)

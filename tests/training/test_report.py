@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import math
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -279,3 +280,6 @@ def test_surabaya_transfer_reads_mapped_topics_with_a_trained_model(
     assert "3 distinct Surabaya complaints in 2" in printed
     assert "accuracy  1.0000" in printed  # the tiny model reads these plain posts right
     assert "read as bukan_keluhan      0" in printed
+    # by length: all three posts have four or five words
+    assert re.search(r"\n\s+4-6\s+3\s+1\.0000\s+0\.0%\n", printed)
+    assert "1-3" not in printed
