@@ -306,5 +306,7 @@ def retrain(
         row.reason = reason
         if promoted:
             storage.activate_model_version(session, candidate.version, reason)
+    if active_note:  # why there was nothing to compare with, or why the comparison is weak
+        progress(f"note: {active_note}")
     progress(f"{'promoted' if promoted else 'not promoted'}: {reason}")
     return RetrainResult(candidate, report)

@@ -188,6 +188,22 @@ def test_first_retrain_is_promoted_and_later_ones_are_gated(
         }
 
 
+def test_an_active_model_whose_files_are_gone_is_named_not_silently_skipped(
+    local_settings: Settings, db: storage.Database
+) -> None:
+    first = retrain(local_settings, db)
+    shutil.rmtree(first.artifact.path)  # deleted by hand; the database still names it active
+    messages: list[str] = []
+    second = retrain(local_settings, db, progress=messages.append)
+    assert second.promoted and second.report["active"] is None
+    note = second.report["active_note"]
+    assert (
+        note.startswith("the active model could not be loaded") and str(first.artifact.path) in note
+    )
+    assert f"note: {note}" in messages
+    assert messages[-1].startswith("promoted: ")
+
+
 def test_a_worse_candidate_is_recorded_but_not_promoted(
     local_settings: Settings, db: storage.Database, data_dir: Path
 ) -> None:
