@@ -401,12 +401,19 @@ def schema_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+# SQLite's page cache per connection, in KiB (its default is 2,000). The operating system caches
+# the file anyway; with 512 KiB one worker held 4-5 MB less after 100,000 requests (245 against
+# 249-250 MB) for 1-4% fewer `POST /classify` per second (bench/README.md).
+SQLITE_CACHE_KIB = 512
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 

@@ -151,12 +151,18 @@ def test_database_made_before_migrations_is_stamped_and_upgraded(tmp_path: Path)
     db.dispose()
 
 
-def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+def test_sqlite_runs_with_wal_busy_timeout_foreign_keys_and_a_small_page_cache(
+    tmp_path: Path,
+) -> None:
     db = Database(f"sqlite:///{tmp_path / 'p.db'}")
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        # negative: KiB, not pages
+        assert (
+            conn.exec_driver_sql("PRAGMA cache_size").scalar() == -storage.SQLITE_CACHE_KIB == -512
+        )
     db.dispose()
 
 
