@@ -14,12 +14,14 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Container, Iterable, Set
 from functools import cache, lru_cache, partial
 from importlib import resources
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
+from rapidfuzz.distance import DamerauLevenshtein
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -559,6 +561,90 @@ class BoundedWordCache(Generic[V]):
         return CacheSize(self.maxsize, len(self._recent) + len(self._older))
 
 
+# Typo correction: a word of at least TYPO_MIN_LENGTH letters that training never produced, that
+# is neither in the dictionary nor an affixed form of one of its roots, is read as the most
+# frequent word with the same first letter one edit away (a letter dropped, added or changed,
+# or two neighbours swapped) that training produced at least TYPO_MIN_COUNT times ("lubamg" ->
+# "lubang"); without one it stays as written. Four-letter words and first letters are left
+# alone: there the corrections read on real complaints were mostly names and other words
+# ("laka" -> "lama", "rusun" -> "dusun"). Measured in bench/MODEL.md.
+TYPO_MIN_LENGTH = 5
+TYPO_MIN_COUNT = 3
+
+
+def _without_one_letter(word: str) -> set[str]:
+    """`word` and each string it makes with one letter left out: two words are at most one edit
+    apart only if these sets of theirs meet (the symmetric-delete test; it also lets a few pairs
+    two edits apart through, which the distance itself then turns away)."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+class TypoFixer:
+    """Typo correction (above) over normalised text, the answer for each unknown word cached.
+
+    The words a typo may be read as are indexed, on the first unknown word, by the hashes of
+    `_without_one_letter` of each (sorted NumPy arrays: ~12 bytes a key, ~0.5 MB for this
+    corpus, against ~4 MB as a dict of strings); an unknown word costs ~10 lookups there and
+    a distance on the few words they find.
+    """
+
+    def __init__(self, counts: dict[str, int], known: Container[str], size: int) -> None:
+        self._counts = counts
+        self._known = known
+        self._fixed = BoundedWordCache(self._fix, size)
+        self._index: tuple[np.ndarray, np.ndarray, list[str]] | None = None
+
+    def _build_index(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        targets = sorted(w for w, n in self._counts.items() if n >= TYPO_MIN_COUNT)
+        keys: list[int] = []
+        owners: list[int] = []
+        for k, target in enumerate(targets):
+            for variant in _without_one_letter(target):
+                keys.append(hash(variant))
+                owners.append(k)
+        order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+        return (
+            np.array(keys, dtype=np.int64)[order],
+            np.array(owners, dtype=np.int32)[order],
+            targets,
+        )
+
+    def neighbours(self, word: str) -> list[str]:
+        """The words a typo may be read as that are one edit from `word`, in sorted order."""
+        if self._index is None:
+            self._index = self._build_index()
+        keys, owners, targets = self._index
+        wanted = np.array([hash(v) for v in _without_one_letter(word)], dtype=np.int64)
+        lo = keys.searchsorted(wanted, "left").tolist()
+        hi = keys.searchsorted(wanted, "right").tolist()
+        found = {targets[k] for a, b in zip(lo, hi, strict=True) for k in owners[a:b].tolist()}
+        return sorted(t for t in found if t != word and DamerauLevenshtein.distance(word, t) == 1)
+
+    def _fix(self, word: str) -> str:
+        if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or word in self._known:
+            return word
+        best, most = word, 0
+        for candidate in self.neighbours(word):
+            # a first letter is rarely mistyped, and names differ there ("rusun", "dusun")
+            if candidate[0] == word[0] and self._counts[candidate] > most:
+                best, most = candidate, self._counts[candidate]
+        if best == word:
+            return word
+        from model.stem import is_indonesian_word  # model.stem imports this module
+
+        return word if is_indonesian_word(word) else best
+
+    def text(self, text: str) -> str:
+        """`text` (normalised) with each word corrected; the same string when none is."""
+        words = text.split()
+        counts, fixed = self._counts, self._fixed
+        out = [w if w in counts else fixed(w) for w in words]
+        return text if out == words else " ".join(out)
+
+    def cache_info(self) -> CacheSize:
+        return self._fixed.cache_info()
+
+
 class _WordCache:
     """`normalise_text`'s per-word steps for one fitted lexicon, behind a bounded cache.
 
@@ -575,9 +661,11 @@ class _WordCache:
         formal: Callable[[str], str],
         size: int,
         moods: dict[str, str] | None = None,
+        typos: TypoFixer | None = None,
     ) -> None:
         self.lexicon = lexicon
         self.moods = moods
+        self.typos = typos
         self.known = known
         self.phrases = phrases
         self.multi = frozenset(w for w, sizes in phrases.items() if max(sizes) > 1)
@@ -592,8 +680,9 @@ class _WordCache:
         roots, formal = self.roots, self.formal
         return " ".join([w if w in roots else formal(w) for w in words if w != _BOUNDARY])
 
-    def _entry(self, token: str) -> tuple[str, str | None]:
-        """The token (squeezed) and its output (None when it starts a longer lexicon phrase).
+    def _entry(self, token: str) -> tuple[str, str | None, str | None]:
+        """The token (squeezed), its output and its output with typos corrected (the same
+        string where none is; both None when the token starts a longer lexicon phrase).
 
         `token` is a `_PIECE_RE` piece: a number or boundary marks stand for their tokens.
         """
@@ -604,27 +693,36 @@ class _WordCache:
             token = NUMBER_TOKEN
         word = _squeeze(token, self.known)
         if word in self.multi:
-            return word, None
+            return word, None, None
         replacement = self.lexicon.get(word)
-        return word, self._words([word] if replacement is None else replacement.split())
+        output = self._words([word] if replacement is None else replacement.split())
+        return word, output, output if self.typos is None else self.typos.text(output)
 
     def normalise(self, text: str) -> str:
-        return self._normalise_prepared(_prepare(text, self.known, self.moods))
+        """What the features read: typos corrected, if this cache corrects them."""
+        return self._normalise_prepared(_prepare(text, self.known, self.moods), 2)
 
     def normalise_clauses(self, text: str) -> str:
-        """`normalise_clauses` with this lexicon, from the cached words."""
+        """`normalise_clauses` with this lexicon, from the cached words, as written (no typo
+        correction: the area resolver reads place names this corpus may never have seen)."""
         clauses = _prepared_clauses(text, self.known, self.moods)
-        return join_clauses(map(self._normalise_prepared, clauses))
+        return join_clauses(self._normalise_prepared(c, 1) for c in clauses)
 
-    def _normalise_prepared(self, prepared: str) -> str:
+    def _normalise_prepared(self, prepared: str, column: int) -> str:
+        """The post from its words' cached entries: `column` 1 as written, 2 corrected."""
         entries = self.entry.many(_PIECE_RE.findall(prepared))
-        pieces = [e[1] for e in entries]
+        pieces = [e[column] for e in entries]
         if None not in pieces:
             return " ".join([p for p in pieces if p])
         # a word that starts a phrase: the lexicon over the whole post (formal words per word,
         # so the pieces that did not need it come out the same)
         tokens = [e[0] for e in entries]
-        return self._words(_apply_lexicon_indexed(tokens, self.lexicon, self.phrases))
+        text = self._words(_apply_lexicon_indexed(tokens, self.lexicon, self.phrases))
+        return text if column == 1 or self.typos is None else self.typos.text(text)
+
+
+# A fitted normaliser's per-process caches (not pickled; a refit drops them).
+_CACHES = ("_known_cache", "_phrases_cache", "_formal_cache", "_words_cache", "_typos_cache")
 
 
 class TextNormaliser(TransformerMixin, BaseEstimator):
@@ -633,29 +731,45 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
     `fit` records the lexicon, the emoji moods and the words seen in training (`known_words_`,
     which join the dictionary for hashtag splitting), so the fitted step does not depend on later
     edits of the resource files. With `emoji_moods=False` (and in a step fitted before the moods
-    existed) every emoji reads as "_emoji_".
+    existed) every emoji reads as "_emoji_". With `correct_typos` it also counts the words its
+    output holds in training (`word_counts_`) and corrects typos against them (`TypoFixer`); the
+    area resolver's reading (`normalise_clauses_one`) keeps words as written, since another
+    city's place names are words this corpus never saw.
     """
 
     def __init__(
-        self, use_lexicon: bool = True, split_hashtags: bool = True, emoji_moods: bool = True
+        self,
+        use_lexicon: bool = True,
+        split_hashtags: bool = True,
+        emoji_moods: bool = True,
+        correct_typos: bool = True,
     ) -> None:
         self.use_lexicon = use_lexicon
         self.split_hashtags = split_hashtags
         self.emoji_moods = emoji_moods
+        self.correct_typos = correct_typos
 
     def fit(self, X: Iterable[str], y: object = None) -> TextNormaliser:
+        docs = [str(doc) for doc in X]
+        for name in (*_CACHES, "word_counts_"):  # a refit starts from its own lexicon and words
+            self.__dict__.pop(name, None)
         self.lexicon_ = dict(load_lexicon()) if self.use_lexicon else {}
         self.emoji_moods_ = dict(load_emoji_moods()) if self.emoji_moods else {}
         seen: set[str] = set()
         base = dictionary_words()
-        for doc in X:
-            plain = _HASHTAG_RE.sub(" ", unicodedata.normalize("NFKC", str(doc)).lower())
+        for doc in docs:
+            plain = _HASHTAG_RE.sub(" ", unicodedata.normalize("NFKC", doc).lower())
             for token in _TOKEN_RE.findall(plain):
                 if len(token) > 2 and not token.isdigit() and not _ELONGATION_RE.search(token):
                     seen.add(token)
         for replacement in self.lexicon_.values():
             seen.update(replacement.split())
         self.known_words_ = frozenset(seen - base)
+        if self.correct_typos:
+            normalise = self._words().normalise  # no counts yet: nothing corrected
+            counts = Counter(w for doc in docs for w in normalise(doc).split())
+            self.word_counts_ = {w: n for w, n in counts.items() if w.isalpha()}
+            self.__dict__.pop("_words_cache")  # its entries were made without correction
         return self
 
     def _known(self) -> Container[str]:
@@ -698,13 +812,26 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
                 self._formal(),
                 WORD_CACHE_SIZE,
                 getattr(self, "emoji_moods_", None),
+                self._typos(),
             )
             self._words_cache = words
         return words
 
+    def _typos(self) -> TypoFixer | None:
+        """Typo correction, if this step was fitted with it (not in a step fitted before it
+        existed); behind a bounded per-process cache (not pickled)."""
+        fixer: TypoFixer | None = getattr(self, "_typos_cache", None)
+        if fixer is None and getattr(self, "correct_typos", False):
+            counts = getattr(self, "word_counts_", None)
+            if counts is not None:
+                known = EitherSet(dictionary_words(), self.known_words_)
+                fixer = TypoFixer(counts, known, WORD_CACHE_SIZE)
+                self._typos_cache = fixer
+        return fixer
+
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
-        for cache_name in ("_known_cache", "_phrases_cache", "_formal_cache", "_words_cache"):
+        for cache_name in _CACHES:
             state.pop(cache_name, None)
         return state
 

@@ -552,8 +552,12 @@ def test_a_stem_that_would_split_differently_takes_the_general_path(
 
 
 def test_normaliser_shortcuts_give_the_plain_result(corpus: tuple[list[str], list[str]]) -> None:
-    """The lexicon index and the cached formal forms change nothing, only the time."""
-    normaliser = TextNormaliser().fit(corpus[0])
+    """The lexicon index and the cached formal forms change nothing, only the time; typo
+    correction, cached per word, gives the plain result corrected word by word."""
+    normaliser = TextNormaliser(correct_typos=False).fit(corpus[0])
+    correcting = TextNormaliser().fit(corpus[0])
+    typos = correcting._typos()
+    assert typos is not None
     lexicon, known = normaliser.lexicon_, normaliser._known()
     assert lexicon_phrases(lexicon) == lexicon_phrases(load_lexicon())
     extra = [
@@ -561,12 +565,18 @@ def test_normaliser_shortcuts_give_the_plain_result(corpus: tuple[list[str], lis
         "cak mano ni dak ado yg ngangkut la lamo nian, mati lampu",
         "ngumpulin namonyo dijadiin nyerang nolak cobain mato",
     ]
+    corrected = 0
     for text in corpus[0] + ODD_TEXTS + extra:
         plain = normalise_text(text, lexicon, known)  # no index, no cache
         assert normaliser.normalise_one(text) == plain
         assert normaliser.normalise_one(text) == plain  # from the warm cache too
         assert str(normaliser.transform([text])[0]) == plain
         assert normalise_text(text) == normalise_text(text, load_lexicon(), None, None)
+        assert correcting.normalise_one(text) == typos.text(plain)
+        assert str(correcting.transform([text])[0]) == typos.text(plain)
+        assert correcting.normalise_clauses_one(text) == normaliser.normalise_clauses_one(text)
+        corrected += typos.text(plain) != plain
+    assert corrected > 0  # the lexicon's own forms hold words the corpus never wrote
 
 
 url_piece = st.sampled_from(

@@ -8,6 +8,7 @@ from importlib import resources
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import DamerauLevenshtein
 
 from model.text import (
     _EMOJI_RE,
@@ -16,10 +17,13 @@ from model.text import (
     BREAK_TOKEN,
     EMOJI_MOODS,
     HASHTAG_TOKEN,
+    TYPO_MIN_COUNT,
+    TYPO_MIN_LENGTH,
     WORD_CACHE_SIZE,
     BoundedWordCache,
     EitherSet,
     TextNormaliser,
+    TypoFixer,
     _may_hold_url,
     dictionary_words,
     formal_word,
@@ -336,3 +340,70 @@ def test_hashtags_are_marked_for_the_area_resolver_only() -> None:
     assert _FITTED.normalise_clauses_one(text) == f"banjir lagi {HASHTAG_TOKEN} lingkar barat"
     assert HASHTAG_TOKEN not in normalise_text(text)
     assert HASHTAG_TOKEN not in _FITTED.normalise_one(text)
+
+
+def test_the_neighbour_index_finds_exactly_the_words_one_edit_away() -> None:
+    """Against a brute-force search: every word training wrote at least TYPO_MIN_COUNT times
+    whose Damerau-Levenshtein distance to the query is one (a letter dropped, added, changed,
+    or two neighbours swapped), and nothing else."""
+    words = ["jalan", "jalanan", "lampu", "lama", "mati", "lapor", "lubang", "bolong", "jln"]
+    counts = {w: TYPO_MIN_COUNT for w in words} | {"rusak": TYPO_MIN_COUNT - 1}
+    fixer = TypoFixer(counts, frozenset(), 10)
+    queries = ["jaln", "jlaan", "jalam", "jalann", "ajlan", "jalana", "lamp", "lampi", "rusal"]
+    queries += ["lubamg", "bolonk", "xyz", "jalan", "jl", "lmapu", "mait", "jalananx"]
+    for query in queries:
+        expected = sorted(
+            w
+            for w, n in counts.items()
+            if n >= TYPO_MIN_COUNT and w != query and DamerauLevenshtein.distance(query, w) == 1
+        )
+        assert fixer.neighbours(query) == expected, query
+    assert fixer.neighbours("jaln") == ["jalan", "jln"]
+    assert fixer.neighbours("rusal") == []  # "rusak" is in too few posts
+
+
+def _typo_normaliser(**params: bool) -> TextNormaliser:
+    docs = ["lampu jalan mati"] * 4 + ["kota bengkulu"] * 5 + ["kotak sampah"] * 3
+    docs += ["tanah longsor"] * 5 + ["anak bermain bola"] * 4 + ["dusun kami"] * 4
+    docs += ["jalan licin"] * 2
+    return TextNormaliser(**params).fit(docs)
+
+
+def test_a_word_training_never_wrote_is_read_as_its_most_frequent_neighbour() -> None:
+    normaliser = _typo_normaliser()
+    assert normaliser.word_counts_["lampu"] == 4 and normaliser.word_counts_["jalan"] == 6
+    assert normaliser.normalise_one("lampi di jlaan") == "lampu di jalan"  # changed, swapped
+    assert normaliser.transform(["lampi"])[0] == "lampu"
+    # "kotax" is one edit from "kota" (5 posts) and from "kotak" (3): the more frequent wins
+    assert normaliser.normalise_one("kotax") == "kota"
+    left = [
+        "tanam",  # a dictionary word, one edit from "tanah" (5 posts)
+        "permain",  # an affixed form of a root ("main"), one edit from "bermain"
+        "licix",  # its neighbour "licin" is in 2 posts, fewer than TYPO_MIN_COUNT
+        "mait",  # shorter than TYPO_MIN_LENGTH ("mati" is in 4 posts)
+        "rusun",  # "dusun" (4 posts) starts with another letter
+        "qzxvw",  # no neighbour at all
+    ]
+    assert TYPO_MIN_COUNT == 3 and TYPO_MIN_LENGTH == 5
+    for word in left:
+        assert normaliser.normalise_one(word) == word, word
+    assert normaliser.normalise_one("lampi 12 😡") == "lampu _angka_ _emojimarah_"
+
+
+def test_typos_are_corrected_for_the_features_only_and_only_where_fitted_to() -> None:
+    normaliser = _typo_normaliser()
+    # the area resolver reads words as written: another city's places are words never seen
+    assert normaliser.normalise_clauses_one("lampi di jlaan") == "lampi di jlaan"
+    assert _typo_normaliser(correct_typos=False).normalise_one("lampi") == "lampi"
+    older = _typo_normaliser()
+    del older.correct_typos, older.word_counts_  # as saved before correction existed
+    assert pickle.loads(pickle.dumps(older)).normalise_one("lampi") == "lampi"
+    normaliser.normalise_one("lampi")
+    state = normaliser.__getstate__()
+    assert "_typos_cache" not in state and "_words_cache" not in state
+    assert pickle.loads(pickle.dumps(normaliser)).normalise_one("lampi") == "lampu"
+    # a refit counts its own words: what the first fit knew is not corrected towards any more
+    normaliser.fit(["lampu"] * 5)
+    assert normaliser.word_counts_ == {"lampu": 5}
+    assert normaliser.normalise_one("jlaan") == "jlaan"
+    assert normaliser.normalise_one("lampi") == "lampu"

@@ -283,3 +283,23 @@ def test_surabaya_transfer_reads_mapped_topics_with_a_trained_model(
     # by length: all three posts have four or five words
     assert re.search(r"\n\s+4-6\s+3\s+1\.0000\s+0\.0%\n", printed)
     assert "1-3" not in printed
+
+
+def test_robustness_reads_the_held_out_posts_changed_one_way_at_a_time(
+    tmp_path: Path, tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = tmp_path / "posts.csv"
+    write_labels(labels, TINY_CORPUS)
+    module = _bench("robustness")
+    assert module.main(["--model", str(tiny_model.path), "--data", str(labels)]) == 0
+    printed = capsys.readouterr().out
+    rows = {line[:36].strip(): line[36:].split() for line in printed.splitlines()[3:] if line}
+    assert list(rows) == list(module.perturbations(0))
+    assert rows["as written"][1] == "+0.0000" and rows["upper case"][1] == "+0.0000"
+    # each change is drawn from the seed: the same seed changes a text the same way
+    first, second = module.perturbations(3), module.perturbations(3)
+    text = "jalanan berlubang parah sekali, kapan diperbaiki? 😡"
+    for name in first:
+        assert first[name](text) == second[name](text)
+    assert first["two letters swapped (1 in 5 words)"]("kapan")[0] == "k"
+    assert module.perturbations(0)["emoji stripped"](text) == text[:-1]  # the space stays
