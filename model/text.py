@@ -835,6 +835,11 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
             state.pop(cache_name, None)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a step saved before typo correction existed reads as it was fitted: without it
+        state.setdefault("correct_typos", False)
+        super().__setstate__(state)
+
     def normalise_one(self, doc: str) -> str:
         """`transform` for one text, without the checks (the fast inference path calls it)."""
         return self._words().normalise(doc)

@@ -397,7 +397,9 @@ def test_typos_are_corrected_for_the_features_only_and_only_where_fitted_to() ->
     assert _typo_normaliser(correct_typos=False).normalise_one("lampi") == "lampi"
     older = _typo_normaliser()
     del older.correct_typos, older.word_counts_  # as saved before correction existed
-    assert pickle.loads(pickle.dumps(older)).normalise_one("lampi") == "lampi"
+    loaded = pickle.loads(pickle.dumps(older))
+    assert loaded.normalise_one("lampi") == "lampi"
+    assert loaded.get_params()["correct_typos"] is False  # and it still has its parameters
     normaliser.normalise_one("lampi")
     state = normaliser.__getstate__()
     assert "_typos_cache" not in state and "_words_cache" not in state
