@@ -1,6 +1,6 @@
 """The model on its held-out posts written the ways residents mistype and strip them.
 
-    python bench/robustness.py [--model DIR] [--data FILE ...] [--seed N]
+    python -m bench.robustness [--model DIR] [--data FILE ...] [--seed N]
 
 Takes a model trained by `tandai train` (the newest version under TANDAI_MODEL_DIR, or
 --model), the labeled posts it held out (`training.retrain.split_holdout`, with the percent its
@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from api.settings import PROJECT_DIR, Settings
-from model.artifact import latest_version, load_artifact
-from model.fastpath import FastPath
+from api.settings import PROJECT_DIR
+from bench.surabaya_transfer import load_model
 from model.routing import NOT_A_COMPLAINT
 from training.labels import default_label_files, read_labeled
 from training.retrain import split_holdout
@@ -93,12 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    path = args.model or latest_version(Settings().resolved_model_dir())
-    if path is None:
-        print("no model: run `tandai train` first", file=sys.stderr)
+    loaded = load_model(args.model)
+    if loaded is None:
         return 2
-    artifact = load_artifact(path)
-    fast = FastPath(artifact.pipeline)
+    artifact, fast = loaded
     data = read_labeled(args.data or default_label_files(PROJECT_DIR / "data"))
     holdout = artifact.metadata.get("holdout") or {}
     if holdout.get("percent"):

@@ -36,7 +36,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from api.settings import PROJECT_DIR, Settings
-from model.artifact import latest_version, load_artifact
+from model.artifact import ModelArtifact, latest_version, load_artifact
 from model.fastpath import FastPath
 from model.routing import NOT_A_COMPLAINT
 from training.report import deduplicate
@@ -47,6 +47,17 @@ CONFIDENCES = (0.5, 0.7, 0.8, 0.9)
 # Bands of post length in words: real complaints are often a few words long ("got mampet").
 LONGEST = 10**6
 LENGTHS = [(1, 3), (4, 6), (7, 10), (11, 20), (21, LONGEST)]
+
+
+def load_model(path: Path | None) -> tuple[ModelArtifact, FastPath] | None:
+    """The model at `path`, else the newest under TANDAI_MODEL_DIR, with its fast path; None
+    (having said so) when there is none."""
+    path = path or latest_version(Settings().resolved_model_dir())
+    if path is None:
+        print("no model: run `tandai train` first", file=sys.stderr)
+        return None
+    artifact = load_artifact(path)
+    return artifact, FastPath(artifact.pipeline)
 
 
 def read_mapped(data: Path, mapping: Path) -> tuple[list[str], list[str]]:
@@ -78,12 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     if not data.is_file():
         print(f"skipped: {data} not found (the Surabaya data sits in ../shared/data/)")
         return 0
-    path = args.model or latest_version(Settings().resolved_model_dir())
-    if path is None:
-        print("no model: run `tandai train` first", file=sys.stderr)
+    loaded = load_model(args.model)
+    if loaded is None:
         return 2
-    artifact = load_artifact(path)
-    fast = FastPath(artifact.pipeline)
+    artifact, fast = loaded
     texts, truth = read_mapped(data, TOPIC_MAP)
     proba = fast.predict_proba(texts)
     labels = [str(c) for c in fast.classes_]
