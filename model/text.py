@@ -561,13 +561,13 @@ class BoundedWordCache(Generic[V]):
         return CacheSize(self.maxsize, len(self._recent) + len(self._older))
 
 
-# Typo correction: a word of at least TYPO_MIN_LENGTH letters that training never produced, that
-# is neither in the dictionary nor an affixed form of one of its roots, is read as the most
-# frequent word with the same first letter one edit away (a letter dropped, added or changed,
-# or two neighbours swapped) that training produced at least TYPO_MIN_COUNT times ("lubamg" ->
-# "lubang"); without one it stays as written. Four-letter words and first letters are left
-# alone: there the corrections read on real complaints were mostly names and other words
-# ("laka" -> "lama", "rusun" -> "dusun"). Measured in bench/MODEL.md.
+# Typo correction: a word training never produced, neither in the dictionary nor an affixed form
+# of one of its roots, is read as the most frequent word of at least TYPO_MIN_LENGTH letters,
+# with the same first letter, one edit away (a letter dropped, added or changed, or two
+# neighbours swapped) that training produced at least TYPO_MIN_COUNT times ("lubamg" ->
+# "lubang", "wktu" -> "waktu"); without one it stays as written. Shorter words and first letters
+# are left alone: there the corrections read on real complaints were mostly names and other
+# words ("laka" -> "lama", "rusun" -> "dusun"). Measured in bench/MODEL.md.
 TYPO_MIN_LENGTH = 5
 TYPO_MIN_COUNT = 3
 
@@ -621,12 +621,17 @@ class TypoFixer:
         return sorted(t for t in found if t != word and DamerauLevenshtein.distance(word, t) == 1)
 
     def _fix(self, word: str) -> str:
-        if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or word in self._known:
+        # a word of TYPO_MIN_LENGTH - 1 letters may be a longer word missing one
+        if len(word) < TYPO_MIN_LENGTH - 1 or not word.isalpha() or word in self._known:
             return word
         best, most = word, 0
         for candidate in self.neighbours(word):
             # a first letter is rarely mistyped, and names differ there ("rusun", "dusun")
-            if candidate[0] == word[0] and self._counts[candidate] > most:
+            if (
+                candidate[0] == word[0]
+                and len(candidate) >= TYPO_MIN_LENGTH
+                and self._counts[candidate] > most
+            ):
                 best, most = candidate, self._counts[candidate]
         if best == word:
             return word

@@ -365,7 +365,7 @@ def test_the_neighbour_index_finds_exactly_the_words_one_edit_away() -> None:
 def _typo_normaliser(**params: bool) -> TextNormaliser:
     docs = ["lampu jalan mati"] * 4 + ["kota bengkulu"] * 5 + ["kotak sampah"] * 3
     docs += ["tanah longsor"] * 5 + ["anak bermain bola"] * 4 + ["dusun kami"] * 4
-    docs += ["jalan licin"] * 2
+    docs += ["jalan licin"] * 2 + ["masa lampau"] * 3
     return TextNormaliser(**params).fit(docs)
 
 
@@ -374,13 +374,17 @@ def test_a_word_training_never_wrote_is_read_as_its_most_frequent_neighbour() ->
     assert normaliser.word_counts_["lampu"] == 4 and normaliser.word_counts_["jalan"] == 6
     assert normaliser.normalise_one("lampi di jlaan") == "lampu di jalan"  # changed, swapped
     assert normaliser.transform(["lampi"])[0] == "lampu"
-    # "kotax" is one edit from "kota" (5 posts) and from "kotak" (3): the more frequent wins
-    assert normaliser.normalise_one("kotax") == "kota"
+    # "lampa" is one edit from "lampu" (4 posts) and from "lampau" (3): the more frequent wins
+    assert normaliser.normalise_one("lampa") == "lampu"
+    # "kotas" is one edit from "kotak" (3 posts) and "kota" (5, too short to be read as)
+    assert normaliser.normalise_one("kotas") == "kotak"
+    assert normaliser.normalise_one("lmpu") == "lampu"  # four letters: "lampu" missing one
     left = [
         "tanam",  # a dictionary word, one edit from "tanah" (5 posts)
         "permain",  # an affixed form of a root ("main"), one edit from "bermain"
         "licix",  # its neighbour "licin" is in 2 posts, fewer than TYPO_MIN_COUNT
-        "mait",  # shorter than TYPO_MIN_LENGTH ("mati" is in 4 posts)
+        "mait",  # one edit from "mati" (4 posts), a word shorter than TYPO_MIN_LENGTH
+        "lmp",  # too short to be a word of TYPO_MIN_LENGTH letters missing one
         "rusun",  # "dusun" (4 posts) starts with another letter
         "qzxvw",  # no neighbour at all
     ]
