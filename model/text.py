@@ -602,12 +602,9 @@ class TypoFixer:
             for variant in _without_one_letter(target):
                 keys.append(hash(variant))
                 owners.append(k)
-        order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
-        return (
-            np.array(keys, dtype=np.int64)[order],
-            np.array(owners, dtype=np.int32)[order],
-            targets,
-        )
+        hashes = np.array(keys, dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")
+        return hashes[order], np.array(owners, dtype=np.int32)[order], targets
 
     def neighbours(self, word: str) -> list[str]:
         """The words a typo may be read as that are one edit from `word`, in sorted order."""
@@ -645,9 +642,6 @@ class TypoFixer:
         counts, fixed = self._counts, self._fixed
         out = [w if w in counts else fixed(w) for w in words]
         return text if out == words else " ".join(out)
-
-    def cache_info(self) -> CacheSize:
-        return self._fixed.cache_info()
 
 
 class _WordCache:
@@ -826,7 +820,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         """Typo correction, if this step was fitted with it (not in a step fitted before it
         existed); behind a bounded per-process cache (not pickled)."""
         fixer: TypoFixer | None = getattr(self, "_typos_cache", None)
-        if fixer is None and getattr(self, "correct_typos", False):
+        if fixer is None and self.correct_typos:
             counts = getattr(self, "word_counts_", None)
             if counts is not None:
                 known = EitherSet(dictionary_words(), self.known_words_)
