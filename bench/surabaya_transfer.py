@@ -115,13 +115,14 @@ def main(argv: list[str] | None = None) -> int:
         acc = f"{right[routed].mean():.4f}" if routed.any() else "-"
         print(f"{c:13.1f}  {routed.mean():14.1%}  {acc:>14}")
     words = np.array([len(t.split()) for t in texts])
+    not_complaint = np.array([p == NOT_A_COMPLAINT for p in pred])
     print("\nwords in the post  posts  accuracy  read as no complaint")
     for lo, hi in LENGTHS:
         band = (words >= lo) & (words <= hi)
         if band.any():
-            not_complaint = np.mean([pred[i] == NOT_A_COMPLAINT for i in np.flatnonzero(band)])
             name = f"{lo}-{hi}" if hi < LONGEST else f"{lo} or more"
-            print(f"{name:>17}  {band.sum():5d}  {right[band].mean():8.4f}  {not_complaint:19.1%}")
+            share = not_complaint[band].mean()
+            print(f"{name:>17}  {band.sum():5d}  {right[band].mean():8.4f}  {share:19.1%}")
     posts = Counter(truth)
     hits: Counter[str] = Counter()
     misses: dict[str, Counter[str]] = defaultdict(Counter)
