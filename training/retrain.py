@@ -156,7 +156,11 @@ class RetrainResult:
 
 
 def current_model(settings: Settings, db: storage.Database) -> tuple[ModelArtifact | None, str]:
-    """The model now serving (the active one, else the newest on disk) and a note."""
+    """The model now serving (the active one, else the newest on disk) and a note.
+
+    The note says why a model that should be there is not (its files are gone); when there
+    has never been one, the promotion's reason already says so and the note is empty.
+    """
     with db.session() as session:
         row = storage.active_model_version(session)
         path = Path(row.path) if row is not None else None
@@ -164,7 +168,7 @@ def current_model(settings: Settings, db: storage.Database) -> tuple[ModelArtifa
     if path is None:
         path = latest_version(settings.resolved_model_dir())
         if path is None:
-            return None, "no model yet"
+            return None, ""
     try:
         return load_artifact(path, expected_sha256=expected), ""
     except ArtifactError as exc:

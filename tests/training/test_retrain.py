@@ -166,6 +166,9 @@ def test_first_retrain_is_promoted_and_later_ones_are_gated(
     first = retrain(local_settings, db, progress=messages.append)
     assert first.promoted
     assert any(m.startswith("[3/5]") for m in messages)
+    # the first model says once that there was nothing to compare with, not twice
+    assert not any(m.startswith("note:") for m in messages)
+    assert messages[-1].startswith("promoted: no active model to compare with")
     assert first.report["data"]["n_holdout"] > 0
     assert first.report["candidate"]["n"] == first.report["data"]["n_holdout"]
     stored = json.loads((first.artifact.path / REPORT_NAME).read_text())
