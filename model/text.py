@@ -570,6 +570,17 @@ class BoundedWordCache(Generic[V]):
 # words ("laka" -> "lama", "rusun" -> "dusun"). Measured in bench/MODEL.md.
 TYPO_MIN_LENGTH = 5
 TYPO_MIN_COUNT = 3
+# A word still unknown is read as two words written together ("lampumati" -> "lampu mati",
+# "dirusunawa" -> "di rusunawa") where it splits into two pieces, the first of at least
+# JOINED_MIN_LEFT letters and the second of at least JOINED_MIN_RIGHT, each written as such a
+# word (or, three letters or more, as its lexicon form: "sdh" -> "sudah") at least
+# TYPO_MIN_COUNT times in training, or JOINED_SHORT_MIN_COUNT times for a piece of JOINED_SHORT
+# letters or fewer: the end of a name is as often a rare short word ("jannah", "susanti"), and
+# a short word at the end ("an", "ya") is as often a suffix ("curhatan").
+JOINED_MIN_LEFT = 2
+JOINED_MIN_RIGHT = 3
+JOINED_SHORT = 3
+JOINED_SHORT_MIN_COUNT = 100
 
 
 def _without_one_letter(word: str) -> set[str]:
@@ -588,9 +599,16 @@ class TypoFixer:
     and a distance on the few words they find (6.5 µs on average, bench/MODEL.md).
     """
 
-    def __init__(self, counts: dict[str, int], known: Container[str], size: int) -> None:
+    def __init__(
+        self,
+        counts: dict[str, int],
+        known: Container[str],
+        size: int,
+        lexicon: dict[str, str] | None = None,
+    ) -> None:
         self._counts = counts
         self._known = known
+        self._lexicon = lexicon or {}
         self._fixed = BoundedWordCache(self._fix, size)
         self._index: tuple[np.ndarray, np.ndarray, list[str]] | None = None
 
@@ -631,10 +649,37 @@ class TypoFixer:
             ):
                 best, most = candidate, self._counts[candidate]
         if best == word:
-            return word
+            best = self.split(word)
+            if best == word:
+                return word
         from model.stem import is_indonesian_word  # model.stem imports this module
 
         return word if is_indonesian_word(word) else best
+
+    def split(self, word: str) -> str:
+        """`word` as two words written together ("jalanrusak" -> "jalan rusak", "sdhlama" ->
+        "sudah lama"): the split into two pieces read as words training wrote (`_piece`) whose
+        rarer piece is the most frequent; `word` if there is none."""
+        best, most = word, 0
+        for i in range(JOINED_MIN_LEFT, len(word) - JOINED_MIN_RIGHT + 1):
+            left, left_count = self._piece(word[:i])
+            if left_count <= most:
+                continue
+            right, right_count = self._piece(word[i:])
+            rarer = min(left_count, right_count)
+            if rarer > most:
+                best, most = f"{left} {right}", rarer
+        return best
+
+    def _piece(self, piece: str) -> tuple[str, int]:
+        """A piece of a joined word as the word it reads as (its lexicon form, from three
+        letters: "sdh" -> "sudah") and how often training wrote that, 0 below the counts of
+        JOINED_MIN_LEFT's comment."""
+        word = self._lexicon.get(piece, piece) if len(piece) > 2 else piece
+        n = self._counts.get(word, 0)
+        if n < (JOINED_SHORT_MIN_COUNT if len(piece) <= JOINED_SHORT else TYPO_MIN_COUNT):
+            return word, 0
+        return word, n
 
     def text(self, text: str) -> str:
         """`text` (normalised) with each word corrected; the same string when none is."""
@@ -824,7 +869,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
             counts = getattr(self, "word_counts_", None)
             if counts is not None:
                 known = EitherSet(dictionary_words(), self.known_words_)
-                fixer = TypoFixer(counts, known, WORD_CACHE_SIZE)
+                fixer = TypoFixer(counts, known, WORD_CACHE_SIZE, self.lexicon_)
                 self._typos_cache = fixer
         return fixer
 

@@ -17,6 +17,7 @@ from model.text import (
     BREAK_TOKEN,
     EMOJI_MOODS,
     HASHTAG_TOKEN,
+    JOINED_SHORT_MIN_COUNT,
     TYPO_MIN_COUNT,
     TYPO_MIN_LENGTH,
     WORD_CACHE_SIZE,
@@ -392,6 +393,43 @@ def test_a_word_training_never_wrote_is_read_as_its_most_frequent_neighbour() ->
     for word in left:
         assert normaliser.normalise_one(word) == word, word
     assert normaliser.normalise_one("lampi 12 😡") == "lampu _angka_ _emojimarah_"
+
+
+def test_two_words_written_together_are_read_apart() -> None:
+    short = JOINED_SHORT_MIN_COUNT
+    counts = {"lampu": 4, "mati": 3, "rusunawa": 3, "tanah": 5, "abang": 3, "tana": 4}
+    counts |= {"habang": 6, "di": short, "air": short, "ya": 10 * short, "sus": short - 1}
+    counts |= {"anti": 8, "sudah": short, "lama": 3, "nabi": 5, "jalan": 9}
+    fixer = TypoFixer(counts, frozenset(), 10, {"sdh": "sudah", "la": "sudah"})
+    assert fixer.split("lampumati") == "lampu mati"
+    assert fixer.split("dirusunawa") == "di rusunawa"  # a frequent short word first
+    assert fixer.split("airmati") == "air mati"
+    assert fixer.split("sdhlama") == "sudah lama"  # a piece read in its lexicon form
+    # of two splits, the one whose rarer piece is the more frequent ("habang" 6, "tana" 4)
+    assert fixer.split("tanahabang") == "tana habang"
+    left = [
+        "susanti",  # "sus" is a word of three letters training wrote fewer than 100 times
+        "jalanya",  # "ya" is as often a suffix: a piece of two letters only comes first
+        "nabila",  # a two-letter lexicon key is not read as its word ("la")
+        "lampumatii",  # "matii" is not a word training wrote
+        "lampu",  # nothing to split
+    ]
+    for word in left:
+        assert fixer.split(word) == word, word
+    counts["di"] = short - 1
+    assert TypoFixer(counts, frozenset(), 10).split("dirusunawa") == "dirusunawa"
+
+
+def test_joined_words_are_split_for_the_features_unless_they_are_words() -> None:
+    normaliser = _typo_normaliser()
+    assert normaliser.normalise_one("lampumati") == "lampu mati"
+    assert normaliser.normalise_one("tanahlongsor di jalan") == "tanah longsor di jalan"
+    assert normaliser.normalise_clauses_one("lampumati") == "lampumati"  # areas: as written
+    assert normaliser.normalise_one("kotakota") == "kota kota"
+    # an affixed form of a root is a word, though it splits into two ("ber" + "jalan")
+    fixer = TypoFixer({"ber": JOINED_SHORT_MIN_COUNT, "jalan": 5}, frozenset(), 10)
+    assert fixer.split("berjalan") == "ber jalan"
+    assert fixer.text("sudah berjalan") == "sudah berjalan"
 
 
 def test_typos_are_corrected_for_the_features_only_and_only_where_fitted_to() -> None:
