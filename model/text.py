@@ -766,7 +766,13 @@ class _WordCache:
 
 
 # A fitted normaliser's per-process caches (not pickled; a refit drops them).
-_CACHES = ("_known_cache", "_phrases_cache", "_formal_cache", "_words_cache", "_typos_cache")
+_CACHES = (
+    "_vocabulary_cache",
+    "_phrases_cache",
+    "_formal_cache",
+    "_words_cache",
+    "_typos_cache",
+)
 
 
 class TextNormaliser(TransformerMixin, BaseEstimator):
@@ -816,17 +822,18 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
             self.__dict__.pop("_words_cache")  # its entries were made without correction
         return self
 
-    def _known(self) -> Container[str]:
+    def _vocabulary(self) -> EitherSet:
         """The root words and `known_words_` (two sets, no union built per process)."""
-        known: Container[str] | None = getattr(self, "_known_cache", None)
-        if known is None:
-            known = (
-                EitherSet(dictionary_words(), self.known_words_)
-                if self.split_hashtags
-                else frozenset()
-            )
-            self._known_cache = known
-        return known
+        vocabulary: EitherSet | None = getattr(self, "_vocabulary_cache", None)
+        if vocabulary is None:
+            vocabulary = EitherSet(dictionary_words(), self.known_words_)
+            self._vocabulary_cache = vocabulary
+        return vocabulary
+
+    def _known(self) -> Container[str]:
+        """The words hashtags split into and elongations squeeze to: `_vocabulary`, or none
+        without hashtag splitting."""
+        return self._vocabulary() if self.split_hashtags else frozenset()
 
     def _phrases(self) -> dict[str, tuple[int, ...]]:
         phrases = getattr(self, "_phrases_cache", None)
@@ -868,8 +875,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         if fixer is None and self.correct_typos:
             counts = getattr(self, "word_counts_", None)
             if counts is not None:
-                known = EitherSet(dictionary_words(), self.known_words_)
-                fixer = TypoFixer(counts, known, WORD_CACHE_SIZE, self.lexicon_)
+                fixer = TypoFixer(counts, self._vocabulary(), WORD_CACHE_SIZE, self.lexicon_)
                 self._typos_cache = fixer
         return fixer
 

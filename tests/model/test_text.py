@@ -173,10 +173,19 @@ def test_transformer_learns_words_for_hashtags() -> None:
 def test_transformer_pickles_without_its_cache() -> None:
     step = TextNormaliser().fit(["sampah"])
     step.transform(["halo"])
-    assert "_known_cache" in step.__dict__
+    assert "_vocabulary_cache" in step.__dict__
     clone = pickle.loads(pickle.dumps(step))
-    assert "_known_cache" not in clone.__dict__
+    assert "_vocabulary_cache" not in clone.__dict__
     assert list(clone.transform(["dak ado"])) == ["tidak ada"]
+
+
+def test_typos_are_corrected_towards_training_words_without_hashtag_splitting() -> None:
+    docs = ["lampu jalan mati"] * 4
+    split = TextNormaliser().fit(docs)
+    plain = TextNormaliser(split_hashtags=False).fit(docs)
+    assert split.normalise_one("lampi") == plain.normalise_one("lampi") == "lampu"
+    # "lampau", one edit from "lampu", is a dictionary root either way: no typo
+    assert plain.normalise_one("lampau") == split.normalise_one("lampau") == "lampau"
 
 
 def test_emoji_moods_are_recorded_when_fitted_and_can_be_switched_off() -> None:
