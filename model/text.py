@@ -596,7 +596,9 @@ class TypoFixer:
     The words a typo may be read as are indexed, on the first unknown word, by the hashes of
     `_without_one_letter` of each (sorted NumPy arrays: ~12 bytes a key, ~0.5 MB for this
     corpus, against ~4 MB as a dict of strings); an unknown word costs a lookup there per letter
-    and a distance on the few words they find (6.5 µs on average, bench/MODEL.md).
+    and a distance on the few words they find (6.5 µs on average, bench/MODEL.md). With
+    `split_joined`, an unknown word no typo explains may be two words written together (`split`;
+    `lexicon` reads its pieces).
     """
 
     def __init__(
@@ -604,10 +606,12 @@ class TypoFixer:
         counts: dict[str, int],
         known: Container[str],
         size: int,
+        split_joined: bool = False,
         lexicon: dict[str, str] | None = None,
     ) -> None:
         self._counts = counts
         self._known = known
+        self._split_joined = split_joined
         self._lexicon = lexicon or {}
         self._fixed = BoundedWordCache(self._fix, size)
         self._index: tuple[np.ndarray, np.ndarray, list[str]] | None = None
@@ -649,6 +653,8 @@ class TypoFixer:
             ):
                 best, most = candidate, self._counts[candidate]
         if best == word:
+            if not self._split_joined:
+                return word
             best = self.split(word)
             if best == word:
                 return word
@@ -673,8 +679,9 @@ class TypoFixer:
 
     def _piece(self, piece: str) -> tuple[str, int]:
         """A piece of a joined word as the word it reads as (its lexicon form, from three
-        letters: "sdh" -> "sudah") and how often training wrote that, 0 below the counts of
-        JOINED_MIN_LEFT's comment."""
+        letters: "sdh" -> "sudah") and how often training wrote that; 0 if fewer than
+        TYPO_MIN_COUNT times, or JOINED_SHORT_MIN_COUNT for a piece of JOINED_SHORT letters
+        or fewer."""
         word = self._lexicon.get(piece, piece) if len(piece) > 2 else piece
         n = self._counts.get(word, 0)
         if n < (JOINED_SHORT_MIN_COUNT if len(piece) <= JOINED_SHORT else TYPO_MIN_COUNT):
@@ -782,8 +789,9 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
     which join the dictionary for hashtag splitting), so the fitted step does not depend on later
     edits of the resource files. With `emoji_moods=False` (and in a step fitted before the moods
     existed) every emoji reads as "_emoji_". With `correct_typos` it also counts the words its
-    output holds in training (`word_counts_`) and corrects typos against them (`TypoFixer`); the
-    area resolver's reading (`normalise_clauses_one`) keeps words as written, since another
+    output holds in training (`word_counts_`) and corrects typos against them (`TypoFixer`), and
+    with `split_joined` also reads a word that is no typo as two written together; the area
+    resolver's reading (`normalise_clauses_one`) keeps words as written, since another
     city's place names are words this corpus never saw.
     """
 
@@ -793,11 +801,13 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         split_hashtags: bool = True,
         emoji_moods: bool = True,
         correct_typos: bool = True,
+        split_joined: bool = True,
     ) -> None:
         self.use_lexicon = use_lexicon
         self.split_hashtags = split_hashtags
         self.emoji_moods = emoji_moods
         self.correct_typos = correct_typos
+        self.split_joined = split_joined
 
     def fit(self, X: Iterable[str], y: object = None) -> TextNormaliser:
         docs = [str(doc) for doc in X]
@@ -875,7 +885,9 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         if fixer is None and self.correct_typos:
             counts = getattr(self, "word_counts_", None)
             if counts is not None:
-                fixer = TypoFixer(counts, self._vocabulary(), WORD_CACHE_SIZE, self.lexicon_)
+                fixer = TypoFixer(
+                    counts, self._vocabulary(), WORD_CACHE_SIZE, self.split_joined, self.lexicon_
+                )
                 self._typos_cache = fixer
         return fixer
 
@@ -886,8 +898,9 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # a step saved before typo correction existed reads as it was fitted: without it
+        # a step saved before typo correction or joined words existed reads as it was fitted
         state.setdefault("correct_typos", False)
+        state.setdefault("split_joined", False)
         super().__setstate__(state)
 
     def normalise_one(self, doc: str) -> str:

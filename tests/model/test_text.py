@@ -409,7 +409,7 @@ def test_two_words_written_together_are_read_apart() -> None:
     counts = {"lampu": 4, "mati": 3, "rusunawa": 3, "tanah": 5, "abang": 3, "tana": 4}
     counts |= {"habang": 6, "di": short, "air": short, "ya": 10 * short, "sus": short - 1}
     counts |= {"anti": 8, "sudah": short, "lama": 3, "nabi": 5, "jalan": 9}
-    fixer = TypoFixer(counts, frozenset(), 10, {"sdh": "sudah", "la": "sudah"})
+    fixer = TypoFixer(counts, frozenset(), 10, True, {"sdh": "sudah", "la": "sudah"})
     assert fixer.split("lampumati") == "lampu mati"
     assert fixer.split("dirusunawa") == "di rusunawa"  # a frequent short word first
     assert fixer.split("airmati") == "air mati"
@@ -426,7 +426,7 @@ def test_two_words_written_together_are_read_apart() -> None:
     for word in left:
         assert fixer.split(word) == word, word
     counts["di"] = short - 1
-    assert TypoFixer(counts, frozenset(), 10).split("dirusunawa") == "dirusunawa"
+    assert TypoFixer(counts, frozenset(), 10, True).split("dirusunawa") == "dirusunawa"
 
 
 def test_joined_words_are_split_for_the_features_unless_they_are_words() -> None:
@@ -436,9 +436,16 @@ def test_joined_words_are_split_for_the_features_unless_they_are_words() -> None
     assert normaliser.normalise_clauses_one("lampumati") == "lampumati"  # areas: as written
     assert normaliser.normalise_one("kotakota") == "kota kota"
     # an affixed form of a root is a word, though it splits into two ("ber" + "jalan")
-    fixer = TypoFixer({"ber": JOINED_SHORT_MIN_COUNT, "jalan": 5}, frozenset(), 10)
+    fixer = TypoFixer({"ber": JOINED_SHORT_MIN_COUNT, "jalan": 5}, frozenset(), 10, True)
     assert fixer.split("berjalan") == "ber jalan"
     assert fixer.text("sudah berjalan") == "sudah berjalan"
+    # where it was fitted without (`split_joined=False`, or saved before it existed)
+    assert _typo_normaliser(split_joined=False).normalise_one("lampumati") == "lampumati"
+    older = _typo_normaliser()
+    del older.split_joined
+    loaded = pickle.loads(pickle.dumps(older))
+    assert loaded.normalise_one("lampumati") == "lampumati"
+    assert loaded.normalise_one("lampi") == "lampu"  # its typo correction as before
 
 
 def test_typos_are_corrected_for_the_features_only_and_only_where_fitted_to() -> None:
