@@ -33,18 +33,21 @@ from it.
 A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
 the tagging threshold. Typos are matched only for names of eight letters or more, with one
 edit (a letter typed for another only when the two keys touch or the letters are spelt alike:
-"sukadami" is Sukarami, "simomulyo" is another city's name), and never when the word as written
-is itself an Indonesian word ("meninggal" is not a typo of "Menanggal"). A name that needs
+"sukadami" is Sukarami, "simomulyo" is another city's name) or two neighbouring letters
+swapped, neither of them a word's first ("pagar dwea" is Pagar Dewa, "tambak asri" is not
+Tambaksari), and never when the word as written is itself an Indonesian word ("meninggal" is
+not a typo of "Menanggal"). A name that needs
 context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamatan ...").
 A name matched exactly is not swallowed by a typo of a longer name that begins or ends with it
 when the words around it are ordinary words: "sawah lebar bau" is Sawah Lebar, "sawah lebar
-bru" is Sawah Lebar Baru.
+brau" is Sawah Lebar Baru.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,6 +228,26 @@ def _slip(written: str, meant: str) -> bool:
     return (rows == 0 and cols == 1) or (rows == 1 and cols <= 0.75)
 
 
+def _swapped(written: str, meant: str, word_starts: Container[int]) -> bool:
+    """Whether `written` is `meant` with two neighbouring letters swapped and nothing else
+    ("sawahlebarbrau"): one slip of the fingers, though two letters differ. Not where one of
+    them is the first letter of a word (`word_starts`, of either): "tambak asri" is Tambak
+    Asri, another place than Tambaksari, "penjaringan asri" than Penjaringan Sari."""
+    if len(written) != len(meant):
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(written, meant, strict=True)) if a != b]
+    if len(differ) != 2:
+        return False
+    i, j = differ
+    return (
+        j == i + 1
+        and written[i] == meant[j]
+        and written[j] == meant[i]
+        and i not in word_starts
+        and j not in word_starts
+    )
+
+
 def _abbreviates(short: str, word: str) -> bool:
     """`short` has the letters of `word` shortened: its first letter, then two to five of its
     letters in all, in order (whether `short` is a word of its own is the caller's check)."""
@@ -260,6 +283,8 @@ class Gazetteer:
         self.areas = list(areas)
         self._exact: dict[tuple[str, ...], list[Area]] = {}
         self._joined: dict[str, Area] = {}
+        # where each word of a joined name starts: a swap of letters may not touch a first one
+        self._word_starts: dict[str, frozenset[int]] = {}
         for area in self.areas:
             for form in area.forms:
                 bucket = self._exact.setdefault(form, [])
@@ -268,6 +293,8 @@ class Gazetteer:
                 joined = "".join(form)
                 if len(joined) >= FUZZY_MIN_LEN and form not in area.exact_forms:
                     self._joined.setdefault(joined, area)
+                    starts = itertools.accumulate((len(w) for w in form[:-1]), initial=0)
+                    self._word_starts.setdefault(joined, frozenset(starts))
         # typo candidates by (first letter, length): a query is compared with few names
         self._fuzzy_index: dict[tuple[str, int], list[str]] = {}
         # first letter -> the lengths a query may have to be compared with a name (+-2)
@@ -434,9 +461,8 @@ class Gazetteer:
                     continue
                 if total not in lengths:
                     continue
-                query = "".join(tokens[i : j + 1])
-                keys = self._typos_of(query)
-                if not keys or (j == i and is_indonesian_word(query)):
+                keys = self._typos_of(" ".join(tokens[i : j + 1]))
+                if not keys or (j == i and is_indonesian_word(tokens[i])):
                     continue
                 for key in keys:
                     hits.append(_Hit(self._joined[key], i, j + 1, 0.75, fuzzy=True))
@@ -449,7 +475,7 @@ class Gazetteer:
         It is when it names the same area ("lidah kulon i": the name and a stray token), or when
         its name begins (ends) with the words of the exact name and the words the window adds
         are all ordinary words: "sawah lebar bau" is Sawah Lebar and "bau", not a typo of Sawah
-        Lebar Baru, while "sawah lebar bru" is one. A name that lies inside a word of the longer
+        Lebar Baru, while "sawah lebar brau" is one. A name that lies inside a word of the longer
         name ("roma kalisari" for Romokalisari, holding Kalisari) keeps the typo hit.
         """
         # Root words only: Sastrawi reads "permi" (Rawa Makmur Permai) as per- + "mi".
@@ -477,16 +503,23 @@ class Gazetteer:
                 return True
         return False
 
-    def _typo_keys(self, query: str) -> tuple[str, ...]:
-        """The joined names `query` is within the allowed edit distance of."""
+    def _typo_keys(self, window: str) -> tuple[str, ...]:
+        """The joined names the words of `window`, joined, are within the allowed edit distance
+        of, or a swap of two letters from (`_swapped`, not at a word's first letter in either)."""
+        words = window.split()
+        query = "".join(words)
+        query_starts = set(itertools.accumulate((len(w) for w in words[:-1]), initial=0))
         keys = []
         for n in range(len(query) - 2, len(query) + 3):
             for key in self._fuzzy_index.get((query[0], n), ()):
                 limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
-                if Levenshtein.distance(query, key, score_cutoff=limit) <= limit and all(
-                    _slip(query[op.src_pos], key[op.dest_pos])
-                    for op in Levenshtein.editops(query, key)
-                    if op.tag == "replace"
+                if _swapped(query, key, query_starts | self._word_starts[key]) or (
+                    Levenshtein.distance(query, key, score_cutoff=limit) <= limit
+                    and all(
+                        _slip(query[op.src_pos], key[op.dest_pos])
+                        for op in Levenshtein.editops(query, key)
+                        if op.tag == "replace"
+                    )
                 ):
                     keys.append(key)
         return tuple(keys)

@@ -187,6 +187,9 @@ def test_exact_name_beats_a_typo_match_around_it(
         ("sawah lebar baeu", "Sawah Lebar Baru", "sawah lebar baeu"),
         ("sawah lebr baru", "Sawah Lebar Baru", "sawah lebr baru"),
         ("sawahlebar barru", "Sawah Lebar Baru", "sawahlebar barru"),
+        # two neighbouring letters swapped: one slip, though two letters differ
+        ("sawah lebar brau", "Sawah Lebar Baru", "sawah lebar brau"),
+        ("sawahlebar brau", "Sawah Lebar Baru", "sawahlebar brau"),
         # written short, read through the lexicon before the resolver ("bru" -> "baru")
         ("sawah lebar bru", "Sawah Lebar Baru", "sawah lebar baru"),
         ("sawahlebar bru", "Sawah Lebar Baru", "sawahlebar baru"),
@@ -233,6 +236,49 @@ def test_name_ending_a_longer_name(tmp_path: Path, text: str, kelurahan: str) ->
     match = Gazetteer.from_csv(path).resolve(normalise_clauses(text))
     assert match.kelurahan == kelurahan
     assert match.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        ("jalan rusak di pagar dwea", "Pagar Dewa"),
+        ("pgaar dewa banjir", "Pagar Dewa"),
+        ("lampu mati di kandagn limun", "Kandang Limun"),
+        ("kebun tebneg gelap", "Kebun Tebeng"),
+    ],
+)
+def test_two_letters_swapped_in_a_name_are_read_as_the_name(
+    gazetteer: Gazetteer, text: str, kelurahan: str
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert match.kelurahan == kelurahan and match.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        ("Tambak Asri tergenang", "Tambak Asri"),
+        ("Tambaksari tergenang", "Tambaksari"),
+        # a swap at a word's first letter makes another name, not a typo of this one
+        ("Penjaringan Asri tergenang", None),
+        ("Penjaringan Sari tergenang", "Penjaringan Sari"),
+        ("Penjaringan Sair tergenang", "Penjaringan Sari"),  # inside a word: a typo
+    ],
+)
+def test_letters_swapped_at_a_word_start_are_another_name(
+    tmp_path: Path, text: str, kelurahan: str | None
+) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Tambaksari,,,\n"
+        "kecamatan,Rungkut,,,\n"
+        "kecamatan,Krembangan,,,\n"
+        "kelurahan,Tambaksari,Tambaksari,,\n"
+        "kelurahan,Penjaringan Sari,Rungkut,,\n"
+        "kelurahan,Tambak Asri,Krembangan,,\n"
+    )
+    assert Gazetteer.from_csv(path).resolve(normalise_clauses(text)).kelurahan == kelurahan
 
 
 def test_conflicting_kelurahan_and_kecamatan_lowers_confidence(gazetteer: Gazetteer) -> None:
