@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ from model.artifact import (
     read_metadata,
 )
 from model.routing import Directory, TagPolicy, decide_tags
+from model.text import load_lexicon
 from model.triage import Classification, Triage
 
 if TYPE_CHECKING:
@@ -445,12 +447,31 @@ def evidence_spans(text: str, evidence: str | None) -> list[tuple[int, int]]:
     for words in attempts:
         if any(not w.isalnum() for w in words):
             return []  # placeholders such as _angka_ have no counterpart in the text
-        body = r"[\W_]*".join("".join(re.escape(ch) + "+" for ch in w) for w in words)
+        body = r"[\W_]*".join(_written_as(w) for w in words)
         pattern = re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])", re.IGNORECASE)
         spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
         if spans:
             return spans
     return []
+
+
+@cache
+def _written_forms() -> dict[str, tuple[str, ...]]:
+    """Each word the lexicon writes for a single written form, and those forms ("baru":
+    "bru", ...), longest first."""
+    forms: dict[str, list[str]] = {}
+    for form, replacement in load_lexicon().items():
+        if form.isalnum() and replacement.isalnum():
+            forms.setdefault(replacement, []).append(form)
+    return {word: tuple(sorted(f, key=len, reverse=True)) for word, f in forms.items()}
+
+
+def _written_as(word: str) -> str:
+    """A pattern for `word` as the text may hold it: with letters repeated, or as a written
+    form the lexicon reads as it ("bru" for "baru"; not a marker's short form: "kel." is
+    found by dropping the marker)."""
+    others = () if word in MARKERS else _written_forms().get(word, ())
+    return "(?:" + "|".join("".join(re.escape(ch) + "+" for ch in w) for w in (word, *others)) + ")"
 
 
 def review_queue(

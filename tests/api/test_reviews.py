@@ -333,6 +333,9 @@ def test_spreadsheet_safe(cell: str, safe: str) -> None:
         ("banjir di SAWAHLEBAR", "sawah lebar", ["SAWAHLEBAR"]),
         ("jalan di Padang Harapannn rusak", "padang harapan", ["Padang Harapannn"]),
         ("warga Selebar dan selebar lagi", "selebar", ["Selebar", "selebar"]),
+        # a word the lexicon rewrote is found as written ("bru" is read "baru")
+        ("banjir di Sawah Lebar Bru lagi", "sawah lebar baru", ["Sawah Lebar Bru"]),
+        ("banjir di sawahlebar bruuu", "sawahlebar baru", ["sawahlebar bruuu"]),
         # not the whole word: nothing rather than part of another word
         ("jalan di Padang Harapanku", "padang harapan", []),
         ("sampah di Kebun Tebeng", "padang harapan", []),
