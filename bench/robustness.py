@@ -24,7 +24,7 @@ import numpy as np
 
 from api.settings import PROJECT_DIR
 from bench.surabaya_transfer import load_model
-from model.routing import NOT_A_COMPLAINT
+from training.evaluate import complaint_accuracy
 from training.labels import default_label_files, read_labeled
 from training.retrain import split_holdout
 
@@ -106,7 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     texts = [data.texts[i] for i in held]
     truth = np.array([data.labels[i] for i in held])
     labels = np.array([str(c) for c in fast.classes_])
-    complaint = truth != NOT_A_COMPLAINT
 
     print(f"model {artifact.version} on {what}; seed {args.seed}\n")
     print(f"{'posts':<36} {'accuracy':>8} {'change':>7}  {'is_complaint':>12} {'change':>7}")
@@ -114,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, change in perturbations(args.seed).items():
         pred = labels[fast.predict_proba([change(t) for t in texts]).argmax(axis=1)]
         accuracy = float(np.mean(pred == truth))
-        gate = float(np.mean((pred != NOT_A_COMPLAINT) == complaint))
+        gate = complaint_accuracy(truth, pred)
         base = base or (accuracy, gate)
         print(
             f"{name:<36} {accuracy:8.4f} {accuracy - base[0]:+7.4f}  {gate:12.4f} "
