@@ -228,11 +228,12 @@ def _slip(written: str, meant: str) -> bool:
     return (rows == 0 and cols == 1) or (rows == 1 and cols <= 0.75)
 
 
-def _swapped(written: str, meant: str, word_starts: Container[int]) -> bool:
+def _swapped(written: str, meant: str, *word_starts: Container[int]) -> bool:
     """Whether `written` is `meant` with two neighbouring letters swapped and nothing else
     ("sawahlebarbrau"): one slip of the fingers, though two letters differ. Not where one of
-    them is the first letter of a word (`word_starts`, of either): "tambak asri" is Tambak
-    Asri, another place than Tambaksari, "penjaringan asri" than Penjaringan Sari."""
+    them is the first letter of a word (`word_starts`: of each, where its words start): "tambak
+    asri" is Tambak Asri, another place than Tambaksari, "penjaringan asri" than Penjaringan
+    Sari."""
     if len(written) != len(meant):
         return False
     differ = [i for i, (a, b) in enumerate(zip(written, meant, strict=True)) if a != b]
@@ -243,8 +244,7 @@ def _swapped(written: str, meant: str, word_starts: Container[int]) -> bool:
         j == i + 1
         and written[i] == meant[j]
         and written[j] == meant[i]
-        and i not in word_starts
-        and j not in word_starts
+        and not any(i in starts or j in starts for starts in word_starts)
     )
 
 
@@ -508,12 +508,12 @@ class Gazetteer:
         of, or a swap of two letters from (`_swapped`, not at a word's first letter in either)."""
         words = window.split()
         query = "".join(words)
-        query_starts = set(itertools.accumulate((len(w) for w in words[:-1]), initial=0))
+        query_starts = frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0))
         keys = []
         for n in range(len(query) - 2, len(query) + 3):
             for key in self._fuzzy_index.get((query[0], n), ()):
                 limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
-                if _swapped(query, key, query_starts | self._word_starts[key]) or (
+                if _swapped(query, key, query_starts, self._word_starts[key]) or (
                     Levenshtein.distance(query, key, score_cutoff=limit) <= limit
                     and all(
                         _slip(query[op.src_pos], key[op.dest_pos])
