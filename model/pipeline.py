@@ -134,8 +134,9 @@ def build_pipeline(
     calibration_cv: Calibration = 3,
 ) -> Pipeline:
     """normalise (emoji as tokens of their mood, a word training never wrote read as the word
-    one typo from it) -> (stem -> mark the word after a negation ->
-    word 1-2 gram TF-IDF) + (char_wb 3-6 gram TF-IDF, n-grams of at least one post in 5,000) +
+    one typo from it, or else as two words written together) -> (stem -> mark the word after a
+    negation -> word 1-2 gram TF-IDF) + (char_wb 3-6 gram TF-IDF, n-grams of at least one post
+    in 5,000) +
     (the first two words, marked, 1-2 gram TF-IDF at weight 0.4) -> complaint gate in front of a
     topic classifier (`model.gate.ComplaintGate`).
 

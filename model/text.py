@@ -652,12 +652,10 @@ class TypoFixer:
                 and self._counts[candidate] > most
             ):
                 best, most = candidate, self._counts[candidate]
-        if best == word:
-            if not self._split_joined:
-                return word
+        if best == word and self._split_joined:
             best = self.split(word)
-            if best == word:
-                return word
+        if best == word:
+            return word
         from model.stem import is_indonesian_word  # model.stem imports this module
 
         return word if is_indonesian_word(word) else best
