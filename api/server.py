@@ -12,6 +12,14 @@ then work as they do where the library is absent (a case both support):
 - pygments: installed with the test tools; Mako (under the schema migrations) imports it to
   colour error pages the server never renders. About 5 MB.
 
+A third is imported by what a server needs, for what it never does: scikit-learn imports
+scipy.stats (~13 MB of the process's own memory, with its submodules) when it is imported, for a
+few functions it calls only in fitting, metrics and search (`spearmanr`, `gmean`, `rankdata`,
+`mode`). A server imports a stand-in in its place (`_Deferred`): those names are functions that
+import the real module when called, and any other name imports it at once, so whatever uses
+scipy.stats (a retrain in the server's process) gets it, one import later. (`importlib.util.LazyLoader` defers a module until an attribute is read, which
+`from scipy.stats import spearmanr` does at once.)
+
 Worker processes import the app from this module, so they keep them out too.
 
 A server process also hands back, after each model load, the pages of shared libraries it
@@ -22,24 +30,103 @@ memory, more from a fresh install.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import importlib.abc
+import importlib.util
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
+from typing import Any
 
 NOT_IN_SERVER = frozenset({"pandas", "pygments"})
+# Modules imported in a server as a stand-in, and the functions the stand-in hands out without
+# importing the module (those its importers take by name when they are imported).
+DEFERRED_IN_SERVER = {"scipy.stats": frozenset({"gmean", "mode", "rankdata", "spearmanr"})}
+
+
+class _Deferred(ModuleType):
+    """A stand-in for a module of DEFERRED_IN_SERVER until anything of it is used."""
+
+    def __init__(self, name: str, functions: frozenset[str]) -> None:
+        super().__init__(name)
+        self._deferred_functions = functions
+        self._deferred_real: ModuleType | None = None
+
+    def _real(self) -> ModuleType:
+        """The module itself, imported on first need (the stand-in then forwards to it)."""
+        if self._deferred_real is None:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            with _finder().importing_for_real(self.__name__):
+                self._deferred_real = importlib.import_module(self.__name__)
+        return self._deferred_real
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._deferred_functions:
+            real = self._real
+
+            def deferred(*args: Any, **kwargs: Any) -> Any:
+                return getattr(real(), name)(*args, **kwargs)
+
+            deferred.__name__ = deferred.__qualname__ = name
+            return deferred
+        if name.startswith("__") and name != "__all__":
+            raise AttributeError(name)  # probes of a module's dunders (`__file__`) import nothing
+        return getattr(self._real(), name)
+
+
+class _DeferredLoader(importlib.abc.Loader):
+    def __init__(self, functions: frozenset[str]) -> None:
+        self.functions = functions
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        return _Deferred(spec.name, self.functions)
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass
 
 
 class _NotInServer(importlib.abc.MetaPathFinder):
-    """Answers an import of a package in NOT_IN_SERVER as if it were not installed."""
+    """Answers an import of a package in NOT_IN_SERVER as if it were not installed, and an
+    import of a module of DEFERRED_IN_SERVER with its stand-in."""
+
+    def __init__(self) -> None:
+        self._for_real: set[str] = set()
+
+    @contextlib.contextmanager
+    def importing_for_real(self, name: str) -> Iterator[None]:
+        self._for_real.add(name)
+        try:
+            yield
+        finally:
+            self._for_real.discard(name)
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
         if fullname.partition(".")[0] in NOT_IN_SERVER:
             raise ModuleNotFoundError(f"No module named {fullname!r} in a server", name=fullname)
-        return None
+        functions = DEFERRED_IN_SERVER.get(fullname)
+        if functions is None or fullname in self._for_real:
+            return None
+        with self.importing_for_real(fullname):
+            real = importlib.util.find_spec(fullname)
+        if real is None:
+            return None
+        # the real package's directory as the stand-in's `__path__`: its submodules import
+        # as they are, without the package's own `__init__`
+        spec = ModuleSpec(fullname, _DeferredLoader(functions), is_package=True)
+        spec.submodule_search_locations = real.submodule_search_locations
+        return spec
+
+
+def _finder() -> _NotInServer:
+    for finder in sys.meta_path:
+        if isinstance(finder, _NotInServer):
+            return finder
+    raise RuntimeError("the server's import finder is not installed")
 
 
 def keep_out_unused_imports() -> None:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+from scipy.stats import spearmanr
+
+from tests.conftest import TINY_CORPUS
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
@@ -60,3 +66,80 @@ def test_a_server_process_hands_back_pages_of_mapped_libraries() -> None:
     advised, before, after = (int(v) for v in done.stdout.split())
     assert advised > 0
     assert after < before  # kB of mapped files resident, before and after
+
+
+def test_a_server_process_defers_scipy_stats_until_something_uses_it() -> None:
+    done = _run(
+        "import sys, types, api.server, sklearn.calibration, sklearn.isotonic, sklearn.metrics\n"
+        "assert 'scipy.stats._stats_py' not in sys.modules, 'scipy.stats was imported'\n"
+        "assert type(sys.modules['scipy.stats']).__name__ == '_Deferred'\n"
+        "from sklearn.isotonic import spearmanr\n"
+        "print(spearmanr([1, 2, 3, 4], [1, 3, 2, 4]).statistic)\n"  # a deferred function, called
+        "assert type(sys.modules['scipy.stats']) is types.ModuleType\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == pytest.approx(spearmanr([1, 2, 3, 4], [1, 3, 2, 4]).statistic)
+
+
+def test_anything_else_read_from_the_stand_in_imports_scipy_stats() -> None:
+    done = _run(
+        "import sys, types, api.server, scipy.stats\n"
+        "assert type(sys.modules['scipy.stats']).__name__ == '_Deferred'\n"
+        "assert not hasattr(scipy.stats, '__file__')\n"  # a probe of a dunder imports nothing
+        "assert 'scipy.stats._stats_py' not in sys.modules\n"
+        "print(scipy.stats.norm.cdf(0.0))\n"
+        "assert type(sys.modules['scipy.stats']) is types.ModuleType\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0.5"
+
+
+def test_a_submodule_of_scipy_stats_imports_under_the_stand_in() -> None:
+    done = _run(
+        "import sys, api.server\n"
+        "from scipy.stats import distributions\n"
+        "print(distributions.norm.cdf(0.0), 'scipy.stats._stats_py' in sys.modules)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "0.5"
+
+
+def test_elsewhere_scipy_stats_imports_as_usual() -> None:
+    done = _run(
+        "import sys, types, api.app, scipy.stats\n"
+        "print(type(sys.modules['scipy.stats']) is types.ModuleType)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+
+
+def test_a_server_process_fits_under_the_stand_in_and_classifies_without_scipy_stats(
+    tmp_path: Path,
+) -> None:
+    """Fitting (a retrain runs in the server's process) works under the stand-in; a fresh
+    server process then loads that model and classifies without importing scipy.stats."""
+    out = tmp_path / "20260101T000000000000Z"
+    fitted = _run(
+        "import api.server\n"
+        "from pathlib import Path\n"
+        "from training.train import train_and_save\n"
+        f"corpus = {TINY_CORPUS!r}\n"
+        f"train_and_save([t for t, _ in corpus], [y for _, y in corpus], Path({str(out)!r}),\n"
+        "               data_sha256='tiny', data_files=['tiny'], cv_folds=2)\n"
+    )
+    assert fitted.returncode == 0, fitted.stderr
+    done = _run(
+        "import sys, api.server\n"
+        "from pathlib import Path\n"
+        "from model.artifact import load_artifact\n"
+        "from model.fastpath import FastPath\n"
+        f"pipeline = load_artifact(Path({str(out)!r})).pipeline\n"
+        "texts = ['sampah menumpuk di pasar', 'lampu jalan mati']\n"
+        "fast, slow = FastPath(pipeline).predict_proba(texts), pipeline.predict_proba(texts)\n"
+        "assert abs(fast - slow).max() <= 1e-9\n"
+        "print(pipeline.predict(texts)[0], 'scipy.stats._stats_py' in sys.modules)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    label, loaded = done.stdout.split()
+    assert label in {code for _, code in TINY_CORPUS}
+    assert loaded == "False"
