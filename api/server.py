@@ -17,8 +17,9 @@ scipy.stats (~13 MB of the process's own memory, with its submodules) when it is
 few functions it calls only in fitting, metrics and search (`spearmanr`, `gmean`, `rankdata`,
 `mode`). A server imports a stand-in in its place (`_Deferred`): those names are functions that
 import the real module when called, and any other name imports it at once, so whatever uses
-scipy.stats (a retrain in the server's process) gets it, one import later. (`importlib.util.LazyLoader` defers a module until an attribute is read, which
-`from scipy.stats import spearmanr` does at once.)
+scipy.stats (a retrain in the server's process) gets it, one import later.
+(`importlib.util.LazyLoader` defers a module until an attribute is read, which `from
+scipy.stats import spearmanr` does at once.)
 
 Worker processes import the app from this module, so they keep them out too.
 
