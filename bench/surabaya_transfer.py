@@ -12,6 +12,9 @@ out). Repeated texts count once (`training.report.deduplicate`, as in the benchm
 
 - accuracy and macro-F1 on the mapped topics, and how many complaints the model took for no
   complaint (`bukan_keluhan`) or for `lainnya`;
+- the share whose predicted topic tags the same office(s) as the true one, by this city's
+  routing (`data/routing.csv`: roads and drains both go to the public works office, street
+  lights and traffic both to the transport office): what the officials tagged would feel;
 - the share of posts at or above a confidence and their accuracy (how many a desk could let
   through without review);
 - each topic's recall and where its misses went.
@@ -38,7 +41,7 @@ from sklearn.metrics import f1_score
 from api.settings import PROJECT_DIR, Settings
 from model.artifact import ModelArtifact, latest_version, load_artifact
 from model.fastpath import FastPath
-from model.routing import NOT_A_COMPLAINT
+from model.routing import NOT_A_COMPLAINT, Directory
 from training.report import deduplicate
 
 DEFAULT_DATA = PROJECT_DIR.parent / "shared" / "data" / "surabaya_keluhan_dev.csv"
@@ -80,6 +83,19 @@ def read_mapped(data: Path, mapping: Path) -> tuple[list[str], list[str]]:
     return [t.replace("\\n", "\n") for t in distinct.texts], distinct.labels
 
 
+def same_offices(
+    predicted: list[str], truth: list[str], routing: dict[str, list[str]]
+) -> np.ndarray:
+    """Per post, whether the predicted topic is routed to the same office(s) as the true one
+    (a topic routed nowhere, no complaint among them, matches nothing)."""
+    return np.array(
+        [
+            bool(routing.get(t)) and set(routing.get(p, [])) == set(routing[t])
+            for p, t in zip(predicted, truth, strict=True)
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
@@ -109,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     counts = Counter(pred)
     for label in (NOT_A_COMPLAINT, "lainnya"):
         print(f"read as {label:<14} {counts[label]:5d} ({counts[label] / len(pred):.1%})")
+    routing = Directory.from_dir(Settings().data_dir).routing
+    offices = same_offices(pred, truth, routing)
+    print(f"the same office(s) tagged as for the true topic  {offices.mean():.4f}")
     print("\nconfidence >=  share of posts  accuracy there")
     for c in CONFIDENCES:
         routed = confidence >= c

@@ -280,9 +280,19 @@ def test_surabaya_transfer_reads_mapped_topics_with_a_trained_model(
     assert "3 distinct Surabaya complaints in 2" in printed
     assert "accuracy  1.0000" in printed  # the tiny model reads these plain posts right
     assert "read as bukan_keluhan      0" in printed
+    assert "the same office(s) tagged as for the true topic  1.0000" in printed
     # by length: all three posts have four or five words
     assert re.search(r"\n\s+4-6\s+3\s+1\.0000\s+0\.0%\n", printed)
     assert "1-3" not in printed
+
+
+def test_surabaya_transfer_counts_a_topic_routed_to_the_same_office_as_the_same_office() -> None:
+    routing = {"jalan": ["PUPR"], "banjir_drainase": ["PUPR"], "sampah": ["DLH"]}
+    routing["bencana"] = ["BPBD", "DAMKAR"]
+    predicted = ["banjir_drainase", "sampah", "bukan_keluhan", "bencana", "jalan"]
+    truth = ["jalan", "jalan", "sampah", "bencana", "lainnya"]
+    same = _bench("surabaya_transfer").same_offices(predicted, truth, routing)
+    assert same.tolist() == [True, False, False, True, False]
 
 
 def test_robustness_reads_the_held_out_posts_changed_one_way_at_a_time(
