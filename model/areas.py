@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,6 +248,11 @@ def _swapped(written: str, meant: str, *word_starts: Container[int]) -> bool:
     )
 
 
+def _word_starts(words: Sequence[str]) -> frozenset[int]:
+    """Where each of `words` starts in the words joined: (0, 6, 11) for "sawah lebar baru"."""
+    return frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0))
+
+
 def _abbreviates(short: str, word: str) -> bool:
     """`short` has the letters of `word` shortened: its first letter, then two to five of its
     letters in all, in order (whether `short` is a word of its own is the caller's check)."""
@@ -293,8 +298,7 @@ class Gazetteer:
                 joined = "".join(form)
                 if len(joined) >= FUZZY_MIN_LEN and form not in area.exact_forms:
                     self._joined.setdefault(joined, area)
-                    starts = itertools.accumulate((len(w) for w in form[:-1]), initial=0)
-                    self._word_starts.setdefault(joined, frozenset(starts))
+                    self._word_starts.setdefault(joined, _word_starts(form))
         # typo candidates by (first letter, length): a query is compared with few names
         self._fuzzy_index: dict[tuple[str, int], list[str]] = {}
         # first letter -> the lengths a query may have to be compared with a name (+-2)
@@ -508,7 +512,7 @@ class Gazetteer:
         of, or a swap of two letters from (`_swapped`, not at a word's first letter in either)."""
         words = window.split()
         query = "".join(words)
-        query_starts = frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0))
+        query_starts = _word_starts(words)
         keys = []
         for n in range(len(query) - 2, len(query) + 3):
             for key in self._fuzzy_index.get((query[0], n), ()):
