@@ -50,9 +50,10 @@ DEFERRED_IN_SERVER = {"scipy.stats": frozenset({"gmean", "mode", "rankdata", "sp
 class _Deferred(ModuleType):
     """A stand-in for a module of DEFERRED_IN_SERVER until anything of it is used."""
 
-    def __init__(self, name: str, functions: frozenset[str]) -> None:
+    def __init__(self, name: str, functions: frozenset[str], finder: _NotInServer) -> None:
         super().__init__(name)
         self._deferred_functions = functions
+        self._deferred_finder = finder  # the finder that made it, to import the module past it
         self._deferred_real: ModuleType | None = None
 
     def _real(self) -> ModuleType:
@@ -60,7 +61,7 @@ class _Deferred(ModuleType):
         if self._deferred_real is None:
             if sys.modules.get(self.__name__) is self:
                 del sys.modules[self.__name__]
-            with _finder().importing_for_real(self.__name__):
+            with self._deferred_finder.importing_for_real(self.__name__):
                 self._deferred_real = importlib.import_module(self.__name__)
         return self._deferred_real
 
@@ -79,11 +80,12 @@ class _Deferred(ModuleType):
 
 
 class _DeferredLoader(importlib.abc.Loader):
-    def __init__(self, functions: frozenset[str]) -> None:
+    def __init__(self, functions: frozenset[str], finder: _NotInServer) -> None:
         self.functions = functions
+        self.finder = finder
 
     def create_module(self, spec: ModuleSpec) -> ModuleType:
-        return _Deferred(spec.name, self.functions)
+        return _Deferred(spec.name, self.functions, self.finder)
 
     def exec_module(self, module: ModuleType) -> None:
         pass
@@ -118,16 +120,9 @@ class _NotInServer(importlib.abc.MetaPathFinder):
             return None
         # the real package's directory as the stand-in's `__path__`: its submodules import
         # as they are, without the package's own `__init__`
-        spec = ModuleSpec(fullname, _DeferredLoader(functions), is_package=True)
+        spec = ModuleSpec(fullname, _DeferredLoader(functions, self), is_package=True)
         spec.submodule_search_locations = real.submodule_search_locations
         return spec
-
-
-def _finder() -> _NotInServer:
-    for finder in sys.meta_path:
-        if isinstance(finder, _NotInServer):
-            return finder
-    raise RuntimeError("the server's import finder is not installed")
 
 
 def keep_out_unused_imports() -> None:
