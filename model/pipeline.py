@@ -42,6 +42,13 @@ CHAR_MIN_DF = 2e-4
 # from 4.3% to 3.2% read as no complaint (bench/MODEL.md).
 GATE_NO_COMPLAINT_WEIGHT = 0.5
 
+
+def gate_class_weights() -> dict[bool, float]:
+    """The gate's `class_weight` (its target is "is no complaint"): a new dict for each
+    estimator, since scikit-learn keeps the object it is given."""
+    return {True: GATE_NO_COMPLAINT_WEIGHT, False: 1.0}
+
+
 ClassifierName = Literal["svc", "logreg", "cnb"]
 CLASSIFIERS: tuple[ClassifierName, ...] = ("svc", "logreg", "cnb")
 
@@ -75,7 +82,7 @@ def make_classifier(
     if not gate:
         return _linear(name, calibration_cv)
     return ComplaintGate(
-        gate=_linear(name, calibration_cv, weights={True: GATE_NO_COMPLAINT_WEIGHT, False: 1.0}),
+        gate=_linear(name, calibration_cv, weights=gate_class_weights()),
         topics=_linear(name, calibration_cv),
     )
 

@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from model.pipeline import GATE_NO_COMPLAINT_WEIGHT, ClassifierName, build_pipeline
+from model.pipeline import ClassifierName, build_pipeline, gate_class_weights
 from model.routing import NOT_A_COMPLAINT
 from training.evaluate import complaint_accuracy
 from training.train import (
@@ -367,11 +367,7 @@ GRID_STAGES: tuple[dict[str, list[Any]], ...] = (
         "classify__topics__estimator__C": [0.3, 1.0, 3.0],
         "classify__gate__estimator__C": [0.3, 1.0, 3.0],
         "classify__topics__estimator__class_weight": [None, "balanced"],
-        "classify__gate__estimator__class_weight": [
-            None,
-            "balanced",
-            {True: GATE_NO_COMPLAINT_WEIGHT, False: 1.0},
-        ],
+        "classify__gate__estimator__class_weight": [None, "balanced", gate_class_weights()],
     },
 )
 
