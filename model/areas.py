@@ -119,6 +119,11 @@ PLACE_BEFORE = frozenset(
         "smpn",
         "sman",
         "smkn",
+        "pos",
+        "minimarket",
+        "indomaret",
+        "alfamart",
+        "terminal",
     }
 )
 # Before whose it is, these make the name after it a place ("rumah saya Jembatan Kecil").

@@ -45,6 +45,8 @@ def gazetteer() -> Gazetteer:
         ("warga Sumber Jaya mengeluh", "Kampung Melayu", "Sumber Jaya"),
         ("sumberjaya air mati", "Kampung Melayu", "Sumber Jaya"),
         ("puskesmas Kandang tutup", "Kampung Melayu", "Kandang"),
+        ("pencairan BLT di kantor pos Bajak antrinya lama", "Teluk Segara", "Bajak"),
+        ("jukir liar minimarket Berkas kasar nian", "Teluk Segara", "Berkas"),
         ("Kandang Limon RT 15", "Muara Bangka Hulu", "Kandang Limun"),
         ("Rawa Makmur Permi retak", "Muara Bangka Hulu", "Rawa Makmur Permai"),
         ("Sidomulyo tergenang", "Gading Cempaka", "Sidomulyo"),
