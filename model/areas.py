@@ -124,6 +124,11 @@ PLACE_BEFORE = frozenset(
         "indomaret",
         "alfamart",
         "terminal",
+        "dekat",
+        "lewat",
+        "arah",
+        "jalur",
+        "ruko",
     }
 )
 # Before whose it is, these make the name after it a place ("rumah saya Jembatan Kecil").

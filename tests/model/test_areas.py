@@ -47,6 +47,10 @@ def gazetteer() -> Gazetteer:
         ("puskesmas Kandang tutup", "Kampung Melayu", "Kandang"),
         ("pencairan BLT di kantor pos Bajak antrinya lama", "Teluk Segara", "Bajak"),
         ("jukir liar minimarket Berkas kasar nian", "Teluk Segara", "Berkas"),
+        ("tumpukan sampah dekat Penurunan tidak diangkut", "Ratu Samban", "Penurunan"),
+        ("truk batu bara lewat Kandang tengah malam", "Kampung Melayu", "Kandang"),
+        ("antrean kendaraan dari arah Penurunan sampai pasar", "Ratu Samban", "Penurunan"),
+        ("pembakaran sampah di belakang ruko Panorama", "Singaran Pati", "Panorama"),
         ("Kandang Limon RT 15", "Muara Bangka Hulu", "Kandang Limun"),
         ("Rawa Makmur Permi retak", "Muara Bangka Hulu", "Rawa Makmur Permai"),
         ("Sidomulyo tergenang", "Gading Cempaka", "Sidomulyo"),
@@ -148,6 +152,10 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         # another city's hashtag
         "macet parah di jalan tol #surabaya",
         "jembatan kecil dari papan di kebun belakang patah",
+        # a place word before a name holds no more than the file's blockers around it
+        "motor saya lewat jembatan kecil di kebun",
+        "bau dari dekat kandang ayam tetangga",
+        "arah penurunan harga cabai minggu ini",
         # the file's blockers hold at a clause's start too ("jembatan kecil di ...")
         "kantor kelurahan lama. jembatan kecil di kebun roboh",
         "tidak ada tempat di sini",
