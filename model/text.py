@@ -763,11 +763,39 @@ class _WordCache:
         pieces = [e[column] for e in entries]
         if None not in pieces:
             return " ".join([p for p in pieces if p])
-        # a word that starts a phrase: the lexicon over the whole post (formal words per word,
-        # so the pieces that did not need it come out the same)
+        # A word that starts a lexicon phrase: the phrase is matched where such a word stands,
+        # as `_apply_lexicon_indexed` matches it, and every other word keeps its cached piece
+        # (formal words and typos are per word, so the pieces come out the same as from the
+        # lexicon over the whole post). A matched phrase takes the words it covers.
         tokens = [e[0] for e in entries]
-        text = self._words(_apply_lexicon_indexed(tokens, self.lexicon, self.phrases))
-        return text if column == 1 or self.typos is None else self.typos.text(text)
+        typos = self.typos if column == 2 else None
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            piece = pieces[i]
+            if piece is None:
+                words, used = self._phrase_at(tokens, i)
+                piece = self._words(words)
+                if typos is not None:
+                    piece = typos.text(piece)
+            else:
+                used = 1
+            if piece:
+                out.append(piece)
+            i += used
+        return " ".join(out)
+
+    def _phrase_at(self, tokens: list[str], i: int) -> tuple[list[str], int]:
+        """The words `tokens[i]` and the phrase it may start read as, and how many tokens that
+        takes (`_apply_lexicon_indexed`'s step at `i`)."""
+        token, left = tokens[i], len(tokens) - i
+        for size in self.phrases.get(token, ()):
+            if size > left:
+                continue
+            replacement = self.lexicon.get(" ".join(tokens[i : i + size]) if size > 1 else token)
+            if replacement is not None:
+                return replacement.split(), size
+        return [token], 1
 
 
 # A fitted normaliser's per-process caches (not pickled; a refit drops them).
