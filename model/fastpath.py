@@ -166,6 +166,8 @@ class _Branch:
     word_columns: Callable[[str], bytes] | None = None  # the same behind a bounded cache
     # after `index_bigrams`: the columns of word bigrams, by first word then second
     pairs: dict[str, dict[str, int]] | None = None
+    # an opening-words branch: the columns of its few words' n-grams, by those words (bounded)
+    lead_columns: BoundedWordCache[bytes] | None = None
 
     @property
     def opening(self) -> bool:
@@ -218,8 +220,15 @@ class _Branch:
                 map(self.word_columns, _WHITE_SPACES.sub(" ", self.preprocess(text)).split())
             )
             return
+        if self.lead_columns is not None:
+            parts.append(self.lead_columns(text))
+            return
+        parts.append(self._columns_of(text))
+
+    def _columns_of(self, text: str) -> bytes:
+        """The columns of the n-grams of `text` (after the text steps), uncached."""
         get = self.vocabulary.get if self.pairs is None else self._column
-        parts.append(_pack([j for j in map(get, self.grams(text)) if j is not None]))
+        return _pack([j for j in map(get, self.grams(text)) if j is not None])
 
 
 class _PerToken:
@@ -699,6 +708,10 @@ class FastPath:
             and list(text_steps) == [*stemmers, *negations]
         ):
             branch.layout = "words"
+        if branch.opening:
+            # a post's first words repeat from post to post ("tolong", "terima kasih")
+            size = max(2, self.word_cache_size // 4)
+            branch.lead_columns = BoundedWordCache(branch._columns_of, size)
         if vec.analyzer == "char_wb":
             ngram_range = branch.ngram_range
             get = vocabulary.get

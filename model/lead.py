@@ -43,6 +43,10 @@ class LeadingWords(TransformerMixin, BaseEstimator):
     def lead_text(self, text: str) -> str:
         """`text`'s first words, marked and joined by single spaces ("" for no words)."""
         marker, out = self.marker, []
+        # the first words alone, unless one of them is skipped (most posts: no whole split)
+        first = text.split(maxsplit=self.n_words)[: self.n_words]
+        if _SKIPPED.isdisjoint(first):
+            return " ".join([marker + token for token in first])
         for token in text.split():
             if token in _SKIPPED:
                 continue

@@ -176,6 +176,10 @@ def test_word_caches_are_bounded(default_model: ModelArtifact) -> None:
             assert info.currsize <= 50
     assert fast._per_token is not None
     assert fast._per_token.entry.cache_info().currsize <= 50  # type: ignore[attr-defined]
+    (opening,) = [b for b in fast._branches if b.opening]
+    assert opening.lead_columns is not None
+    assert opening.lead_columns.cache_info() == (12, opening.lead_columns.cache_info().currsize)
+    assert opening.lead_columns.cache_info().currsize <= 12
 
 
 def test_triage_uses_the_fast_path_with_the_pipelines_numbers(

@@ -26,6 +26,18 @@ def test_mentions_links_and_emoji_are_passed_over() -> None:
     assert step.lead_text("_angka_ hari lampu mati") == "awal__angka_ awal_hari awal_lampu"
 
 
+@pytest.mark.parametrize("position", range(5))
+@pytest.mark.parametrize("skipped", ["_mention_", "_url_", "_emoji_"])
+def test_a_skipped_token_anywhere_gives_the_words_around_it(skipped: str, position: int) -> None:
+    """The first words are read without splitting the whole post only when none is skipped."""
+    words = ["lampu", "jalan", "mati", "sudah", "lama"]
+    text = " ".join(words[:position] + [skipped] + words[position:])
+    assert LeadingWords().fit([]).lead_text(text) == "awal_lampu awal_jalan"
+    assert LeadingWords(n_words=4).fit([]).lead_text(f" {text}\n") == (
+        "awal_lampu awal_jalan awal_mati awal_sudah"
+    )
+
+
 def test_words_and_marker_are_parameters() -> None:
     step = LeadingWords(n_words=1, marker="mula").fit([])
     assert step.lead_text("info  besok\tpemadaman") == "mulainfo"
