@@ -62,7 +62,8 @@ except ImportError:  # pragma: no cover
 
 # Largest difference from the pipeline's probabilities the load-time check accepts.
 TOLERANCE = 1e-9
-DEFAULT_WORD_CACHE_SIZE = 20_000
+# The per-token cache's entries (two generations; `WORD_CACHE_SIZE` in model/text.py says why).
+DEFAULT_WORD_CACHE_SIZE = 32_000
 # Posts counted together in a batch.
 CHUNK = 256
 # Constants of sklearn's `_convert_to_logits` and `_CalibratedClassifier.predict_proba`.
@@ -293,18 +294,20 @@ class _PerToken:
     def columns(self, text: str) -> bytes | None:
         tokens = text.split()
         entries = self.entry.many(tokens)
-        stems = [e[0] for e in entries]
+        if not entries:
+            return b""
+        # the stems, the columns and the bigram tables of the tokens, each in one C-level pass
+        stems, own, follows = map(list, zip(*entries, strict=True))
         if None in stems:
             return None
         if self._negation is not None and not self._negators.isdisjoint(stems[:-1]):
-            for i in self._negation.marks(stems):  # type: ignore[arg-type]
-                entries[i] = self.negated(tokens[i])
-                stems[i] = entries[i][0]
-        parts = [e[1] for e in entries]
+            for i in self._negation.marks(stems):
+                stems[i], own[i], follows[i] = self.negated(tokens[i])
+        parts = own
         if len(entries) > 1 and (self._pairs is not None or self._longer):
             if self._pairs is not None:
-                follow = zip(entries, stems[1:], strict=False)
-                parts.append(_pack([e[2][s] for e, s in follow if s in e[2]]))
+                found = map(dict.get, follows, stems[1:])
+                parts.append(_pack([j for j in found if j is not None]))
             get, join = self._get, " ".join
             for n in self._longer:
                 grams = map(join, zip(*(stems[i:] for i in range(n)), strict=False))
