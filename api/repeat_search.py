@@ -4,8 +4,10 @@ A new complaint repeats a recent open post of the same topic and kecamatan when 
 their vectors (`model/repeats.py`) reaches `repeat_threshold`. The database says which posts
 are candidates (`storage.repeat_candidates`: open originals of the window, newest first); their
 unit vectors come from `VECTORS`, a cache by model version and post id that the writer fills as
-it stores each post, so a candidate is read through the model only when the cache does not hold
-it (a post stored by another worker, or before a restart).
+it stores each post, else from the database, where each original complaint's vector is written
+with it (`storage.repeat_vectors`: a post another worker stored, one from before a restart, or
+one the cache let go under a flood of posts); a candidate is read through the model only when
+neither holds it (stored before the vectors were kept, or by another model version).
 """
 
 from __future__ import annotations
@@ -99,6 +101,22 @@ class VectorCache:
 VECTORS = VectorCache(max_rows=50_000, max_bytes=3 * 2**20)
 
 
+def encode_vector(vector: _Vector) -> bytes:
+    """A kept vector as bytes for the database: its values' item size (one byte), the int32
+    columns, then the values."""
+    columns, values = vector
+    return bytes([values.itemsize]) + columns.astype(np.int32).tobytes() + values.tobytes()
+
+
+def decode_vector(blob: bytes) -> _Vector:
+    """`encode_vector`'s vector again (arrays over `blob`, read-only)."""
+    itemsize = blob[0]
+    n = (len(blob) - 1) // (4 + itemsize)
+    columns = np.frombuffer(blob, dtype=np.int32, count=n, offset=1)
+    values = np.frombuffer(blob, dtype=np.dtype(f"f{itemsize}"), count=n, offset=1 + 4 * n)
+    return columns, values
+
+
 def _stack(vectors: Sequence[_Vector], n_features: int) -> sp.csr_matrix:
     """Rows as one float64 CSR matrix (the cosines are summed in float64)."""
     lengths = [len(columns) for columns, _ in vectors]
@@ -146,6 +164,9 @@ class RepeatSearch:
         # from its arrays, slicing a scipy matrix costs more)
         self._own: sp.csr_matrix | None = None
         self._row_of: dict[int, int] = {}
+        # (post id, encoded vector, when) of the originals stored in this transaction, for
+        # `storage.add_repeat_vectors`
+        self.new_vectors: list[tuple[str, bytes, datetime]] = []
 
     @staticmethod
     def _eligible(result: Classification) -> bool:
@@ -205,7 +226,8 @@ class RepeatSearch:
         if not self.on or not self._eligible(result):
             return
         indices, values = self._own_row(result)
-        self.cache.put(self.triage.model_version, post_id, indices, values)
+        kept = self.cache.put(self.triage.model_version, post_id, indices, values)
+        self.new_vectors.append((post_id, encode_vector(kept), now))
         key = self._key(result)
         if not self._to_come[key]:
             return  # no later post of this transaction can repeat it
@@ -218,9 +240,8 @@ class RepeatSearch:
         )
 
     def _load(self) -> None:
-        """Every pair's candidates, in one query; their vectors from the cache, and those it
-        lacks (stored by another worker, or before this one started) through the model in one
-        batch."""
+        """Every pair's candidates, in one query; their vectors from the cache, those it lacks
+        from the database, and the rest through the model in one batch."""
         assert self.since is not None
         found = storage.repeat_candidates(self.session, list(self._to_come), self.since)
         version = self.triage.model_version
@@ -232,6 +253,11 @@ class RepeatSearch:
                 missing.append(post_id)
             else:
                 vectors[post_id] = vector
+        if missing:
+            kept = storage.repeat_vectors(self.session, version, missing)
+            for post_id, blob in kept.items():
+                vectors[post_id] = self.cache.put(version, post_id, *decode_vector(blob))
+            missing = [post_id for post_id in missing if post_id not in kept]
         if missing:
             texts = storage.post_texts(self.session, missing)
             normalised = self.triage.fast.normalise([texts[i] for i in missing])

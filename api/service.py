@@ -345,6 +345,7 @@ def _classify_and_store(
                 [received_at[i] for i in fresh],
                 ids=ids,
             )
+            storage.add_repeat_vectors(session, triage.model_version, repeats.new_vectors)
             roots = [o.repeat_of for o in outs if o.repeat_of]
             counts = storage.count_repeats(session, roots)
             for i, out, post_id in zip(fresh, outs, ids, strict=True):
@@ -355,6 +356,20 @@ def _classify_and_store(
         for i, first in same_as.items():
             answers[i] = answers[first]
     return [answers[i] for i in range(len(new_posts))]
+
+
+# Kept repeat vectors outlive the repeat window by this much before they are dropped (a request
+# queued at the window's edge, clocks of several workers).
+REPEAT_VECTORS_MARGIN = timedelta(days=1)
+
+
+def drop_old_repeat_vectors(db: storage.Database, settings: Settings, now: datetime) -> int:
+    """Drop the kept vectors of posts too old to be a candidate of the repeat search (all of
+    them when the search is off); returns how many went."""
+    window = timedelta(days=max(0.0, settings.repeat_window_days))
+    before = now - window - REPEAT_VECTORS_MARGIN if window else now
+    with db.session() as session:
+        return storage.drop_repeat_vectors(session, before)
 
 
 def _repeat_count(session: Any, row: storage.PostRow) -> int:

@@ -27,12 +27,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SelectBase,
     String,
     Text,
     bindparam,
     case,
     create_engine,
+    delete,
     event,
     exists,
     func,
@@ -64,7 +66,7 @@ MIGRATION_LOCK_ID = 0x74616E646169
 BASELINE_REVISION = "0001"
 # The newest migration in MIGRATIONS_DIR (a test holds it to alembic's own head): a database
 # already there is left alone without importing alembic, ~5 MB of a server's memory.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 REVIEW_DECISIONS = ("accept", "correct", "reject")
 KEY_ROLES = ("reviewer", "admin")
@@ -170,6 +172,21 @@ class PredictionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
     post: Mapped[PostRow] = relationship(back_populates="predictions")
+
+
+class RepeatVectorRow(Base):
+    """The repeat search's vector of an original complaint (`api/repeat_search.py`), written
+    with the post: a candidate whose vector has left the worker's cache (a flood of posts, a
+    post another worker stored, a restart) is read from here instead of through the model.
+    Only the repeat window's posts are ever candidates, so older rows are dropped."""
+
+    __tablename__ = "repeat_vectors"
+
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    # `repeat_search.encode_vector`: the dtype's size, then int32 columns, then values
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class ApiKeyRow(Base):
@@ -565,6 +582,48 @@ def repeat_candidates(
     for arm_rows in found.values():
         arm_rows.sort(key=lambda row: row[1], reverse=True)
     return found
+
+
+def add_repeat_vectors(
+    session: Session, model_version: str, rows: Sequence[tuple[str, bytes, datetime]]
+) -> None:
+    """Keep the repeat-search vectors (post id, encoded vector, when) of posts stored in this
+    transaction."""
+    if rows:
+        session.connection().execute(
+            insert(RepeatVectorRow),
+            [
+                {"post_id": p, "model_version": model_version, "vector": v, "created_at": when}
+                for p, v, when in rows
+            ],
+        )
+
+
+# Ids per query: well under every backend's limit on bound parameters.
+_IDS_PER_QUERY = 1_000
+
+
+def repeat_vectors(
+    session: Session, model_version: str, post_ids: Sequence[str]
+) -> dict[str, bytes]:
+    """The kept vectors of these posts made by `model_version` (posts without one are left out)."""
+    found: dict[str, bytes] = {}
+    ids = list(post_ids)
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        query = select(RepeatVectorRow.post_id, RepeatVectorRow.vector).where(
+            RepeatVectorRow.model_version == model_version,
+            RepeatVectorRow.post_id.in_(ids[start : start + _IDS_PER_QUERY]),
+        )
+        found.update((str(p), bytes(v)) for p, v in session.connection().execute(query))
+    return found
+
+
+def drop_repeat_vectors(session: Session, before: datetime) -> int:
+    """Drop the kept vectors of posts stored before `before`; returns how many went."""
+    result = session.connection().execute(
+        delete(RepeatVectorRow).where(RepeatVectorRow.created_at < before)
+    )
+    return int(result.rowcount or 0)
 
 
 def post_texts(session: Session, post_ids: Sequence[str]) -> dict[str, str]:

@@ -15,7 +15,8 @@ never another's.
 Every `TRIM_EVERY_POSTS` posts the writer hands the C heap's free pages back to the system
 (`api.deps.return_free_heap`, ~1 ms): classifying and storing churns through small objects and
 arrays, and without it the allocator keeps pages whose objects are gone (~6 MB of resident
-memory after a few thousand posts).
+memory after a few thousand posts). At the same pace it drops the repeat-search vectors the
+database keeps for posts older than the repeat window (`service.drop_old_repeat_vectors`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
@@ -178,6 +179,13 @@ class GroupWriter:
             if self._posts_since_trim >= self.trim_every_posts:
                 self._posts_since_trim = 0
                 return_free_heap()  # after the answers are on their way: no one waits on it
+                self._drop_old_vectors()
+
+    def _drop_old_vectors(self) -> None:
+        try:
+            service.drop_old_repeat_vectors(self.db, self.settings, datetime.now(UTC))
+        except Exception:  # the next round tries again; storing posts goes on meanwhile
+            log.exception("dropping old repeat vectors failed")
 
     def _process(
         self,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api import repeat_search, service, storage
 from api.repeat_search import VectorCache
@@ -36,11 +37,12 @@ Answer = tuple[str, int | None, float | None]  # text, the index of the post it 
 
 
 def _repeat_answers(
-    settings: Settings, model: ModelArtifact, forget: bool = False
+    settings: Settings, model: ModelArtifact, forget: str = ""
 ) -> tuple[list[Answer], Triage]:
     """The answer for each of _REPEAT_POSTS, each list stored in a transaction of its own on
-    a fresh database; `forget` empties the vector cache before each transaction, as for posts
-    another worker stored."""
+    a fresh database. `forget` "cache" empties the vector cache before each transaction, as for
+    posts another worker stored; "all" also drops the vectors the database keeps, as for posts
+    stored before it kept them."""
     triage = service.make_triage(settings, Directory.from_dir(settings.data_dir), model)
     db = storage.Database(settings.database_url)
     db.migrate()
@@ -51,6 +53,9 @@ def _repeat_answers(
         for k, texts in enumerate(_REPEAT_POSTS):
             if forget:
                 repeat_search.VECTORS.clear()
+            if forget == "all":
+                with db.session() as session:
+                    storage.drop_repeat_vectors(session, received + timedelta(days=1))
             outs = service.store_posts(
                 triage,
                 [storage.NewPost(t, "instagram") for t in texts],
@@ -126,15 +131,35 @@ def test_cache_keeps_float32_vectors_with_the_answers_of_float64(
             assert a == pytest.approx(b, abs=1e-6)
 
 
-def test_candidates_missing_from_the_cache_are_read_through_the_model(
-    tiny_model: ModelArtifact, tmp_path: Path, vectors: VectorCache
+@pytest.mark.parametrize(
+    ("forget", "read_again"),
+    [("cache", False), ("all", True)],
+    ids=["from-the-database", "through-the-model"],
+)
+def test_candidates_missing_from_the_cache_are_read_from_the_database_or_the_model(
+    tiny_model: ModelArtifact,
+    tmp_path: Path,
+    vectors: VectorCache,
+    monkeypatch: pytest.MonkeyPatch,
+    forget: str,
+    read_again: bool,
 ) -> None:
-    """A worker that did not store the earlier posts (another worker did, or it restarted)
-    finds the same repeats at the same similarities as the worker that kept their vectors."""
+    """A worker that did not keep the earlier posts' vectors (another worker stored them, it
+    restarted, or a flood pushed them out) finds the same repeats at the same similarities as
+    the worker that kept them: from the vectors the database keeps beside the posts, without
+    reading a candidate's text again, or, where the database has none, through the model."""
     kept, triage = _repeat_answers(_settings(tiny_model, tmp_path, "kept"), tiny_model)
     vectors.clear()
+    texts_read: list[int] = []
+    post_texts = storage.post_texts
+
+    def counting(session: object, post_ids: list[str]) -> dict[str, str]:
+        texts_read.append(len(post_ids))
+        return post_texts(session, post_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage, "post_texts", counting)
     forgotten, _ = _repeat_answers(
-        _settings(tiny_model, tmp_path, "forgotten"), tiny_model, forget=True
+        _settings(tiny_model, tmp_path, "forgotten"), tiny_model, forget=forget
     )
     assert [r for _, r, _ in kept] == [r for _, r, _ in forgotten]
     assert any(r is not None for _, r, _ in kept)
@@ -143,6 +168,68 @@ def test_candidates_missing_from_the_cache_are_read_through_the_model(
         if a is not None and b is not None:
             assert a == pytest.approx(b, abs=1e-6)
     _check_cosines(forgotten, triage)
+    assert (sum(texts_read) > 0) is read_again
+
+
+def test_kept_vectors_survive_the_trip_through_bytes() -> None:
+    columns, values = np.array([3, 70_000, 9], dtype=np.int32), np.array([0.5, -0.25, 1e-3])
+    for dtype in (np.float32, np.float64):
+        blob = repeat_search.encode_vector((columns, values.astype(dtype)))
+        assert len(blob) == 1 + 3 * (4 + np.dtype(dtype).itemsize)
+        got_columns, got_values = repeat_search.decode_vector(blob)
+        assert got_columns.tolist() == [3, 70_000, 9]
+        assert got_values.dtype == dtype and got_values.tolist() == values.astype(dtype).tolist()
+    empty = repeat_search.decode_vector(repeat_search.encode_vector((columns[:0], values[:0])))
+    assert empty[0].size == 0 and empty[1].size == 0
+
+
+def test_the_database_keeps_one_vector_per_original_complaint_and_drops_old_ones(
+    tiny_model: ModelArtifact, tmp_path: Path, vectors: VectorCache
+) -> None:
+    """Each original complaint that names a kecamatan has its vector kept, as the cache keeps
+    it, under the model's version; repeats and posts without a place have none. Vectors older
+    than the repeat window (and a day) are dropped; with the search off, all are."""
+    settings = _settings(tiny_model, tmp_path, "kept")
+    answers, triage = _repeat_answers(settings, tiny_model)
+    db = storage.Database(settings.database_url)
+    try:
+        with db.session() as session:
+            ids = [p.id for p in session.scalars(select(storage.PostRow))]
+            rows = {r.post_id: r for r in session.scalars(select(storage.RepeatVectorRow))}
+            originals = [
+                p.id for p in session.scalars(select(storage.PostRow)) if p.repeat_of is None
+            ]
+        assert len(ids) == len(answers)
+        assert set(rows) == set(originals)  # every post of _REPEAT_POSTS names a kecamatan
+        assert len(rows) < len(ids)  # the repeats have none
+        assert {r.model_version for r in rows.values()} == {triage.model_version}
+        cached = vectors.get_many(triage.model_version, list(rows))
+        for row, vector in zip(rows.values(), cached, strict=True):
+            assert vector is not None
+            columns, values = repeat_search.decode_vector(row.vector)
+            assert columns.tolist() == vector[0].tolist()
+            assert values.tolist() == vector[1].tolist()
+        with db.session() as session:
+            assert storage.repeat_vectors(session, "another version", list(rows)) == {}
+            assert set(storage.repeat_vectors(session, triage.model_version, ids)) == set(rows)
+
+        oldest = min(r.created_at for r in rows.values())
+        newest = max(r.created_at for r in rows.values())
+        window = timedelta(days=settings.repeat_window_days) + service.REPEAT_VECTORS_MARGIN
+        assert service.drop_old_repeat_vectors(db, settings, oldest + window) == 0
+        at_newest = sum(r.created_at == newest for r in rows.values())
+        assert service.drop_old_repeat_vectors(db, settings, newest + window) == (
+            len(rows) - at_newest
+        )
+        # the repeat search turned off: no vector is needed any more
+        off = settings.model_copy(update={"repeat_window_days": 0.0})
+        assert service.drop_old_repeat_vectors(db, off, newest + timedelta(seconds=1)) == (
+            at_newest
+        )
+        with db.session() as session:
+            assert session.scalars(select(storage.RepeatVectorRow)).all() == []
+    finally:
+        db.dispose()
 
 
 def _vector(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from api import service, storage
 from api.schemas import ClassificationOut
@@ -239,3 +240,39 @@ def test_free_heap_is_returned_every_so_many_posts(
     writer.close()
     assert writer.groups == 7
     assert trims == [3, 6]
+
+
+def _kept_vectors(db: storage.Database) -> int:
+    with db.session() as session:
+        return len(session.scalars(select(storage.RepeatVectorRow)).all())
+
+
+def test_old_repeat_vectors_are_dropped_at_the_trims_and_a_failure_stops_nothing(
+    db: storage.Database,
+    settings: Settings,
+    triage: Triage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At each trim the writer drops the database's repeat vectors of posts older than the
+    repeat window; a failing drop is logged and the writer goes on storing."""
+    monkeypatch.setattr("api.writer.return_free_heap", lambda: None)
+    long_ago = datetime.now(UTC) - timedelta(days=settings.repeat_window_days + 2)
+    writer = GroupWriter(db, settings, max_group_posts=1, trim_every_posts=2)
+    writer.start()
+    texts = ["sampah menumpuk di Padang Harapan", "jalan berlubang di Sawah Lebar"]
+    writer.submit(triage, [post(texts[0])], long_ago).result(30)
+    assert _kept_vectors(db) == 1
+    writer.submit(triage, [post(texts[1])], datetime.now(UTC)).result(30)  # a trim: one goes
+    assert _kept_vectors(db) == 1
+
+    def failing(*_args: object) -> int:
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(service, "drop_old_repeat_vectors", failing)
+    for i in range(2):  # another trim, failing
+        writer.submit(triage, [post(f"lampu jalan mati {i} di Kebun Tebeng")], long_ago).result(30)
+    monkeypatch.undo()
+    writer.submit(triage, [post("parit tersumbat di Kebun Tebeng")], NOW).result(30)
+    writer.close()
+    assert writer.groups == 5
+    assert count_stored_posts(db.url) == 5

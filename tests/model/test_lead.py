@@ -31,7 +31,7 @@ def test_mentions_links_and_emoji_are_passed_over() -> None:
 def test_a_skipped_token_anywhere_gives_the_words_around_it(skipped: str, position: int) -> None:
     """The first words are read without splitting the whole post only when none is skipped."""
     words = ["lampu", "jalan", "mati", "sudah", "lama"]
-    text = " ".join(words[:position] + [skipped] + words[position:])
+    text = " ".join([*words[:position], skipped, *words[position:]])
     assert LeadingWords().fit([]).lead_text(text) == "awal_lampu awal_jalan"
     assert LeadingWords(n_words=4).fit([]).lead_text(f" {text}\n") == (
         "awal_lampu awal_jalan awal_mati awal_sudah"
