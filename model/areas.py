@@ -524,11 +524,16 @@ class Gazetteer:
         query = "".join(words)
         query_starts = _word_starts(words)
         keys = []
+        distance = Levenshtein.distance
         for n in range(len(query) - 2, len(query) + 3):
             for key in self._fuzzy_index.get((query[0], n), ()):
+                # a swap of two letters is two edits: a key further away than that is neither
+                d = distance(query, key, score_cutoff=2)
+                if d > 2:
+                    continue
                 limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
                 if _swapped(query, key, query_starts, self._word_starts[key]) or (
-                    Levenshtein.distance(query, key, score_cutoff=limit) <= limit
+                    d <= limit
                     and all(
                         _slip(query[op.src_pos], key[op.dest_pos])
                         for op in Levenshtein.editops(query, key)
