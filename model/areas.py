@@ -522,7 +522,7 @@ class Gazetteer:
         of, or a swap of two letters from (`_swapped`, not at a word's first letter in either)."""
         words = window.split()
         query = "".join(words)
-        query_starts = _word_starts(words)
+        query_starts: frozenset[int] | None = None
         keys = []
         distance = Levenshtein.distance
         for n in range(len(query) - 2, len(query) + 3):
@@ -531,6 +531,8 @@ class Gazetteer:
                 d = distance(query, key, score_cutoff=2)
                 if d > 2:
                     continue
+                if query_starts is None:
+                    query_starts = _word_starts(words)
                 limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
                 if _swapped(query, key, query_starts, self._word_starts[key]) or (
                     d <= limit
