@@ -35,6 +35,9 @@ def gazetteer() -> Gazetteer:
         ("Rawa Makmur Permai", "Muara Bangka Hulu", "Rawa Makmur Permai"),
         ("kec muara bangkahulu", "Muara Bangka Hulu", None),
         ("kecamatan selebar", "Selebar", None),
+        # the three Anggut kelurahan of one kecamatan: the bare name says which kecamatan
+        ("sampah di anggut numpuk", "Ratu Samban", None),
+        ("Anggut Dalam banjir", "Ratu Samban", "Anggut Dalam"),
         ("Tj. Agung banjir", "Sungai Serut", "Tanjung Agung"),
         ("Kp. Bali sampah", "Teluk Segara", "Kampung Bali"),
         ("daerah Panorama macet", "Singaran Pati", "Panorama"),
