@@ -51,6 +51,7 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from model.datafiles import DataFileError, read_rows
@@ -156,6 +157,8 @@ FUZZY_LONG_LEN = 18
 ABBREVIATED_MIN_LEN = 2
 ABBREVIATED_MAX_LEN = 5
 ABBREVIATED_SCORE = 0.8
+# A name written as one word with one word shortened ("sawahlbr") has at least this many letters.
+JOINED_SHORT_MIN_LEN = 5
 VOWELS = frozenset("aiueo")
 # An area's joined name after these is a tag of it ("#kelbentiring", "#kecselebar").
 JOINED_PREFIXES = {"kelurahan": ("kel", "kelurahan"), "kecamatan": ("kec", "kecamatan")}
@@ -343,6 +346,16 @@ class Gazetteer:
                     partial = (*form[:k], "", *form[k + 1 :])
                     self._partial.setdefault(partial, []).append((area, word))
         self._name_words = sorted({w for partial in self._partial for w in partial if w})
+        # the same names written as one word ("sawahlbr", "kbntebeng"): the words before the
+        # shortened one, joined ("" when it is the first) -> the areas, the word shortened and
+        # the words after it, joined
+        self._joined_partial: dict[str, list[tuple[Area, str, str]]] = {}
+        for partial, entries in self._partial.items():
+            k = partial.index("")
+            head, tail = "".join(partial[:k]), "".join(partial[k + 1 :])
+            for area, word in entries:
+                self._joined_partial.setdefault(head, []).append((area, word, tail))
+        self._joined_short = BoundedWordCache(self._joined_short_areas, FUZZY_CACHE_SIZE)
         # whether a written word shortens any word of a name: computed once per word
         self._shortens = BoundedWordCache(self._shortens_a_name_word, FUZZY_CACHE_SIZE)
         self._first_tokens = frozenset(form[0] for form in self._exact)
@@ -450,6 +463,54 @@ class Gazetteer:
                             hits.append(_Hit(area, i, i + size, ABBREVIATED_SCORE))
         return hits
 
+    def _joined_short_areas(self, token: str) -> tuple[Area, ...]:
+        """The names of several words `token` writes as one word with one of them shortened
+        ("sawahlbr": Sawah Lebar, "pgrdewa": Pagar Dewa): the others in full, around a short
+        form that `_abbreviates` the word. Not for a word ("ratusan", hundreds, is no "ratu
+        samban"), nor for a word with one letter dropped, added or changed ("kmbali" is
+        "kembali", not Kampung Bali), nor for a token with digits."""
+        if len(token) < JOINED_SHORT_MIN_LEN or not token.isalpha() or token in self._words:
+            return ()
+        found: list[Area] = []
+        for cut in range(len(token) - ABBREVIATED_MIN_LEN + 1):
+            for area, word, tail in self._joined_partial.get(token[:cut], ()):
+                end = len(token) - len(tail)
+                if (
+                    area not in found
+                    and token.endswith(tail)
+                    and end > cut
+                    and _abbreviates(token[cut:end], word)
+                ):
+                    found.append(area)
+        if found and (is_indonesian_word(token) or self._near_a_word(token)):
+            return ()
+        return tuple(found)
+
+    @staticmethod
+    def _near_a_word(token: str) -> bool:
+        """Whether a dictionary word is one edit from `token` (a typo of it, not a name)."""
+        return (
+            process.extractOne(
+                token, dictionary_words(), scorer=Levenshtein.distance, score_cutoff=1
+            )
+            is not None
+        )
+
+    def _joined_shortened_hits(self, tokens: list[str], spans: set[tuple[int, int]]) -> list[_Hit]:
+        """One-token names written joined with a word shortened (`_joined_short_areas`)."""
+        hits: list[_Hit] = []
+        # most tokens are words: one set difference leaves the few that may be such a name
+        for token in set(tokens).difference(self._words):
+            if len(token) < JOINED_SHORT_MIN_LEN or token[0] == "_":
+                continue
+            areas = self._joined_short(token)
+            if not areas:
+                continue
+            for i in (i for i, t in enumerate(tokens) if t == token and (i, i + 1) not in spans):
+                hits.extend(_Hit(area, i, i + 1, ABBREVIATED_SCORE) for area in areas)
+        hits.sort(key=lambda h: h.start)  # in the order of the text, as the other hits
+        return hits
+
     def _fuzzy_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
         """Windows of one to three tokens whose joined form is one or two edits from a name.
 
@@ -553,6 +614,7 @@ class Gazetteer:
         hits = self._exact_hits(tokens)
         spans = {(h.start, h.end) for h in hits}
         hits += self._shortened_hits(tokens, spans)
+        hits += self._joined_shortened_hits(tokens, spans)
         fuzzy = self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
         if fuzzy and hits:
             fuzzy = [f for f in fuzzy if not self._swallows_exact(f, hits, tokens)]

@@ -518,3 +518,40 @@ def test_word_names_opening_a_post_or_other_cities_closing_it_are_not_places(
     gazetteer: Gazetteer, text: str
 ) -> None:
     assert not gazetteer.resolve(normalise_clauses(text)).found
+
+
+@pytest.mark.parametrize(
+    ("text", "kecamatan", "kelurahan"),
+    [
+        ("banjir lagi di sawahlbr", "Ratu Agung", "Sawah Lebar"),
+        ("#sawahlbr banjir", "Ratu Agung", "Sawah Lebar"),
+        ("kbntebeng gelap gulita", "Ratu Agung", "Kebun Tebeng"),
+        ("pgrdewa sampah numpuk", "Selebar", "Pagar Dewa"),
+        ("sampah di jlngedang", "Gading Cempaka", "Jalan Gedang"),
+        ("lampu mati bentiringprm", "Muara Bangka Hulu", "Bentiring Permai"),
+        ("macet parah tlksegara", "Teluk Segara", None),
+    ],
+)
+def test_a_name_written_joined_with_one_word_shortened(
+    gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert (match.kecamatan, match.kelurahan) == (kecamatan, kelurahan)
+    assert match.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ratusan warga antre bansos",  # a word: "ratus" + "-an", not Ratu Samban shortened
+        "kmbali lagi sampah numpuk",  # "kembali" with a letter dropped, not Kampung Bali
+        "jalanan rusak parah",
+        "kebunnya penuh sampah",
+        "padangnya luas tapi gelap",
+        "pematangnya jebol",
+    ],
+)
+def test_words_that_look_like_a_joined_shortened_name_are_not_places(
+    gazetteer: Gazetteer, text: str
+) -> None:
+    assert gazetteer.resolve(normalise_clauses(text)).kecamatan is None
