@@ -132,6 +132,12 @@ PLACE_BEFORE = frozenset(
         "ruko",
     }
 )
+# Public facilities named after the area they serve: right before a name these make it a place
+# even where the word after it would make it an ordinary phrase ("puskesmas Jembatan Kecil dari
+# jam 7", while "jembatan kecil dari kayu" is a bridge); not another city's name.
+FACILITY_BEFORE = frozenset(
+    {"puskesmas", "pustu", "posyandu", "sd", "smp", "sma", "smk", "sdn", "smpn", "sman", "smkn"}
+)
 # Before whose it is, these make the name after it a place ("rumah saya Jembatan Kecil").
 OWNED_PLACES = PLACE_BEFORE | {"rumah", "kampung", "gang", "lorong", "dusun"}
 # A name right after these is a street named after the area, which may lie elsewhere.
@@ -680,7 +686,11 @@ class Gazetteer:
             address = False
         if hit.marker or after in PLACE_AFTER or address:
             return True
-        if before in area.not_preceded_by or after in area.not_followed_by:
+        # "puskesmas Jembatan Kecil dari jam 7": the word after it does not make it a bridge
+        facility = (
+            before in FACILITY_BEFORE and area.needs_context != "city"  # "SMP Surabaya"
+        )
+        if before in area.not_preceded_by or (after in area.not_followed_by and not facility):
             return False
         if not area.needs_context:
             return True

@@ -555,3 +555,21 @@ def test_words_that_look_like_a_joined_shortened_name_are_not_places(
     gazetteer: Gazetteer, text: str
 ) -> None:
     assert gazetteer.resolve(normalise_clauses(text)).kecamatan is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        # the word after the name would make it an ordinary phrase ("jembatan kecil dari kayu")
+        ("antri di puskesmas Jembatan Kecil dari jam 7", "Jembatan Kecil"),
+        ("SD Penurunan harga seragamnya mahal", "Penurunan"),
+        # not after another word, and not another city's name after a school
+        ("anak2 main di bawah jembatan kecil dari kayu", None),
+        ("penurunan harga beras", None),
+        ("anak saya di SMP Surabaya", None),
+    ],
+)
+def test_a_facility_named_after_an_area_makes_its_name_a_place(
+    gazetteer: Gazetteer, text: str, kelurahan: str | None
+) -> None:
+    assert gazetteer.resolve(normalise_clauses(text)).kelurahan == kelurahan
