@@ -227,26 +227,30 @@ def _apply_lexicon(
     return out
 
 
+def _lexicon_step(
+    tokens: list[str], i: int, lexicon: dict[str, str], phrases: dict[str, tuple[int, ...]]
+) -> tuple[list[str], int]:
+    """The words `tokens[i]`, and the lexicon phrase it may start, read as, and how many tokens
+    that takes: the longest form that matches there, else the token itself."""
+    token, left = tokens[i], len(tokens) - i
+    for size in phrases.get(token, ()):
+        if size > left:
+            continue
+        replacement = lexicon.get(" ".join(tokens[i : i + size]) if size > 1 else token)
+        if replacement is not None:
+            return replacement.split(), size
+    return [token], 1
+
+
 def _apply_lexicon_indexed(
     tokens: list[str], lexicon: dict[str, str], phrases: dict[str, tuple[int, ...]]
 ) -> list[str]:
     out: list[str] = []
-    get = lexicon.get
     i = 0
-    n = len(tokens)
-    while i < n:
-        token = tokens[i]
-        for size in phrases.get(token, ()):
-            if size > n - i:
-                continue
-            replacement = get(" ".join(tokens[i : i + size]) if size > 1 else token)
-            if replacement is not None:
-                out.extend(replacement.split())
-                i += size
-                break
-        else:
-            out.append(token)
-            i += 1
+    while i < len(tokens):
+        words, used = _lexicon_step(tokens, i, lexicon, phrases)
+        out.extend(words)
+        i += used
     return out
 
 
@@ -767,10 +771,10 @@ class _WordCache:
         pieces = [e[column] for e in entries]
         if None not in pieces:
             return " ".join([p for p in pieces if p])
-        # A word that starts a lexicon phrase: the phrase is matched where such a word stands,
-        # as `_apply_lexicon_indexed` matches it, and every other word keeps its cached piece
-        # (formal words and typos are per word, so the pieces come out the same as from the
-        # lexicon over the whole post). A matched phrase takes the words it covers.
+        # A word that starts a lexicon phrase: the phrase is matched where such a word stands
+        # (`_lexicon_step`, as `_apply_lexicon_indexed` does), and every other word keeps its
+        # cached piece (formal words and typos are per word, so the pieces come out the same as
+        # from the lexicon over the whole post). A matched phrase takes the words it covers.
         tokens = [e[0] for e in entries]
         typos = self.typos if column == 2 else None
         out: list[str] = []
@@ -778,7 +782,7 @@ class _WordCache:
         while i < n:
             piece = pieces[i]
             if piece is None:
-                words, used = self._phrase_at(tokens, i)
+                words, used = _lexicon_step(tokens, i, self.lexicon, self.phrases)
                 piece = self._words(words)
                 if typos is not None:
                     piece = typos.text(piece)
@@ -788,18 +792,6 @@ class _WordCache:
                 out.append(piece)
             i += used
         return " ".join(out)
-
-    def _phrase_at(self, tokens: list[str], i: int) -> tuple[list[str], int]:
-        """The words `tokens[i]` and the phrase it may start read as, and how many tokens that
-        takes (`_apply_lexicon_indexed`'s step at `i`)."""
-        token, left = tokens[i], len(tokens) - i
-        for size in self.phrases.get(token, ()):
-            if size > left:
-                continue
-            replacement = self.lexicon.get(" ".join(tokens[i : i + size]) if size > 1 else token)
-            if replacement is not None:
-                return replacement.split(), size
-        return [token], 1
 
 
 # A fitted normaliser's per-process caches (not pickled; a refit drops them).
