@@ -75,8 +75,15 @@ MARKERS = frozenset({"kelurahan", "kecamatan", "desa", "lurah", "camat"})
 OWNERS = frozenset({"kami", "saya", "kita", "aku"})
 # After a name these make it a place: "Penurunan RT 05", "Surabaya kecamatan Sungai Serut".
 PLACE_AFTER = frozenset({"rt", "rw", "gang", "blok", "kecamatan", "kelurahan"})
-# Before a `word` name these make it a place, unless the file's blockers say otherwise.
-PLACE_BEFORE = frozenset(
+# Public facilities named after the area they serve: right before a name these make it a place
+# even where the word after it would make it an ordinary phrase ("puskesmas Jembatan Kecil dari
+# jam 7", while "jembatan kecil dari kayu" is a bridge); not another city's name.
+FACILITY_BEFORE = frozenset(
+    {"puskesmas", "pustu", "posyandu", "sd", "smp", "sma", "smk", "sdn", "smpn", "sman", "smkn"}
+)
+# Before a `word` name these (and the facilities) make it a place, unless the file's blockers
+# say otherwise.
+PLACE_BEFORE = FACILITY_BEFORE | frozenset(
     {
         "di",
         "ke",
@@ -90,9 +97,6 @@ PLACE_BEFORE = frozenset(
         "sekitar",
         "lingkungan",
         "area",
-        "puskesmas",
-        "pustu",
-        "posyandu",
         "perumahan",
         "simpang",
         "perempatan",
@@ -112,14 +116,6 @@ PLACE_BEFORE = frozenset(
         "sekolah",
         "tpu",
         "tps",
-        "sd",
-        "smp",
-        "sma",
-        "smk",
-        "sdn",
-        "smpn",
-        "sman",
-        "smkn",
         "pos",
         "minimarket",
         "indomaret",
@@ -131,12 +127,6 @@ PLACE_BEFORE = frozenset(
         "jalur",
         "ruko",
     }
-)
-# Public facilities named after the area they serve: right before a name these make it a place
-# even where the word after it would make it an ordinary phrase ("puskesmas Jembatan Kecil dari
-# jam 7", while "jembatan kecil dari kayu" is a bridge); not another city's name.
-FACILITY_BEFORE = frozenset(
-    {"puskesmas", "pustu", "posyandu", "sd", "smp", "sma", "smk", "sdn", "smpn", "sman", "smkn"}
 )
 # Before whose it is, these make the name after it a place ("rumah saya Jembatan Kecil").
 OWNED_PLACES = PLACE_BEFORE | {"rumah", "kampung", "gang", "lorong", "dusun"}
