@@ -3,7 +3,8 @@
 Turns a raw post into lower-case word tokens: Unicode NFKC, URLs, mentions and numbers to
 placeholder tokens, emoji to a token of their mood (`load_emoji_moods`: "😡" -> "_emojimarah_",
 "🙃" -> "_emojisindir_", others "_emoji_"), squeezed elongations ("parahhh" -> "parah"), split
-hashtags ("#sampahmenumpuk" -> "sampah menumpuk"), a slang/dialect lexicon ("dak" -> "tidak") whose
+hashtags ("#sampahmenumpuk" -> "sampah menumpuk"), the words of mentioned handles after the
+post ("@dlhkotabengkulu": the office it tags), a slang/dialect lexicon ("dak" -> "tidak") whose
 phrases never span a comma or a sentence mark, and colloquial word forms made formal
 (`formal_word`: "ngumpulin" -> "mengumpulkan", "namonyo" -> "namanya").
 The output is what the area resolver reads; stemming comes after it.
@@ -46,6 +47,8 @@ _URL_RE = re.compile(
 # Every _URL_RE match holds one of these (keep them in step); most posts hold none and skip it.
 _URL_HINT_RE = re.compile(r"://|www\.|\.(?:com|id|net|org|ly|co)")
 _MENTION_RE = re.compile(r"@[\w.]+")
+# What separates the words of a handle ("@dlh_kota.bengkulu88"): dots, underscores and digits.
+_HANDLE_SEPARATOR_RE = re.compile(r"[._\d]+")
 _HASHTAG_RE = re.compile(r"#(\w+)")
 # Reduplication written with a digit: "anak2" -> "anak anak", "bener2nya" -> "bener benernya".
 _REDUP_RE = re.compile(r"\b([a-z]{2,})2([a-z]*)\b")
@@ -359,16 +362,46 @@ def _may_hold_url(text: str) -> bool:
     )
 
 
+def _handle_words(handles: list[str], known: Container[str]) -> str:
+    """The words of mentioned handles, split as hashtags are ("dlh_kotabengkulu" -> "dlh
+    kotabengkulu", "DinasPUPR" -> "dinas pupr"): the account a post tags names the office it
+    is about."""
+    return " ".join(
+        piece
+        for handle in handles
+        for part in _HANDLE_SEPARATOR_RE.split(handle.lower())
+        if part
+        for piece in split_joined(_squeeze(part, known), known)
+    )
+
+
+def _mentions_read(text: str, known: Container[str]) -> str:
+    """Each mention as its token, and the words of the handles after the post, behind a comma
+    (no lexicon phrase spans it): the post's own words, its opening words included, stay where
+    they were."""
+    handles: list[str] = []
+
+    def _token(match: re.Match[str]) -> str:
+        handles.append(match.group(0)[1:])
+        return f" {MENTION_TOKEN} "
+
+    text = _MENTION_RE.sub(_token, text)
+    words = _handle_words(handles, known)
+    return f"{text} , {words}" if words else text
+
+
 def _prepare(
     text: str,
     known: Container[str],
     moods: dict[str, str] | None = None,
     mark_hashtags: bool = False,
+    mention_words: bool = False,
 ) -> str:
     """The regular-expression steps of `normalise_text` before numbers and phrase boundaries.
 
     Each step is skipped when the text cannot hold what it replaces (a plain substring or
-    string-flag test instead of a pattern scan); the result is the same either way.
+    string-flag test instead of a pattern scan); the result is the same either way. With
+    `mention_words` the words of the handles follow the post (`_mentions_read`).
     """
     if not text.isascii():  # NFKC leaves ASCII as it is
         text = unicodedata.normalize("NFKC", text)
@@ -379,7 +412,10 @@ def _prepare(
     if _may_hold_url(text) and _URL_HINT_RE.search(text):
         text = _URL_RE.sub(f" {URL_TOKEN} ", text)
     if "@" in text:
-        text = _MENTION_RE.sub(f" {MENTION_TOKEN} ", text)
+        if mention_words:
+            text = _mentions_read(text, known)
+        else:
+            text = _MENTION_RE.sub(f" {MENTION_TOKEN} ", text)
     if not text.isascii():  # every _EMOJI_RE character is beyond ASCII
         if moods:
             text = _EMOJI_RE.sub(partial(_emoji_tokens, moods), text)
@@ -408,10 +444,11 @@ def _tokens(
     known: Container[str],
     moods: dict[str, str] | None,
     prepared: bool = False,
+    mention_words: bool = True,
 ) -> list[str]:
     """`normalise_text`'s tokens (before squeezing)."""
     if not prepared:
-        text = _prepare(text, known, moods)
+        text = _prepare(text, known, moods, mention_words=mention_words)
     text = _NUMBER_RE.sub(f" {NUMBER_TOKEN} ", text)
     text = _BOUNDARY_RE.sub(f" {_BOUNDARY} ", text)
     return _TOKEN_RE.findall(text)
@@ -425,12 +462,15 @@ def normalise_text(
     formal: Callable[[str], str] | None = None,
     emoji_moods: dict[str, str] | None = None,
     prepared: bool = False,
+    mention_words: bool = True,
 ) -> str:
     """Normalise one post; see the module docstring for the steps.
 
     `emoji_moods` defaults to `load_emoji_moods()`; `{}` reads every emoji as "_emoji_".
     `prepared`: `text` has been through the regular-expression steps already (`_prepare`; the
     area resolver's clauses, whose hashtags it marks: `normalise_clauses`).
+    `mention_words`: the words of the mentioned handles follow the post (`_mentions_read`);
+    without it, as in the area resolver's text, a mention is its token alone.
 
     `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster, and so does
     `formal`: `formal_word` with this lexicon and the dictionary's roots (e.g. cached).
@@ -441,7 +481,7 @@ def normalise_text(
     known = dictionary_words() if known_words is None else known_words
     # a run of one letter lies within one token: squeezing each token squeezes the text
     moods = load_emoji_moods() if emoji_moods is None else emoji_moods
-    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods, prepared)]
+    tokens = [_squeeze(t, known) for t in _tokens(text, known, moods, prepared, mention_words)]
     words = _apply_lexicon(tokens, lexicon, phrases)
     if not lexicon:
         return " ".join(w for w in words if w != _BOUNDARY)
@@ -719,8 +759,10 @@ class _WordCache:
         size: int,
         moods: dict[str, str] | None = None,
         typos: TypoFixer | None = None,
+        mention_words: bool = False,
     ) -> None:
         self.lexicon = lexicon
+        self.mention_words = mention_words
         self.moods = moods
         self.typos = typos
         self.known = known
@@ -757,7 +799,8 @@ class _WordCache:
 
     def normalise(self, text: str) -> str:
         """What the features read: typos corrected, if this cache corrects them."""
-        return self._normalise_prepared(_prepare(text, self.known, self.moods), 2)
+        prepared = _prepare(text, self.known, self.moods, mention_words=self.mention_words)
+        return self._normalise_prepared(prepared, 2)
 
     def normalise_clauses(self, text: str) -> str:
         """`normalise_clauses` with this lexicon, from the cached words, as written (no typo
@@ -814,7 +857,9 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
     output holds in training (`word_counts_`) and corrects typos against them (`TypoFixer`), and
     with `split_joined` also reads a word that is no typo as two written together; the area
     resolver's reading (`normalise_clauses_one`) keeps words as written, since another
-    city's place names are words this corpus never saw.
+    city's place names are words this corpus never saw. With `mention_words` the words of the
+    handles a post mentions follow it ("@dlhkotabengkulu": the office a post tags); the area
+    resolver reads the mention's token alone.
     """
 
     def __init__(
@@ -824,12 +869,14 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         emoji_moods: bool = True,
         correct_typos: bool = True,
         split_joined: bool = True,
+        mention_words: bool = True,
     ) -> None:
         self.use_lexicon = use_lexicon
         self.split_hashtags = split_hashtags
         self.emoji_moods = emoji_moods
         self.correct_typos = correct_typos
         self.split_joined = split_joined
+        self.mention_words = mention_words
 
     def fit(self, X: Iterable[str], y: object = None) -> TextNormaliser:
         docs = [str(doc) for doc in X]
@@ -896,6 +943,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
                 WORD_CACHE_SIZE,
                 getattr(self, "emoji_moods_", None),
                 self._typos(),
+                self.mention_words,
             )
             self._words_cache = words
         return words
@@ -923,6 +971,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         # a step saved before typo correction or joined words existed reads as it was fitted
         state.setdefault("correct_typos", False)
         state.setdefault("split_joined", False)
+        state.setdefault("mention_words", False)
         super().__setstate__(state)
 
     def normalise_one(self, doc: str) -> str:

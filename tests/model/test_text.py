@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import DamerauLevenshtein
 
+from model.lead import LeadingWords
 from model.text import (
     _EMOJI_RE,
     _INVISIBLE_RE,
@@ -18,6 +19,7 @@ from model.text import (
     EMOJI_MOODS,
     HASHTAG_TOKEN,
     JOINED_SHORT_MIN_COUNT,
+    MENTION_TOKEN,
     TYPO_MIN_COUNT,
     TYPO_MIN_LENGTH,
     WORD_CACHE_SIZE,
@@ -50,7 +52,7 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         ("kami ni la lamo nunggu", "kami ini sudah lama menunggu"),
         ("tlg udh 3 hari", "tolong sudah _angka_ hari"),
         ("lihat https://t.co/abc ya", "lihat _url_ ya"),
-        ("@pemkotbengkulu tolong", "_mention_ tolong"),
+        ("@pemkotbengkulu tolong", "_mention_ tolong pemkotbengkulu"),
         ("banjir 😡😡", "banjir _emojimarah_"),
         # a run of emoji: each mood once, in order; emoji of no listed mood read as "_emoji_"
         ("makasih 🙏🏻👍 pak", "terima kasih _emojidoa_ _emojisuka_ bapak"),
@@ -350,6 +352,38 @@ def test_hashtags_are_marked_for_the_area_resolver_only() -> None:
     assert _FITTED.normalise_clauses_one(text) == f"banjir lagi {HASHTAG_TOKEN} lingkar barat"
     assert HASHTAG_TOKEN not in normalise_text(text)
     assert HASHTAG_TOKEN not in _FITTED.normalise_one(text)
+
+
+def test_mentions_keep_the_words_of_their_handle_for_the_features_only() -> None:
+    """The account a post tags names the office it is about ("@dlhkotabengkulu"): its words,
+    split as hashtags are, follow the post, whose own words (the opening ones too) stay in place
+    around the mention's token. The area resolver reads the token alone, and a step fitted
+    before this existed reads mentions as it was fitted to."""
+    step = TextNormaliser().fit(["sampah menumpuk", "lampu jalan mati"])
+    assert step.normalise_one("@DLH_Kota.Bengkulu88 sampah") == (
+        f"{MENTION_TOKEN} sampah dinas lingkungan hidup kota bengkulu"  # the lexicon's "dlh"
+    )
+    assert step.normalise_one("mati @lampujalan @PLN") == (
+        f"mati {MENTION_TOKEN} {MENTION_TOKEN} lampu jalan pln"
+    )
+    assert step.normalise_one("@2024 mati") == f"{MENTION_TOKEN} mati"
+    # no lexicon phrase spans the post's end and the handle's words
+    assert normalise_text("cak mano") == "bagaimana"
+    assert normalise_text("@mano cak") == f"{MENTION_TOKEN} seperti mana"
+    assert normalise_text("tolong @jalanrusak") == f"tolong {MENTION_TOKEN} jalan rusak"
+    assert LeadingWords().fit([]).lead_text(step.normalise_one("@pemkot terima kasih")) == (
+        "awal_terima awal_kasih"
+    )
+    assert step.normalise_clauses_one("@dlh_kota sampah") == f"{MENTION_TOKEN} sampah"
+    assert normalise_clauses("@dlh_kota sampah") == f"{MENTION_TOKEN} sampah"
+    assert TextNormaliser(mention_words=False).fit(["sampah"]).normalise_one("@dlh x") == (
+        f"{MENTION_TOKEN} x"
+    )
+    older = TextNormaliser().fit(["sampah"])
+    del older.mention_words  # as saved before mention words existed
+    loaded = pickle.loads(pickle.dumps(older))
+    assert loaded.normalise_one("@dlh_kota sampah") == f"{MENTION_TOKEN} sampah"
+    assert loaded.get_params()["mention_words"] is False
 
 
 def test_the_neighbour_index_finds_exactly_the_words_one_edit_away() -> None:
