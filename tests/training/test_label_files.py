@@ -18,10 +18,13 @@ COLUMNS = ["text", "topic", "kecamatan", "kelurahan", "source"]
 SOURCES = {"instagram", "facebook", "tiktok", "x", "other"}
 
 
-@pytest.fixture(scope="module")
-def rows() -> list[dict[str, str]]:
+# Hand-written posts kept out of the corpus, which `tandai evaluate --data` reads (README).
+PROBE_FILES = sorted((DATA_DIR.parent / "bench" / "data").glob("*_probe.csv"))
+
+
+def _read(paths: list[Path]) -> list[dict[str, str]]:
     out = []
-    for path in LABEL_FILES:
+    for path in paths:
         with path.open(encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)
             assert reader.fieldnames == COLUMNS, path
@@ -31,7 +34,20 @@ def rows() -> list[dict[str, str]]:
     return out
 
 
+def _key(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, str]]:
+    return _read(LABEL_FILES)
+
+
 def test_labels_and_areas_are_known(rows: list[dict[str, str]]) -> None:
+    _check_labels_and_areas(rows)
+
+
+def _check_labels_and_areas(rows: list[dict[str, str]]) -> None:
     directory = Directory.from_dir(DATA_DIR)
     topics = set(directory.topic_codes)
     gazetteer: Gazetteer = directory.gazetteer
@@ -47,12 +63,21 @@ def test_labels_and_areas_are_known(rows: list[dict[str, str]]) -> None:
 
 
 def test_no_duplicates(rows: list[dict[str, str]]) -> None:
-    def key(text: str) -> str:
-        return re.sub(r"\W+", " ", text.lower()).strip()
-
-    counts = Counter(key(r["text"]) for r in rows)
+    counts = Counter(_key(r["text"]) for r in rows)
     repeated = [t for t, n in counts.items() if n > 1]
     assert repeated == []
+
+
+def test_probes_are_well_formed_and_kept_out_of_the_corpus(rows: list[dict[str, str]]) -> None:
+    """A probe measures posts the model never saw: none of its texts is in the corpus (up to
+    case and punctuation), none repeats, and its labels and areas are the corpus's own."""
+    assert len(PROBE_FILES) >= 4
+    probes = _read(PROBE_FILES)
+    _check_labels_and_areas(probes)
+    corpus = {_key(r["text"]) for r in rows}
+    assert [r["where"] for r in probes if _key(r["text"]) in corpus] == []
+    counts = Counter(_key(r["text"]) for r in probes)
+    assert [t for t, n in counts.items() if n > 1] == []
 
 
 def test_minimum_counts(rows: list[dict[str, str]]) -> None:
