@@ -11,7 +11,11 @@ normalisation, stemming or character n-grams), on the same folds:
   confidence clears the lowest threshold at which routed posts are at least 95% correct, chosen
   on the out-of-fold predictions themselves;
 - the same on unseen data: a stratified 20% held out, the threshold chosen on the out-of-fold
-  predictions of the other 80%, the model fitted on that 80% and scored once on the 20%.
+  predictions of the other 80%, the model fitted on that 80% and scored once on the 20%;
+- with --unseen FILE (another file of the same kind, e.g. a later part of the same system),
+  unseen data is that file instead: the model fitted on all of --data, the threshold chosen on
+  its out-of-fold predictions, scored once on FILE's rows whose label the training knows and
+  whose text it does not hold (both counts printed).
 
 The data lives beside the repository (`../shared/data/`) and is never copied into it; without
 the file the benchmark says so and exits 0. --candidates instead cross-validates the pipeline
@@ -41,6 +45,7 @@ from training.report import (
     baseline_pipeline,
     choose_threshold,
     deduplicate,
+    duplicate_key,
     evaluate_holdout,
     expected_calibration_error,
     format_scores,
@@ -70,6 +75,28 @@ def _routed(s: Selection) -> str:
     return f"{s.coverage:6.1%} routed at accuracy {s.accuracy:.4f} (threshold {s.threshold:.3f})"
 
 
+def unseen_file(
+    path: Path, args: argparse.Namespace, texts: list[str], labels: list[str]
+) -> tuple[list[str], list[str]]:
+    """`path`'s posts to score a model fitted on `texts`: labels it knows, texts it does not hold
+    (up to case and spacing), each text once."""
+    data = read_labeled([path], "text", args.label_column, None, 1, min_labels=1)
+    known, seen = set(labels), {duplicate_key(t) for t in texts}
+    dedup = deduplicate(data.texts, data.labels)
+    keep = [
+        (t, y)
+        for t, y in zip(dedup.texts, dedup.labels, strict=True)
+        if y in known and duplicate_key(t) not in seen
+    ]
+    unknown = sum(y not in known for y in dedup.labels)
+    print(
+        f"{path.name}: {len(data.texts)} rows, {dedup.removed} repeated within it, {unknown} "
+        f"with a label training does not know, {len(dedup.texts) - unknown - len(keep)} equal "
+        f"to a training text: {len(keep)} unseen posts"
+    )
+    return [t for t, _ in keep], [y for _, y in keep]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
@@ -78,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--target", type=float, default=0.95, help="accuracy of routed posts")
     parser.add_argument("--test-size", type=float, default=0.2)
+    parser.add_argument(
+        "--unseen",
+        help="score on this file (same columns) instead of a held-out part of --data",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="pipelines trained at once")
     parser.add_argument(
@@ -111,7 +142,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_scores(scores, title="setting"))
         return 0
 
-    split = holdout_split(texts, labels, args.test_size, args.seed)
+    if args.unseen:
+        unseen = Path(args.unseen)
+        if not unseen.is_file():
+            print(f"error: {unseen} not found", file=sys.stderr)
+            return 2
+        split = (texts, labels, *unseen_file(unseen, args, texts, labels))
+        if not split[2]:
+            print(f"error: {unseen} holds no unseen post with a known label", file=sys.stderr)
+            return 2
+        unseen_title = f"{len(split[2])} posts of {unseen.name}"
+    else:
+        split = holdout_split(texts, labels, args.test_size, args.seed)
+        unseen_title = f"{len(split[2])} held-out posts ({args.test_size:.0%})"
     # new_pipeline is what `tandai train` fits; the baseline only shares the folds.
     pipelines = {"tandai pipeline": new_pipeline, "baseline": baseline_pipeline}
     cv_jobs = [
@@ -146,10 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{_routed(chosen)}  [{seconds:.0f} s]"
         )
 
-    n_test = len(split[2])
     print(
-        f"\n== unseen data: {n_test} held-out posts ({args.test_size:.0%}); threshold chosen on "
-        f"the out-of-fold predictions of the other {len(split[0])} =="
+        f"\n== unseen data: {unseen_title}; threshold chosen on the out-of-fold predictions of "
+        f"the {len(split[0])} training posts =="
     )
     print(f"{'model':<16}  accuracy  macro-F1  routed on held-out posts (threshold from training)")
     for name, (holdout, seconds) in zip(pipelines, holdout_done, strict=True):

@@ -251,6 +251,43 @@ def test_surabaya_benchmark_runs_on_agency_labels(
     assert "settings tied on the default corpus" in printed and "(default)" in printed
 
 
+def test_surabaya_benchmark_scores_another_file_as_unseen_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--unseen: fitted on all of --data, scored once on the other file's posts whose label it
+    knows and whose text it does not hold."""
+    train, other = tmp_path / "dev.csv", tmp_path / "test.csv"
+    with train.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "instansi"])
+        writer.writerows((i, text, f"Dinas {label}") for i, (text, label) in enumerate(TINY_CORPUS))
+    texts = {label: text for text, label in TINY_CORPUS}
+    with other.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "instansi"])
+        writer.writerows(
+            [
+                (1, "sampah numpuk di gang tidak diangkut seminggu", "Dinas sampah"),
+                (2, "sampah numpuk di gang tidak diangkut seminggu", "Dinas sampah"),  # repeat
+                (3, "jalan berlubang dalam di depan pasar", "Dinas jalan"),
+                (4, texts["sampah"].upper(), "Dinas sampah"),  # a training text
+                (5, "pohon perlu dipangkas", "Dinas Pertamanan"),  # a label never trained
+            ]
+        )
+    args = ["--data", str(train), "--min-class-size", "2", "--folds", "2", "--jobs", "1"]
+    assert _bench("surabaya_benchmark").main([*args, "--unseen", str(other)]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "test.csv: 5 rows, 1 repeated within it, 1 with a label training does not know, "
+        "1 equal to a training text: 2 unseen posts"
+    ) in printed
+    assert (
+        f"unseen data: 2 posts of test.csv; threshold chosen on the out-of-fold predictions "
+        f"of the {len(TINY_CORPUS)} training posts" in printed
+    )
+    assert _bench("surabaya_benchmark").main([*args, "--unseen", str(tmp_path / "no.csv")]) == 2
+
+
 def test_surabaya_transfer_reads_mapped_topics_with_a_trained_model(
     tmp_path: Path, tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
 ) -> None:
