@@ -603,16 +603,22 @@ def add_repeat_vectors(
 _IDS_PER_QUERY = 1_000
 
 
+def _id_chunks(post_ids: Sequence[str]) -> Iterator[list[str]]:
+    """The distinct ids in lists of at most `_IDS_PER_QUERY`: one `IN (...)` each stays within
+    every backend's limit on bound parameters."""
+    ids = list(dict.fromkeys(post_ids))
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        yield ids[start : start + _IDS_PER_QUERY]
+
+
 def repeat_vectors(
     session: Session, model_version: str, post_ids: Sequence[str]
 ) -> dict[str, bytes]:
     """The kept vectors of these posts made by `model_version` (posts without one are left out)."""
     found: dict[str, bytes] = {}
-    ids = list(post_ids)
-    for start in range(0, len(ids), _IDS_PER_QUERY):
+    for chunk in _id_chunks(post_ids):
         query = select(RepeatVectorRow.post_id, RepeatVectorRow.vector).where(
-            RepeatVectorRow.model_version == model_version,
-            RepeatVectorRow.post_id.in_(ids[start : start + _IDS_PER_QUERY]),
+            RepeatVectorRow.model_version == model_version, RepeatVectorRow.post_id.in_(chunk)
         )
         found.update((str(p), bytes(v)) for p, v in session.connection().execute(query))
     return found
@@ -628,22 +634,24 @@ def drop_repeat_vectors(session: Session, before: datetime) -> int:
 
 def post_texts(session: Session, post_ids: Sequence[str]) -> dict[str, str]:
     """The texts of these posts, by id."""
-    if not post_ids:
-        return {}
-    query = select(PostRow.id, PostRow.text).where(PostRow.id.in_(set(post_ids)))
-    return {str(i): str(t) for i, t in session.connection().execute(query)}
+    found: dict[str, str] = {}
+    for chunk in _id_chunks(post_ids):
+        query = select(PostRow.id, PostRow.text).where(PostRow.id.in_(chunk))
+        found.update((str(i), str(t)) for i, t in session.connection().execute(query))
+    return found
 
 
 def count_repeats(session: Session, post_ids: Sequence[str]) -> dict[str, int]:
     """How many later posts were linked to each of these posts as repeats."""
-    if not post_ids:
-        return {}
-    query = (
-        select(PostRow.repeat_of, func.count())
-        .where(PostRow.repeat_of.in_(set(post_ids)))
-        .group_by(PostRow.repeat_of)
-    )
-    return {str(k): int(n) for k, n in session.execute(query)}
+    found: dict[str, int] = {}
+    for chunk in _id_chunks(post_ids):
+        query = (
+            select(PostRow.repeat_of, func.count())
+            .where(PostRow.repeat_of.in_(chunk))
+            .group_by(PostRow.repeat_of)
+        )
+        found.update((str(k), int(n)) for k, n in session.execute(query))
+    return found
 
 
 def get_post(session: Session, post_id: str) -> PostRow | None:

@@ -184,7 +184,7 @@ def test_kept_vectors_survive_the_trip_through_bytes() -> None:
 
 
 def test_the_database_keeps_one_vector_per_original_complaint_and_drops_old_ones(
-    tiny_model: ModelArtifact, tmp_path: Path, vectors: VectorCache
+    tiny_model: ModelArtifact, tmp_path: Path, vectors: VectorCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each original complaint that names a kecamatan has its vector kept, as the cache keeps
     it, under the model's version; repeats and posts without a place have none. Vectors older
@@ -212,6 +212,20 @@ def test_the_database_keeps_one_vector_per_original_complaint_and_drops_old_ones
         with db.session() as session:
             assert storage.repeat_vectors(session, "another version", list(rows)) == {}
             assert set(storage.repeat_vectors(session, triage.model_version, ids)) == set(rows)
+            # many ids are asked for a few at a time (each IN list within the backend's limit)
+            whole = (
+                storage.repeat_vectors(session, triage.model_version, ids),
+                storage.post_texts(session, ids),
+                storage.count_repeats(session, ids),
+            )
+            assert len(whole[1]) == len(ids) and sum(whole[2].values()) == len(ids) - len(rows)
+            monkeypatch.setattr(storage, "_IDS_PER_QUERY", 2)
+            twice = [*ids, *ids]  # and each id once
+            assert (
+                storage.repeat_vectors(session, triage.model_version, twice),
+                storage.post_texts(session, twice),
+                storage.count_repeats(session, twice),
+            ) == whole
 
         oldest = min(r.created_at for r in rows.values())
         newest = max(r.created_at for r in rows.values())
