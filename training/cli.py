@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -204,11 +205,28 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     artifact = _resolve_model(settings, Path(args.model) if args.model else None)
     files = [Path(p) for p in args.data] if args.data else default_label_files(settings.data_dir)
     # one label is enough to score a model on (a file of thank-yous, say)
-    data = read_labeled(
-        files, args.text_column, args.label_column, set(artifact.labels), min_labels=1
-    )
-    report = evaluate_model(artifact.pipeline, data.texts, data.labels)
-    print(f"model {artifact.version} on {len(data.texts)} posts from {len(files)} file(s)")
+    data = read_labeled(files, args.text_column, args.label_column, None, min_labels=1)
+    # rows of labels the model never learned (agencies training dropped as too small, say)
+    # cannot be read right: they are counted and named, and the rest scored
+    known = set(artifact.labels)
+    unknown = Counter(label for label in data.labels if label not in known)
+    if len(unknown) == len(set(data.labels)):
+        shown = ", ".join(repr(label) for label in sorted(known)[:8])
+        shown += ", ..." if len(known) > 8 else ""
+        raise DataFileError(
+            files[0], None, f"no row has a label the model knows (its labels: {shown})"
+        )
+    keep = [i for i, label in enumerate(data.labels) if label in known]
+    texts, labels = [data.texts[i] for i in keep], [data.labels[i] for i in keep]
+    report = evaluate_model(artifact.pipeline, texts, labels)
+    print(f"model {artifact.version} on {len(texts)} posts from {len(files)} file(s)")
+    if unknown:
+        named = ", ".join(f"{label!r} ({n})" for label, n in unknown.most_common(5))
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        print(
+            f"left out {unknown.total()} posts whose label the model was not trained on: "
+            f"{named}{more}"
+        )
     print(format_report(report))
     return 0
 

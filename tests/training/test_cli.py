@@ -236,6 +236,32 @@ def test_evaluate_prints_metrics(
         assert word in out
 
 
+def test_evaluate_names_and_leaves_out_labels_the_model_never_learned(
+    tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A later file of the same kind may hold labels training dropped (too few rows): those
+    rows are counted and named, the rest scored as without them."""
+    rows = [*TINY_CORPUS, ("pohon tua perlu dipangkas", "Pertamanan")] + [
+        (f"undangan rapat ke-{i}", "Protokol") for i in range(3)
+    ]
+    mixed = write_labels(tmp_path / "mixed.csv", rows)
+    plain = write_labels(tmp_path / "plain.csv", TINY_CORPUS)
+    assert main(["evaluate", "--data", str(plain), "--model", str(tiny_model.path)]) == 0
+    alone = capsys.readouterr().out
+    assert "left out" not in alone
+    assert main(["evaluate", "--data", str(mixed), "--model", str(tiny_model.path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "left out 4 posts whose label the model was not trained on: 'Protokol' (3), "
+        "'Pertamanan' (1)\n"
+    ) in out
+    assert out.split("\n", 2)[2] == alone.split("\n", 1)[1]  # the same scores and matrix
+    strangers = write_labels(tmp_path / "strangers.csv", rows[-4:])
+    assert main(["evaluate", "--data", str(strangers), "--model", str(tiny_model.path)]) == 2
+    known = ", ".join(repr(label) for label in sorted(tiny_model.labels))
+    assert f"no row has a label the model knows (its labels: {known})" in _error(capsys)
+
+
 def test_evaluate_takes_a_file_of_one_label(
     tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
