@@ -15,7 +15,9 @@ normalisation, stemming or character n-grams), on the same folds:
 - with --unseen FILE (another file of the same kind, e.g. a later part of the same system),
   unseen data is that file instead: the model fitted on all of --data, the threshold chosen on
   its out-of-fold predictions, scored once on FILE's rows whose label the training knows and
-  whose text it does not hold (both counts printed).
+  whose text it does not hold (both counts printed);
+- with --by-date COLUMN, unseen data is the latest --test-size of --data by that column (e.g.
+  `tanggal_keluhan`): trained on the earlier complaints, scored on the later ones, as --unseen.
 
 The data lives beside the repository (`../shared/data/`) and is never copied into it; without
 the file the benchmark says so and exits 0. --candidates instead cross-validates the pipeline
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +37,7 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pandas as pd
 from joblib import Parallel, delayed
 
 from api.settings import PROJECT_DIR
@@ -97,6 +101,19 @@ def unseen_file(
     return [t for t, _ in keep], [y for _, y in keep]
 
 
+def split_by_date(path: Path, column: str, test_size: float, out_dir: Path) -> tuple[Path, Path]:
+    """`path`'s rows in date order (unreadable dates last), cut into the earlier and the latest
+    `test_size`, written as two CSV files in `out_dir`."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    when = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+    frame = frame.iloc[when.argsort(kind="stable")]
+    cut = round(len(frame) * (1 - test_size))
+    earlier, later = out_dir / f"earlier_{path.name}", out_dir / f"later_{path.name}"
+    frame.iloc[:cut].to_csv(earlier, index=False)
+    frame.iloc[cut:].to_csv(later, index=False)
+    return earlier, later
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
@@ -108,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--unseen",
         help="score on this file (same columns) instead of a held-out part of --data",
+    )
+    parser.add_argument(
+        "--by-date",
+        metavar="COLUMN",
+        help="score on the latest --test-size of --data by this date column",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="pipelines trained at once")
@@ -122,6 +144,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not path.is_file():
         print(f"skipped: {path} not found (the Surabaya data sits in ../shared/data/)")
         return 0
+    if args.by_date:
+        if args.by_date not in pd.read_csv(path, nrows=0).columns:
+            print(f"error: {path} has no column {args.by_date!r}", file=sys.stderr)
+            return 2
+        with tempfile.TemporaryDirectory() as tmp:
+            earlier, later = split_by_date(path, args.by_date, args.test_size, Path(tmp))
+            return run(args, earlier, later)
+    return run(args, path, Path(args.unseen) if args.unseen else None)
+
+
+def run(args: argparse.Namespace, path: Path, unseen: Path | None) -> int:
+    """The benchmark on `path`, scored on `unseen` if given, else on a held-out part of it."""
     data = read_labeled([path], "text", args.label_column, None, args.min_class_size)
     dedup = deduplicate(data.texts, data.labels)
     texts, labels = dedup.texts, dedup.labels
@@ -142,8 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_scores(scores, title="setting"))
         return 0
 
-    if args.unseen:
-        unseen = Path(args.unseen)
+    if unseen is not None:
         if not unseen.is_file():
             print(f"error: {unseen} not found", file=sys.stderr)
             return 2

@@ -288,6 +288,39 @@ def test_surabaya_benchmark_scores_another_file_as_unseen_data(
     assert _bench("surabaya_benchmark").main([*args, "--unseen", str(tmp_path / "no.csv")]) == 2
 
 
+def test_surabaya_benchmark_scores_the_latest_complaints_by_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--by-date: trained on the earlier complaints, scored on the latest --test-size, the
+    dates read in either of the source's two formats and the file in any order."""
+    path = tmp_path / "dated.csv"
+    later = [
+        ("sampah numpuk di gang tidak diangkut seminggu", "sampah", "2023-01-23 13:09:00.000"),
+        ("jalan berlubang dalam di depan pasar", "jalan", "2023-02-25 12:01:00.000"),
+        ("kok sampah di pasar belum diangkut", "sampah", "2023-01-02 08:00:00.000"),
+    ]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "instansi", "tanggal_keluhan"])
+        writer.writerows((100 + i, t, f"Dinas {y}", when) for i, (t, y, when) in enumerate(later))
+        writer.writerows(
+            (i, text, f"Dinas {label}", f"2022-{1 + i % 12:02d}-21 09:36:00")
+            for i, (text, label) in enumerate(TINY_CORPUS)
+        )
+    n = len(TINY_CORPUS) + len(later)
+    args = ["--data", str(path), "--min-class-size", "2", "--folds", "2", "--jobs", "1"]
+    code = _bench("surabaya_benchmark").main(
+        [*args, "--by-date", "tanggal_keluhan", "--test-size", str(len(later) / n)]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert f"earlier_dated.csv: {len(TINY_CORPUS)} rows" in printed
+    assert "later_dated.csv: 3 rows, 0 repeated within it" in printed
+    assert "3 unseen posts" in printed
+    assert _bench("surabaya_benchmark").main([*args, "--by-date", "tanggal"]) == 2
+    assert "has no column 'tanggal'" in capsys.readouterr().err
+
+
 def test_surabaya_transfer_reads_mapped_topics_with_a_trained_model(
     tmp_path: Path, tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
 ) -> None:
