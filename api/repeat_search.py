@@ -260,8 +260,8 @@ class RepeatSearch:
             missing = [post_id for post_id in missing if post_id not in kept]
         if missing:
             texts = storage.post_texts(self.session, missing)
-            normalised = self.triage.fast.normalise([texts[i] for i in missing])
-            unit = unit_rows(self.triage.similarity_features(normalised))
+            content = self.triage.content_texts([texts[i] for i in missing])
+            unit = unit_rows(self.triage.similarity_features(content))
             for k, post_id in enumerate(missing):
                 start, end = unit.indptr[k], unit.indptr[k + 1]
                 vectors[post_id] = self.cache.put(

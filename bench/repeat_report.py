@@ -46,7 +46,8 @@ def main() -> None:
 
     def vectors(texts: list[str]) -> object:
         """The features the service compares (`Triage.similarity_features`)."""
-        cleaned = [without_places(t, places) for t in fast.normalise(texts)]
+        content = fast.normalise_content(texts, fast.normalise(texts))
+        cleaned = [without_places(t, places) for t in content]
         return fast.features(cleaned, content_only=True)
 
     print(f"model {artifact.version}")

@@ -389,6 +389,18 @@ class FastPath:
             return [one(str(t)) for t in texts]
         return [str(t) for t in self._first.transform(list(texts))]
 
+    def normalise_content(self, texts: Sequence[str], normalised: Sequence[str]) -> list[str]:
+        """What the repeat search compares, for `texts` whose `normalise` output is
+        `normalised`: the same text without the words of mentioned handles
+        (`TextNormaliser.normalise_content_one`); the same strings where a text mentions no
+        one, or for another first step."""
+        if not isinstance(self._first, TextNormaliser):
+            return list(normalised)
+        content = self._first.normalise_content_one
+        return [
+            n if "@" not in t else content(str(t)) for t, n in zip(texts, normalised, strict=True)
+        ]
+
     def normalise_clauses(self, texts: Sequence[str]) -> list[str]:
         """What the area resolver reads: each clause normalised alone, joined by a break token
         (`TextNormaliser.normalise_clauses_one`); `normalise` for another first step."""

@@ -797,10 +797,13 @@ class _WordCache:
         output = self._words([word] if replacement is None else replacement.split())
         return word, output, output if self.typos is None else self.typos.text(output)
 
-    def normalise(self, text: str) -> str:
-        """What the features read: typos corrected, if this cache corrects them."""
-        prepared = _prepare(text, self.known, self.moods, mention_words=self.mention_words)
-        return self._normalise_prepared(prepared, 2)
+    def normalise(self, text: str, mention_words: bool | None = None) -> str:
+        """What the features read: typos corrected, if this cache corrects them; the words of
+        mentioned handles after the post if `mention_words` (by default, as this cache does)."""
+        words = self.mention_words if mention_words is None else mention_words
+        return self._normalise_prepared(
+            _prepare(text, self.known, self.moods, mention_words=words), 2
+        )
 
     def normalise_clauses(self, text: str) -> str:
         """`normalise_clauses` with this lexicon, from the cached words, as written (no typo
@@ -977,6 +980,14 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
     def normalise_one(self, doc: str) -> str:
         """`transform` for one text, without the checks (the fast inference path calls it)."""
         return self._words().normalise(doc)
+
+    def normalise_content_one(self, doc: str) -> str:
+        """`normalise_one` without the words of mentioned handles (each mention its token
+        alone): what two posts say, which the repeat search compares; two complaints that tag
+        the same office are not the same complaint."""
+        if "@" not in doc or not self.mention_words:
+            return self.normalise_one(doc)
+        return self._words().normalise(doc, mention_words=False)
 
     def normalise_clauses_one(self, doc: str) -> str:
         """`normalise_one` of each clause of `doc`, joined by `BREAK_TOKEN` (`split_clauses`):

@@ -36,7 +36,7 @@ class Classification:
     needs_review: bool
     review_reasons: list[str]
     respond_by: datetime
-    normalised: str = ""  # the text the area was read from
+    normalised: str = ""  # what the repeat search compares (`Triage.content_texts`)
 
     @property
     def is_complaint(self) -> bool:
@@ -80,6 +80,11 @@ class Triage:
     def labels(self) -> list[str]:
         return self._labels
 
+    def content_texts(self, texts: Sequence[str]) -> list[str]:
+        """What the repeat search compares of raw texts: their normalised text without the words
+        of mentioned handles (`FastPath.normalise_content`)."""
+        return self.fast.normalise_content(texts, self.fast.normalise(texts))
+
     def similarity_features(self, normalised: Sequence[str]) -> sp.csr_matrix:
         """The model's TF-IDF features of normalised texts without their place words and
         without the opening-words branch, on which repeated complaints are compared
@@ -106,10 +111,11 @@ class Triage:
             received = list(received_at)
         posted = list(posted_at) if posted_at is not None else [None] * len(texts)
         normalised, proba = self.predict_proba(texts)
+        content = self.fast.normalise_content(texts, normalised)  # what the repeat search reads
         clauses = self.fast.normalise_clauses(texts)  # what the area resolver reads
         results = []
-        for norm, clause_text, row, when, arrived in zip(
-            normalised, clauses, proba, posted, received, strict=True
+        for compared, clause_text, row, when, arrived in zip(
+            content, clauses, proba, posted, received, strict=True
         ):
             order = np.argsort(-row, kind="stable")
             top = TopicScore(self._labels[order[0]], float(row[order[0]]))
@@ -140,7 +146,7 @@ class Triage:
                     needs_review=decision.needs_review,
                     review_reasons=decision.review_reasons,
                     respond_by=start + self.answer_window,
-                    normalised=norm,
+                    normalised=compared,
                 )
             )
         return results

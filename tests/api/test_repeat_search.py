@@ -24,9 +24,9 @@ from tests.conftest import DATA_DIR
 _REPEAT_POSTS = [
     ["sampah menumpuk bau busuk di kelurahan Sawah Lebar"],
     ["jalan berlubang besar di kelurahan Sawah Lebar"],
-    ["sampah menumpuk bau busuk nian di Sawah Lebar!!"],
+    ["@dlhkotabengkulu @pemkotbengkulu sampah menumpuk bau busuk nian di Sawah Lebar!!"],
     ["truk sampah tidak datang, sampah menumpuk di Sawah Lebar"],
-    ["TPS liar penuh plastik dibuang sembarangan ke lahan kosong Sawah Lebar"],
+    ["@dlhkotabengkulu TPS liar penuh plastik dibuang sembarangan ke lahan kosong Sawah Lebar"],
     ["jalan berlubang besar bahaya di kelurahan Sawah Lebar"],
     ["sampah menumpuk bau busuk di kelurahan Padang Harapan"],
     ["aspal jalan rusak parah banyak lobang di Padang Harapan"],
@@ -99,7 +99,7 @@ def _check_cosines(answers: list[Answer], triage: Triage) -> None:
         if repeats is None:
             continue
         pair = [answers[repeats][0], text]
-        features = triage.similarity_features(triage.fast.normalise(pair))
+        features = triage.similarity_features(triage.content_texts(pair))
         assert similarity == pytest.approx(cosine_rows(features[1], features[0])[0, 0], abs=1e-6)
 
 
@@ -268,6 +268,58 @@ def test_vector_cache_is_bounded_in_rows_and_bytes() -> None:
         cache.put("v2", f"q{k}", *_vector(1))
     assert list(cache._rows) == [("v2", "q1"), ("v2", "q2")]
     assert cache.get_many("v1", ["q2"]) == [None]  # another model version's vector
+
+
+def test_posts_that_tag_the_same_accounts_are_compared_by_what_they_say(
+    tiny_model: ModelArtifact, tmp_path: Path, vectors: VectorCache
+) -> None:
+    """The model reads a mentioned handle's words ("@dlhkotabengkulu": the office a post is
+    about); the repeat search does not, or two different complaints that tag the same offices
+    would look alike and the second would go untagged."""
+    settings = _settings(tiny_model, tmp_path, "handles")
+    triage = service.make_triage(settings, Directory.from_dir(DATA_DIR), tiny_model)
+    plain = [
+        "sampah menumpuk bau busuk di kelurahan Sawah Lebar",
+        "TPS liar penuh plastik dibuang sembarangan ke lahan kosong Sawah Lebar",
+    ]
+    tagged = [f"@dlhkotabengkulu @DLH_Kota.Bengkulu {text}" for text in plain]
+    assert all("lingkungan hidup" in t for t in triage.fast.normalise(tagged))
+    content = triage.content_texts(tagged)
+    assert not any("lingkungan" in t or "bengkulu" in t for t in content)
+    assert [r.normalised for r in triage.classify(tagged)] == content
+    assert triage.content_texts(plain) == triage.fast.normalise(plain)  # no mention: the same
+
+    def cosine(texts: list[str]) -> float:
+        features = triage.similarity_features(texts)
+        return float(cosine_rows(features[0], features[1])[0, 0])
+
+    # read with the handles' words, the two would pass for one complaint; compared, they do not
+    assert cosine(triage.fast.normalise(tagged)) >= settings.repeat_threshold
+    assert cosine(content) == pytest.approx(cosine(triage.fast.normalise(plain)))
+    assert cosine(content) < settings.repeat_threshold
+
+    def repeat_of_second(texts: list[str], name: str) -> str | None:
+        db = storage.Database(f"sqlite:///{tmp_path / name}.db")
+        db.migrate()
+        try:
+            received = datetime.now(UTC)
+            first, second = (
+                service.store_posts(
+                    triage,
+                    [storage.NewPost(t, "x")],
+                    db,
+                    settings,
+                    [received + timedelta(minutes=k)],
+                )[0]
+                for k, t in enumerate(texts)
+            )
+            assert first.id is not None
+            return None if second.repeat_of is None else "first"
+        finally:
+            db.dispose()
+
+    vectors.clear()
+    assert repeat_of_second(tagged, "tagged") == repeat_of_second(plain, "plain")
 
 
 def test_vector_cache_keeps_copies_not_views_of_a_transactions_matrix() -> None:

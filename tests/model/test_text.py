@@ -374,6 +374,9 @@ def test_mentions_keep_the_words_of_their_handle_for_the_features_only() -> None
     assert LeadingWords().fit([]).lead_text(step.normalise_one("@pemkot terima kasih")) == (
         "awal_terima awal_kasih"
     )
+    # what the repeat search compares: the post's own words, the mention's token in place
+    assert step.normalise_content_one("@DLH_Kota.Bengkulu88 sampah") == f"{MENTION_TOKEN} sampah"
+    assert step.normalise_content_one("sampah lagi") == step.normalise_one("sampah lagi")
     assert step.normalise_clauses_one("@dlh_kota sampah") == f"{MENTION_TOKEN} sampah"
     assert normalise_clauses("@dlh_kota sampah") == f"{MENTION_TOKEN} sampah"
     assert TextNormaliser(mention_words=False).fit(["sampah"]).normalise_one("@dlh x") == (
@@ -383,6 +386,7 @@ def test_mentions_keep_the_words_of_their_handle_for_the_features_only() -> None
     del older.mention_words  # as saved before mention words existed
     loaded = pickle.loads(pickle.dumps(older))
     assert loaded.normalise_one("@dlh_kota sampah") == f"{MENTION_TOKEN} sampah"
+    assert loaded.normalise_content_one("@dlh_kota sampah") == f"{MENTION_TOKEN} sampah"
     assert loaded.get_params()["mention_words"] is False
 
 
