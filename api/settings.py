@@ -95,8 +95,8 @@ class Settings(BaseSettings):
         0.2,
         ge=0,
         le=1,
-        description="cosine similarity (model TF-IDF, place words removed) at which a new post "
-        "is a repeat of an open post with the same topic and kecamatan",
+        description="cosine similarity (model TF-IDF, place words and mentioned handles left out) "
+        "at which a new post is a repeat of an open post with the same topic and kecamatan",
     )
     repeat_window_days: float = Field(
         7.0, ge=0, description="how far back open posts are compared for repeats; 0 turns it off"
