@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -424,14 +426,36 @@ def schema_revision(conn: Connection) -> str | None:
 SQLITE_CACHE_KIB = 512
 
 
+# How long a new SQLite connection keeps trying to put a new database file in WAL mode while
+# another connection holds the lock that takes (the busy timeout's 30 s).
+SQLITE_WAL_WAIT_S = 30.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the database file in WAL mode, which it keeps: only a new file's first connection
+    changes it. The change takes an exclusive lock that SQLite does not wait for, so connections
+    opened together on a new file (several workers starting, the first migration) got "database
+    is locked"; one that meets a locked file reads the mode again until the busy timeout."""
+    deadline = time.monotonic() + SQLITE_WAL_WAIT_S
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 # -- posts and predictions ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -62,24 +63,76 @@ def test_a_database_at_head_is_not_migrated_again(
         db.dispose()
 
 
-def test_concurrent_migrations_in_threads_run_once(database_url: str) -> None:
+def _migrate_together(url: str, workers: int = 6) -> list[BaseException]:
+    """`workers` threads migrating `url` at the same moment; the errors they met."""
     errors: list[BaseException] = []
-    start = threading.Barrier(6)
+    start = threading.Barrier(workers)
 
     def worker() -> None:
         try:
             start.wait()
-            _migrate(database_url)
+            _migrate(url)
         except BaseException as exc:  # collected and re-raised below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_migrations_in_threads_run_once(database_url: str) -> None:
+    assert _migrate_together(database_url) == []
     _check_migrated_once(database_url)
+
+
+def test_connections_opened_together_on_a_new_sqlite_file_all_open(tmp_path: Path) -> None:
+    """The first connections to a new file race to put it in WAL mode; SQLite answers the
+    losers "database is locked" at once, without its busy timeout (one round in ~20 failed
+    before they read the mode again). Many rounds of six workers starting together."""
+    for round_ in range(25):
+        url = f"sqlite:///{tmp_path / f'race{round_}.db'}"
+        assert _migrate_together(url) == [], f"round {round_}"
+        _check_migrated_once(url)
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        engine.dispose()
+
+
+class _LockedCursor:
+    """A cursor whose file is locked for the first `busy` statements."""
+
+    def __init__(self, busy: int, message: str = "database is locked") -> None:
+        self.busy, self.message = busy, message
+        self.statements: list[str] = []
+        self.mode = ""
+
+    def execute(self, sql: str) -> _LockedCursor:
+        self.statements.append(sql)
+        if len(self.statements) <= self.busy:
+            raise sqlite3.OperationalError(self.message)
+        self.mode = "wal" if sql.endswith("=WAL") else "delete"
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return (self.mode,)
+
+
+def test_wal_mode_is_retried_while_the_file_is_locked_and_only_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cursor = _LockedCursor(busy=3)
+    storage._use_wal(cursor)
+    assert cursor.statements[-2:] == ["PRAGMA journal_mode", "PRAGMA journal_mode=WAL"]
+    assert len(cursor.statements) == 5
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        storage._use_wal(_LockedCursor(busy=1, message="disk I/O error"))
+    monkeypatch.setattr(storage, "SQLITE_WAL_WAIT_S", 0.0)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        storage._use_wal(_LockedCursor(busy=10**6))
 
 
 def test_concurrent_migrations_in_processes_run_once(database_url: str) -> None:
