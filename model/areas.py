@@ -464,8 +464,9 @@ class Gazetteer:
         ("sawahlbr": Sawah Lebar, "pgrdewa": Pagar Dewa): the others in full, around a short
         form that `_abbreviates` the word. Not for a word ("ratusan", hundreds, is no "ratu
         samban"), nor for a word with one letter dropped, added or changed ("kmbali" is
-        "kembali", not Kampung Bali), nor for a token with digits."""
-        if len(token) < JOINED_SHORT_MIN_LEN or not token.isalpha() or token in self._words:
+        "kembali", not Kampung Bali), nor for a token with digits or a placeholder ("_url_").
+        The caller has left out the words of `self._words` already."""
+        if len(token) < JOINED_SHORT_MIN_LEN or not token.isalpha():
             return ()
         found: list[Area] = []
         for cut in range(len(token) - ABBREVIATED_MIN_LEN + 1):
@@ -497,8 +498,6 @@ class Gazetteer:
         hits: list[_Hit] = []
         # most tokens are words: one set difference leaves the few that may be such a name
         for token in set(tokens).difference(self._words):
-            if len(token) < JOINED_SHORT_MIN_LEN or token[0] == "_":
-                continue
             areas = self._joined_short(token)
             if not areas:
                 continue
