@@ -362,17 +362,18 @@ def _may_hold_url(text: str) -> bool:
     )
 
 
+def _tag_words(parts: Iterable[str], known: Container[str]) -> list[str]:
+    """The words of a hashtag's or a handle's parts: each squeezed and split into known words
+    ("sampahmenumpuk" -> "sampah menumpuk")."""
+    return [piece for part in parts for piece in split_joined(_squeeze(part, known), known)]
+
+
 def _handle_words(handles: list[str], known: Container[str]) -> str:
     """The words of mentioned handles, split as hashtags are ("dlh_kotabengkulu" -> "dlh
     kotabengkulu", "DinasPUPR" -> "dinas pupr"): the account a post tags names the office it
     is about."""
-    return " ".join(
-        piece
-        for handle in handles
-        for part in _HANDLE_SEPARATOR_RE.split(handle.lower())
-        if part
-        for piece in split_joined(_squeeze(part, known), known)
-    )
+    parts = (p for handle in handles for p in _HANDLE_SEPARATOR_RE.split(handle.lower()) if p)
+    return " ".join(_tag_words(parts, known))
 
 
 def _mentions_read(text: str, known: Container[str]) -> str:
@@ -427,10 +428,7 @@ def _prepare(
     if "#" in text:
 
         def _hashtag(match: re.Match[str]) -> str:
-            tag = match.group(1).replace("_", " ")
-            words = [
-                piece for w in tag.split() for piece in split_joined(_squeeze(w, known), known)
-            ]
+            words = _tag_words(match.group(1).replace("_", " ").split(), known)
             return (f" {HASHTAG_TOKEN} " if mark_hashtags else " ") + " ".join(words) + " "
 
         text = _HASHTAG_RE.sub(_hashtag, text)
