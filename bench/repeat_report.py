@@ -46,8 +46,7 @@ def main() -> None:
 
     def vectors(texts: list[str]) -> object:
         """The features the service compares (`Triage.similarity_features`)."""
-        content = fast.normalise_content(texts, fast.normalise(texts))
-        cleaned = [without_places(t, places) for t in content]
+        cleaned = [without_places(t, places) for t in fast.normalise_content(texts)]
         return fast.features(cleaned, content_only=True)
 
     print(f"model {artifact.version}")

@@ -389,11 +389,15 @@ class FastPath:
             return [one(str(t)) for t in texts]
         return [str(t) for t in self._first.transform(list(texts))]
 
-    def normalise_content(self, texts: Sequence[str], normalised: Sequence[str]) -> list[str]:
-        """What the repeat search compares, for `texts` whose `normalise` output is
-        `normalised`: the same text without the words of mentioned handles
+    def normalise_content(
+        self, texts: Sequence[str], normalised: Sequence[str] | None = None
+    ) -> list[str]:
+        """What the repeat search compares of `texts`: their `normalise` output (`normalised`,
+        when the caller has it) without the words of mentioned handles
         (`TextNormaliser.normalise_content_one`); the same strings where a text mentions no
         one, or for another first step."""
+        if normalised is None:
+            normalised = self.normalise(texts)
         if not isinstance(self._first, TextNormaliser):
             return list(normalised)
         content = self._first.normalise_content_one

@@ -83,7 +83,7 @@ class Triage:
     def content_texts(self, texts: Sequence[str]) -> list[str]:
         """What the repeat search compares of raw texts: their normalised text without the words
         of mentioned handles (`FastPath.normalise_content`)."""
-        return self.fast.normalise_content(texts, self.fast.normalise(texts))
+        return self.fast.normalise_content(texts)
 
     def similarity_features(self, normalised: Sequence[str]) -> sp.csr_matrix:
         """The model's TF-IDF features of normalised texts without their place words and
