@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -256,6 +258,17 @@ def test_old_repeat_vectors_are_dropped_at_the_trims_and_a_failure_stops_nothing
     """At each trim the writer drops the database's repeat vectors of posts older than the
     repeat window; a failing drop is logged and the writer goes on storing."""
     monkeypatch.setattr("api.writer.return_free_heap", lambda: None)
+    # the drop runs after the answers are sent: the test waits for it, not for the answer
+    dropped = threading.Event()
+    drop = service.drop_old_repeat_vectors
+
+    def drop_and_tell(*args: Any) -> int:
+        try:
+            return drop(*args)
+        finally:
+            dropped.set()
+
+    monkeypatch.setattr(service, "drop_old_repeat_vectors", drop_and_tell)
     long_ago = datetime.now(UTC) - timedelta(days=settings.repeat_window_days + 2)
     writer = GroupWriter(db, settings, max_group_posts=1, trim_every_posts=2)
     writer.start()
@@ -263,6 +276,7 @@ def test_old_repeat_vectors_are_dropped_at_the_trims_and_a_failure_stops_nothing
     writer.submit(triage, [post(texts[0])], long_ago).result(30)
     assert _kept_vectors(db) == 1
     writer.submit(triage, [post(texts[1])], datetime.now(UTC)).result(30)  # a trim: one goes
+    assert dropped.wait(30)
     assert _kept_vectors(db) == 1
 
     def failing(*_args: object) -> int:
