@@ -143,6 +143,10 @@ CITY_BEFORE = frozenset(
 _GLUE = frozenset({"di", "ke", "dari", "dan", "yang", "sampai", "dekat", "depan", "jalan", "rt"})
 MAX_NAME_TOKENS = 4
 FUZZY_MIN_LEN = 8
+# Right after "kelurahan", "kecamatan" or "desa" a shorter name may be mistyped too ("kel.
+# jitrah", "kel padang nangkah"): the marker says a name follows.
+MARKED_FUZZY_MIN_LEN = 5
+FUZZY_MARKERS = frozenset({"kelurahan", "kecamatan", "desa"})
 FUZZY_CACHE_SIZE = 30_000  # distinct words (and joined word pairs) remembered
 FUZZY_LONG_LEN = 18
 # One word of a name of several words shortened the way people shorten it: its vowels dropped
@@ -305,16 +309,21 @@ class Gazetteer:
                 if area not in bucket:
                     bucket.append(area)
                 joined = "".join(form)
-                if len(joined) >= FUZZY_MIN_LEN and form not in area.exact_forms:
+                if len(joined) >= MARKED_FUZZY_MIN_LEN and form not in area.exact_forms:
                     self._joined.setdefault(joined, area)
                     self._word_starts.setdefault(joined, _word_starts(form))
         # typo candidates by (first letter, length): a query is compared with few names
         self._fuzzy_index: dict[tuple[str, int], list[str]] = {}
-        # first letter -> the lengths a query may have to be compared with a name (+-2)
+        # first letter -> the lengths a query may have to be compared with a name (+-2): of
+        # the names any window may be a typo of, and of all, for a window after a marker
         self._near_lengths: dict[str, set[int]] = {}
+        self._near_lengths_marked: dict[str, set[int]] = {}
         for key in self._joined:
             self._fuzzy_index.setdefault((key[0], len(key)), []).append(key)
-            self._near_lengths.setdefault(key[0], set()).update(range(len(key) - 2, len(key) + 3))
+            near = range(len(key) - 2, len(key) + 3)
+            self._near_lengths_marked.setdefault(key[0], set()).update(near)
+            if len(key) >= FUZZY_MIN_LEN:
+                self._near_lengths.setdefault(key[0], set()).update(near)
         # "#kelbentiring": the joined name after a marker, read as the marker and the name
         self._marked: set[tuple[str, ...]] = set()
         for area in self.areas:
@@ -507,7 +516,8 @@ class Gazetteer:
         return hits
 
     def _fuzzy_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
-        """Windows of one to three tokens whose joined form is one or two edits from a name.
+        """Windows of one to three tokens whose joined form is one or two edits from a name
+        (of `FUZZY_MIN_LEN` letters or more, or of `MARKED_FUZZY_MIN_LEN` right after a marker).
 
         A window never holds a marker or a placeholder token nor starts or ends with a glue
         word, and is only compared when a name of its first letter has a length near its own.
@@ -519,24 +529,35 @@ class Gazetteer:
         for i in range(n):
             if bad[i] or glue[i]:
                 continue
-            lengths = self._near_lengths.get(tokens[i][0])
+            marked = i > 0 and tokens[i - 1] in FUZZY_MARKERS
+            near = self._near_lengths_marked if marked else self._near_lengths
+            lengths = near.get(tokens[i][0])
             if lengths is None:
                 continue
+            shortest = MARKED_FUZZY_MIN_LEN - 1 if marked else FUZZY_MIN_LEN
             total = 0
             for j in range(i, min(i + 3, n)):
                 if bad[j]:
                     break  # so is every longer window from i
                 total += len(tokens[j])
-                if glue[j] or total < FUZZY_MIN_LEN or (i, j + 1) in exact:
+                if glue[j] or total < shortest or (i, j + 1) in exact:
                     continue
                 if total not in lengths:
                     continue
                 keys = self._typos_of(" ".join(tokens[i : j + 1]))
-                if not keys or (j == i and is_indonesian_word(tokens[i])):
+                if not marked:
+                    keys = tuple(k for k in keys if len(k) >= FUZZY_MIN_LEN)
+                if not keys or (j == i and self._ordinary(tokens[i], marked)):
                     continue
                 for key in keys:
                     hits.append(_Hit(self._joined[key], i, j + 1, 0.75, fuzzy=True))
         return hits
+
+    def _ordinary(self, token: str, marked: bool) -> bool:
+        """Whether a word is an ordinary one rather than a mistyped name: a word of the
+        language, or right after a marker only a word written in full (a root, a slang word,
+        a glue word), since a derived form there ("semaran" as se- + "maran") is the name."""
+        return token in self._words if marked else is_indonesian_word(token)
 
     @staticmethod
     def _swallows_exact(fuzzy: _Hit, exact: list[_Hit], tokens: list[str]) -> bool:

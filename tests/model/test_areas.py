@@ -270,6 +270,41 @@ def test_two_letters_swapped_in_a_name_are_read_as_the_name(
 @pytest.mark.parametrize(
     ("text", "kelurahan"),
     [
+        # names shorter than FUZZY_MIN_LEN, mistyped right after a marker
+        ("sampah numpuk di kel. jitrah, tolong diangkut", "Jitra"),
+        ("jalan kelurahan bajakk rusak parah", "Bajak"),
+        ("kantor kel malaber tutup jam 1 siang", "Malabero"),
+        ("warga kelurahan betngan mengeluh air pdam mati", "Betungan"),
+        ("banjir lagi di kelurahan semaran", "Semarang"),
+        ("lampu jalan mati di desa pegantungan", "Pengantungan"),
+    ],
+)
+def test_a_shorter_name_mistyped_after_a_marker(
+    gazetteer: Gazetteer, text: str, kelurahan: str
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert match.kelurahan == kelurahan and match.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the same words without the marker are no place
+        "sampah numpuk di jitrah, tolong diangkut",
+        "jalan ke bajakk rusak parah",
+        "banjir lagi di semaran",
+        # after a marker, a word written in full is still that word
+        "kantor kelurahan bekas gudang",
+        "ke kelurahan lama nian antri",
+    ],
+)
+def test_short_typos_need_the_marker(gazetteer: Gazetteer, text: str) -> None:
+    assert gazetteer.resolve(normalise_clauses(text)).kelurahan is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
         ("Tambak Asri tergenang", "Tambak Asri"),
         ("Tambaksari tergenang", "Tambaksari"),
         # a swap at a word's first letter makes another name, not a typo of this one
