@@ -41,13 +41,11 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from api.settings import PROJECT_DIR
-from training.evaluate import score_predictions
+from training.evaluate import Selection, choose_threshold, score_predictions
 from training.labels import read_labeled
 from training.report import (
     HoldoutResult,
-    Selection,
     baseline_pipeline,
-    choose_threshold,
     deduplicate,
     duplicate_key,
     evaluate_holdout,

@@ -218,7 +218,8 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         )
     keep = [i for i, label in enumerate(data.labels) if label in known]
     texts, labels = [data.texts[i] for i in keep], [data.labels[i] for i in keep]
-    report = evaluate_model(artifact.pipeline, texts, labels)
+    routing = artifact.metadata.get("cv", {}).get("routing") or {}
+    report = evaluate_model(artifact.pipeline, texts, labels, routing.get("threshold"))
     print(f"model {artifact.version} on {len(texts)} posts from {len(files)} file(s)")
     if unknown:
         named = ", ".join(f"{label!r} ({n})" for label, n in unknown.most_common(5))

@@ -16,6 +16,21 @@ from sklearn.pipeline import Pipeline
 
 from model.routing import NOT_A_COMPLAINT
 
+# Posts routed without a person are to be right this often: training records the confidence
+# that reaches it in cross-validation, and `tandai evaluate` applies that to new posts.
+ROUTING_TARGET = 0.95
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Posts with confidence >= threshold are routed automatically; the rest go to a person."""
+
+    threshold: float
+    coverage: float  # share of posts routed
+    accuracy: float  # accuracy among routed posts (nan when none is routed)
+    routed: int
+    posts: int
+
 
 @dataclass
 class EvaluationReport:
@@ -29,6 +44,66 @@ class EvaluationReport:
     confusion: np.ndarray
     # accuracy of complaint / no complaint, for a model that tells them apart
     is_complaint: float | None = None
+    # posts whose confidence clears the threshold training chose in cross-validation (None:
+    # training recorded none), and the lowest threshold that reaches the target on these posts
+    routing: Selection | None = None
+    best_routing: Selection | None = None
+
+
+def confidence_and_correct(
+    confidence: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    conf = np.asarray(confidence, dtype=float)
+    ok = np.asarray(correct, dtype=bool)
+    if conf.ndim != 1 or conf.shape != ok.shape:
+        raise ValueError("confidence and correct must be 1-d arrays of the same length")
+    if conf.size == 0:
+        raise ValueError("no predictions to score")
+    if np.any((conf < 0) | (conf > 1)) or np.any(np.isnan(conf)):
+        raise ValueError("confidences must lie in [0, 1]")
+    return conf, ok
+
+
+# --- selective accuracy ------------------------------------------------------------------------
+
+
+def apply_threshold(
+    confidence: Sequence[float] | np.ndarray,
+    correct: Sequence[bool] | np.ndarray,
+    threshold: float,
+) -> Selection:
+    """Coverage and accuracy of the posts whose confidence clears a given threshold."""
+    conf, ok = confidence_and_correct(confidence, correct)
+    routed = conf >= threshold
+    n = int(routed.sum())
+    return Selection(
+        threshold=float(threshold),
+        coverage=n / conf.size,
+        accuracy=float(ok[routed].mean()) if n else float("nan"),
+        routed=n,
+        posts=int(conf.size),
+    )
+
+
+def choose_threshold(
+    confidence: Sequence[float] | np.ndarray,
+    correct: Sequence[bool] | np.ndarray,
+    target: float = ROUTING_TARGET,
+) -> Selection:
+    """The lowest threshold at which the posts that clear it are at least `target` accurate.
+
+    Posts with equal confidence are routed together, so a threshold never splits a tie. When no
+    threshold reaches the target the threshold is infinite and nothing is routed.
+    """
+    conf, ok = confidence_and_correct(confidence, correct)
+    order = np.argsort(-conf, kind="stable")
+    ranked = conf[order]
+    running = np.cumsum(ok[order]) / np.arange(1, conf.size + 1)
+    end_of_tie = np.r_[ranked[1:] < ranked[:-1], True]
+    feasible = np.flatnonzero(end_of_tie & (running >= target - 1e-12))
+    if feasible.size == 0:
+        return Selection(float("inf"), 0.0, float("nan"), 0, int(conf.size))
+    return apply_threshold(conf, ok, float(ranked[feasible[-1]]))
 
 
 def complaint_accuracy(
@@ -71,13 +146,32 @@ def score_predictions(
     )
 
 
-def evaluate_model(pipeline: Pipeline, texts: list[str], labels: list[str]) -> EvaluationReport:
-    y_pred = [str(v) for v in pipeline.predict(np.asarray(texts, dtype=object))]
-    known = {str(c) for c in pipeline.classes_}
-    return score_predictions(labels, y_pred, NOT_A_COMPLAINT if NOT_A_COMPLAINT in known else None)
+def evaluate_model(
+    pipeline: Pipeline,
+    texts: list[str],
+    labels: list[str],
+    route_threshold: float | None = None,
+    target: float = ROUTING_TARGET,
+) -> EvaluationReport:
+    """Scores of `pipeline` on labeled posts; with `route_threshold` (the confidence training
+    chose to route posts without a person), the share of these posts it routes and how often
+    those are right."""
+    proba = pipeline.predict_proba(np.asarray(texts, dtype=object))
+    classes = [str(c) for c in pipeline.classes_]
+    top = proba.argmax(axis=1)
+    y_pred = [classes[i] for i in top]
+    report = score_predictions(
+        labels, y_pred, NOT_A_COMPLAINT if NOT_A_COMPLAINT in classes else None
+    )
+    confidence = proba[np.arange(len(top)), top]
+    correct = np.asarray(labels, dtype=object) == np.asarray(y_pred, dtype=object)
+    if route_threshold is not None:
+        report.routing = apply_threshold(confidence, correct, route_threshold)
+    report.best_routing = choose_threshold(confidence, correct, target)
+    return report
 
 
-def format_report(report: EvaluationReport) -> str:
+def format_report(report: EvaluationReport, target: float = ROUTING_TARGET) -> str:
     width = max(12, *(len(label) for label in report.labels))
     lines = [
         f"accuracy  {report.accuracy:.4f}",
@@ -97,4 +191,33 @@ def format_report(report: EvaluationReport) -> str:
     for i, label in enumerate(report.labels):
         row = " ".join(f"{int(v):6d}" for v in report.confusion[i])
         lines.append(f"{label:<{width}}  {row}")
+    if report.best_routing is not None:
+        lines += ["", *_routing_lines(report.routing, report.best_routing, target)]
     return "\n".join(lines)
+
+
+def _routing_lines(at_model: Selection | None, best: Selection, target: float) -> list[str]:
+    def share(s: Selection) -> str:
+        return f"{s.coverage:.1%} of posts ({s.routed} of {s.posts})"
+
+    lines = [f"routed without a person (at {target:.0%} accuracy)"]
+    if at_model is None:
+        lines.append("  the model records no threshold (trained with --folds 0 or an older tandai)")
+    elif at_model.routed:
+        lines.append(
+            f"  at the model's threshold from training (confidence >= {at_model.threshold:.4f}): "
+            f"{share(at_model)}, accuracy {at_model.accuracy:.4f}"
+        )
+    else:
+        lines.append(
+            f"  at the model's threshold from training (confidence >= {at_model.threshold:.4f}): "
+            "no post"
+        )
+    if best.routed:
+        lines.append(
+            f"  the lowest threshold reaching it on these posts: {best.threshold:.4f}, "
+            f"{share(best)}"
+        )
+    else:
+        lines.append("  no threshold reaches it on these posts")
+    return lines

@@ -26,7 +26,13 @@ from sklearn.svm import LinearSVC
 
 from model.pipeline import ClassifierName, build_pipeline, gate_class_weights
 from model.routing import NOT_A_COMPLAINT
-from training.evaluate import complaint_accuracy
+from training.evaluate import (
+    Selection,
+    apply_threshold,
+    choose_threshold,
+    complaint_accuracy,
+    confidence_and_correct,
+)
 from training.train import (
     CVResult,
     Progress,
@@ -40,20 +46,6 @@ PipelineFactory = Callable[[list[str]], Pipeline]
 
 def _quiet(_msg: str) -> None:
     return None
-
-
-def _confidence_and_correct(
-    confidence: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    conf = np.asarray(confidence, dtype=float)
-    ok = np.asarray(correct, dtype=bool)
-    if conf.ndim != 1 or conf.shape != ok.shape:
-        raise ValueError("confidence and correct must be 1-d arrays of the same length")
-    if conf.size == 0:
-        raise ValueError("no predictions to score")
-    if np.any((conf < 0) | (conf > 1)) or np.any(np.isnan(conf)):
-        raise ValueError("confidences must lie in [0, 1]")
-    return conf, ok
 
 
 def top_confidence(cv: CVResult) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +79,7 @@ def reliability_bins(
     n_bins: int = 10,
 ) -> list[ReliabilityBin]:
     """Equal-width confidence bins with their mean confidence and accuracy."""
-    conf, ok = _confidence_and_correct(confidence, correct)
+    conf, ok = confidence_and_correct(confidence, correct)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     # searchsorted(side="left") puts a confidence equal to an edge in the bin below it.
     index = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
@@ -129,59 +121,6 @@ def format_reliability(bins: Sequence[ReliabilityBin]) -> str:
         else:
             lines.append(f"({b.lower:.1f}, {b.upper:.1f}]  {0:7d}  {'-':>9}  {'-':>8}  {'-':>6}")
     return "\n".join(lines)
-
-
-# --- selective accuracy ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Posts with confidence >= threshold are routed automatically; the rest go to a person."""
-
-    threshold: float
-    coverage: float  # share of posts routed
-    accuracy: float  # accuracy among routed posts (nan when none is routed)
-    routed: int
-    posts: int
-
-
-def apply_threshold(
-    confidence: Sequence[float] | np.ndarray,
-    correct: Sequence[bool] | np.ndarray,
-    threshold: float,
-) -> Selection:
-    """Coverage and accuracy of the posts whose confidence clears a given threshold."""
-    conf, ok = _confidence_and_correct(confidence, correct)
-    routed = conf >= threshold
-    n = int(routed.sum())
-    return Selection(
-        threshold=float(threshold),
-        coverage=n / conf.size,
-        accuracy=float(ok[routed].mean()) if n else float("nan"),
-        routed=n,
-        posts=int(conf.size),
-    )
-
-
-def choose_threshold(
-    confidence: Sequence[float] | np.ndarray,
-    correct: Sequence[bool] | np.ndarray,
-    target: float = 0.95,
-) -> Selection:
-    """The lowest threshold at which the posts that clear it are at least `target` accurate.
-
-    Posts with equal confidence are routed together, so a threshold never splits a tie. When no
-    threshold reaches the target the threshold is infinite and nothing is routed.
-    """
-    conf, ok = _confidence_and_correct(confidence, correct)
-    order = np.argsort(-conf, kind="stable")
-    ranked = conf[order]
-    running = np.cumsum(ok[order]) / np.arange(1, conf.size + 1)
-    end_of_tie = np.r_[ranked[1:] < ranked[:-1], True]
-    feasible = np.flatnonzero(end_of_tie & (running >= target - 1e-12))
-    if feasible.size == 0:
-        return Selection(float("inf"), 0.0, float("nan"), 0, int(conf.size))
-    return apply_threshold(conf, ok, float(ranked[feasible[-1]]))
 
 
 # --- scores of one cross-validation ------------------------------------------------------------

@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from model.artifact import ModelArtifact, save_artifact
 from model.pipeline import Calibration, ClassifierName, build_pipeline
+from training.evaluate import ROUTING_TARGET, Selection, choose_threshold
 
 Progress = Callable[[str], None]
 
@@ -96,11 +97,24 @@ class CVResult:
     proba: np.ndarray
     classes: list[str]
 
+    def routing(self, target: float = ROUTING_TARGET) -> Selection:
+        """The lowest confidence at which the out-of-fold predictions that clear it are at least
+        `target` accurate, and the share of posts it routes."""
+        correct = np.asarray(self.y_true, dtype=object) == np.asarray(self.y_pred, dtype=object)
+        return choose_threshold(self.proba.max(axis=1), correct, target)
+
     def summary(self) -> dict[str, Any]:
+        routing = self.routing()
         return {
             "folds": self.folds,
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
+            # what `tandai evaluate` applies to new posts; no threshold when none reaches it
+            "routing": {
+                "target": ROUTING_TARGET,
+                "threshold": routing.threshold if routing.routed else None,
+                "routed": round(routing.coverage, 4),
+            },
         }
 
 
@@ -165,7 +179,16 @@ def train_and_save(
             texts, labels, lambda ys: new_pipeline(ys, classifier), cv_folds, progress=progress
         )
         meta["cv"] = {**cv.summary(), "seconds": round(time.perf_counter() - started, 1)}
-        progress(f"cross-validated accuracy {cv.accuracy:.3f}, macro-F1 {cv.macro_f1:.3f}")
+        routing = meta["cv"]["routing"]
+        routes = (
+            f"{routing['routed']:.1%} of posts clear {routing['threshold']:.3f}"
+            if routing["threshold"] is not None
+            else "no confidence"
+        )
+        progress(
+            f"cross-validated accuracy {cv.accuracy:.3f}, macro-F1 {cv.macro_f1:.3f}; "
+            f"{routes} at which {ROUTING_TARGET:.0%} are right"
+        )
     progress(f"fitting the final model on {len(texts)} posts")
     started = time.perf_counter()
     pipeline = new_pipeline(labels, classifier)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -234,6 +235,30 @@ def test_evaluate_prints_metrics(
     out = capsys.readouterr().out
     for word in ("accuracy", "macro-F1", "precision", "recall", "confusion matrix", "sampah"):
         assert word in out
+
+
+def test_evaluate_routes_at_the_threshold_training_recorded(
+    tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The threshold training chose in cross-validation is applied to the file's posts."""
+    labels = write_labels(tmp_path / "eval.csv", TINY_CORPUS)
+    assert main(["evaluate", "--data", str(labels), "--model", str(tiny_model.path)]) == 0
+    assert "the model records no threshold" in capsys.readouterr().out  # trained with 0 folds
+    model = tmp_path / "models" / tiny_model.version
+    shutil.copytree(tiny_model.path, model)
+    meta = json.loads((model / "metadata.json").read_text())
+    texts = np.asarray([t for t, _ in TINY_CORPUS], dtype=object)
+    confidence = tiny_model.pipeline.predict_proba(texts).max(axis=1)
+    threshold = float(np.sort(confidence)[len(confidence) // 2])
+    meta["cv"] = {"routing": {"target": 0.95, "threshold": threshold, "routed": 0.5}}
+    (model / "metadata.json").write_text(json.dumps(meta))
+    assert main(["evaluate", "--data", str(labels), "--model", str(model)]) == 0
+    out = capsys.readouterr().out
+    routed = int((confidence >= threshold).sum())
+    assert (
+        f"at the model's threshold from training (confidence >= {threshold:.4f}): "
+        f"{routed / len(texts):.1%} of posts ({routed} of {len(texts)}), accuracy"
+    ) in out
 
 
 def test_evaluate_names_and_leaves_out_labels_the_model_never_learned(

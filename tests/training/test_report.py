@@ -17,8 +17,6 @@ from model.artifact import ModelArtifact
 from tests.conftest import TINY_CORPUS, write_labels
 from training.report import (
     ConfiguredPipeline,
-    apply_threshold,
-    choose_threshold,
     deduplicate,
     evaluate_holdout,
     expected_calibration_error,
@@ -77,38 +75,6 @@ def test_reliability_bins_put_edges_in_the_lower_bin() -> None:
 def test_calibration_rejects_bad_input(confidence: list[float], correct: list[bool]) -> None:
     with pytest.raises(ValueError):
         expected_calibration_error(confidence, correct)
-
-
-# --- selective accuracy ------------------------------------------------------------------------
-
-
-def test_choose_threshold_routes_the_most_posts_that_stay_accurate() -> None:
-    confidence = [0.9, 0.8, 0.7, 0.6, 0.5]
-    correct = [True, True, True, False, True]
-    strict = choose_threshold(confidence, correct, target=0.95)
-    assert (strict.threshold, strict.routed, strict.posts) == (0.7, 3, 5)
-    assert strict.coverage == pytest.approx(0.6) and strict.accuracy == 1.0
-    # 4 of 5 right overall clears 0.75, so everything is routed
-    loose = choose_threshold(confidence, correct, target=0.75)
-    assert (loose.threshold, loose.coverage, loose.accuracy) == (0.5, 1.0, 0.8)
-
-
-def test_choose_threshold_never_splits_a_tie() -> None:
-    # routing the first two would be 100% right, but the 0.8 pair goes together
-    chosen = choose_threshold([0.9, 0.8, 0.8], [True, True, False], target=0.95)
-    assert (chosen.threshold, chosen.routed) == (0.9, 1)
-
-
-def test_choose_threshold_routes_nothing_when_the_target_is_out_of_reach() -> None:
-    chosen = choose_threshold([0.9, 0.9, 0.8], [True, False, True], target=0.95)
-    assert chosen.threshold == math.inf and chosen.routed == 0 and chosen.coverage == 0.0
-    assert math.isnan(chosen.accuracy)
-
-
-def test_apply_threshold_on_new_posts() -> None:
-    s = apply_threshold([0.95, 0.7, 0.71, 0.2], [True, False, True, False], 0.7)
-    assert (s.routed, s.posts, s.coverage) == (3, 4, 0.75)
-    assert s.accuracy == pytest.approx(2 / 3)
 
 
 # --- other scores and data handling ------------------------------------------------------------

@@ -13,11 +13,13 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from model.routing import NOT_A_COMPLAINT
 from tests.conftest import TINY_CORPUS
 from training import train
+from training.evaluate import ROUTING_TARGET, choose_threshold
 from training.train import (
     HOLDOUT_FROM_POSTS,
     HOLDOUT_POSTS,
     MAX_CALIBRATION_FOLDS,
     PARALLEL_FROM_POSTS,
+    CVResult,
     calibration_folds,
     calibration_split,
     fit_pipeline,
@@ -104,3 +106,29 @@ def test_holdout_calibration_fits_one_linear_model_on_the_rest(
         assert len(held_idx) == len(set(labels))  # at least one post of each class held out
         alone = clone(only.estimator).fit(X[train_idx], target[train_idx])
         np.testing.assert_allclose(only.estimator.coef_, alone.coef_, rtol=1e-9, atol=1e-12)
+
+
+def _cv(confidence: list[float], correct: list[bool]) -> CVResult:
+    """Out-of-fold results of two classes whose top probabilities are `confidence`."""
+    proba = np.array([[c, 1 - c] for c in confidence])
+    y_pred = ["a"] * len(confidence)
+    y_true = ["a" if ok else "b" for ok in correct]
+    return CVResult(0.0, 0.0, 5, y_true, y_pred, proba, ["a", "b"])
+
+
+def test_cross_validation_records_the_routing_threshold() -> None:
+    confidence = [0.95, 0.9, 0.8, 0.7, 0.6, 0.55]
+    correct = [True, True, True, True, False, True]
+    routing = _cv(confidence, correct).summary()["routing"]
+    chosen = choose_threshold(confidence, correct, ROUTING_TARGET)
+    assert routing == {
+        "target": ROUTING_TARGET,
+        "threshold": chosen.threshold,
+        "routed": round(chosen.coverage, 4),
+    }
+    assert (chosen.threshold, chosen.routed) == (0.7, 4)
+
+
+def test_cross_validation_records_no_threshold_when_none_reaches_the_target() -> None:
+    routing = _cv([0.9, 0.8], [False, True]).summary()["routing"]
+    assert routing == {"target": ROUTING_TARGET, "threshold": None, "routed": 0.0}
