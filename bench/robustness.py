@@ -4,12 +4,13 @@
 
 Takes a model trained by `tandai train` (the newest version under TANDAI_MODEL_DIR, or
 --model), the labeled posts it held out (`training.retrain.split_holdout`, with the percent its
-metadata records), and reads them as written and changed in one way at a time: upper case,
-letters repeated, two neighbouring letters swapped or one letter dropped in a fifth of the
-words of five letters or more (never the first letter), vowels dropped from three in ten
-words, a seventh of the spaces removed, emoji or punctuation stripped. It prints accuracy and
-`is_complaint` accuracy for each, and the change from the posts as written. The changes are
-drawn from a seeded generator: the same seed, the same posts.
+metadata records) and the version's fit without them (`training.retrain.HOLDOUT_FIT`: the
+version's own model is fitted on every post), and reads them as written and changed in one way
+at a time: upper case, letters repeated, two neighbouring letters swapped or one letter dropped
+in a fifth of the words of five letters or more (never the first letter), vowels dropped from
+three in ten words, a seventh of the spaces removed, emoji or punctuation stripped. It prints
+accuracy and `is_complaint` accuracy for each, and the change from the posts as written. The
+changes are drawn from a seeded generator: the same seed, the same posts.
 """
 
 from __future__ import annotations
@@ -97,9 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     artifact, fast = loaded
     data = read_labeled(args.data or default_label_files(PROJECT_DIR / "data"))
     holdout = artifact.metadata.get("holdout") or {}
+    if holdout.get("fit"):
+        # the version's own model learned every post: its fit without the held-out ones reads them
+        loaded = load_model(artifact.path / holdout["fit"])
+        assert loaded is not None
+        artifact, fast = loaded
     if holdout.get("percent"):
         _, held = split_holdout(data.texts, data.labels, int(holdout["percent"]))
-        what = f"the {len(held)} posts it held out ({holdout['percent']}%)"
+        fit = " (the version's fit without them)" if holdout.get("fit") else ""
+        what = f"the {len(held)} posts it held out ({holdout['percent']}%){fit}"
     else:
         held = list(range(len(data.texts)))
         what = f"all {len(held)} posts (it records no held-out part: it may have seen them)"

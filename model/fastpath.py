@@ -424,6 +424,8 @@ class FastPath:
         return self._proba(normalised)
 
     def _proba(self, normalised: Sequence[str]) -> np.ndarray:
+        if not normalised:
+            return np.empty((0, len(self.classes_)))
         if len(normalised) == 1:
             return self._head_proba(self._scores_one(self._columns(normalised[0]))[None, :])
         scores = np.empty((len(normalised), self._weights.shape[1]))

@@ -6,9 +6,10 @@ the files for the same text (compared after case folding and whitespace squeezin
 removes that text from training altogether, files included, because the reviewer's latest word
 on it is that it must not teach the model anything.
 
-A fixed share of texts, chosen by a hash of the text alone, is never trained on: every version
-registered through here leaves the same texts out, so the active model and a candidate are
-compared on posts neither has seen. The candidate is always written as a new version directory
+A fixed share of texts, chosen by a hash of the text alone, is held out: every version registered
+through here is first fitted without the same texts (kept as `HOLDOUT_FIT` in its directory), so
+the active model and a candidate are compared on posts neither fit has seen. The version's own
+model is then fitted on every post. The candidate is always written as a new version directory
 (never overwriting one) and recorded in the database; it becomes active only when its held-out
 macro-F1 is not lower than the active model's by more than `promotion_tolerance`.
 """
@@ -40,6 +41,10 @@ from training.train import train_and_save
 
 Progress = Callable[[str], None]
 REPORT_NAME = "report.json"
+# In a version directory: the same pipeline fitted without the held-out posts. The gate scores
+# it, never the version's own model, which is then fitted on every post (a fifth more posts to
+# learn from; reviews that fall in the held-out part teach the model too).
+HOLDOUT_FIT = "holdout-fit"
 STEPS = 5
 MIN_LABEL_FOR_HOLDOUT = 10
 
@@ -175,6 +180,26 @@ def current_model(settings: Settings, db: storage.Database) -> tuple[ModelArtifa
         return None, f"the active model could not be loaded ({exc})"
 
 
+def comparison_model(active: ModelArtifact) -> tuple[ModelArtifact, str]:
+    """What stands for the active version on the held-out posts, and a note when its score may
+    be too high: its fit without them (`HOLDOUT_FIT`), or the version's own model when that
+    never saw them (a version from before the refit on every post)."""
+    if "holdout" not in active.metadata:
+        return active, (
+            "the active model was not trained with the held-out split, so it may have seen "
+            "these posts and its score may be too high"
+        )
+    if "fit" not in active.metadata["holdout"]:
+        return active, ""  # trained without the held-out posts itself
+    try:
+        return load_artifact(active.path / HOLDOUT_FIT), ""
+    except ArtifactError as exc:
+        return active, (
+            f"the active model's fit without the held-out posts could not be loaded ({exc}); "
+            "the model itself was fitted on them, so its score may be too high"
+        )
+
+
 def _scores(artifact: ModelArtifact, texts: list[str], labels: list[str]) -> dict[str, Any]:
     if not texts:
         return {"accuracy": None, "macro_f1": None, "n": 0}
@@ -224,8 +249,8 @@ def retrain(
     progress(
         f"[1/{STEPS}] {len(data.texts)} posts ({data.from_files} from files, "
         f"{data.from_reviews} reviewed; {data.overridden} file rows overridden by reviews, "
-        f"{data.rejected} rejected left out): {len(train_texts)} to train on, "
-        f"{len(held_texts)} held out"
+        f"{data.rejected} rejected left out); {len(held_texts)} held out to compare the models "
+        f"on, {len(train_texts)} to fit that comparison on"
     )
 
     progress(f"[2/{STEPS}] loading the active model")
@@ -236,30 +261,48 @@ def retrain(
 
     progress(f"[3/{STEPS}] training a {chosen} model on {len(train_texts)} posts")
     output = settings.resolved_model_dir() / new_version_name()
-    candidate = train_and_save(
+    metadata: dict[str, Any] = {
+        "text_column": text_column,
+        "label_column": label_column,
+        "holdout": {"percent": settings.holdout_percent, "n": len(held_texts)},
+        "n_reviewed": data.from_reviews,
+    }
+    gated = train_and_save(
         train_texts,
         train_labels,
-        output,
+        output / HOLDOUT_FIT if held_texts else output,
         data_sha256=data.sha256(),
         data_files=data.files,
         classifier=chosen,
         cv_folds=cv_folds,
         progress=lambda msg: progress(f"[3/{STEPS}] {msg}"),
-        extra_metadata={
-            "text_column": text_column,
-            "label_column": label_column,
-            "holdout": {"percent": settings.holdout_percent, "n": len(held_texts)},
-            "n_reviewed": data.from_reviews,
-        },
+        extra_metadata=metadata,
     )
 
     progress(f"[4/{STEPS}] scoring both models on {len(held_texts)} held-out posts")
-    candidate_scores = _scores(candidate, held_texts, held_labels)
-    active_scores = _scores(active, held_texts, held_labels) if active is not None else None
-    if active is not None and "holdout" not in active.metadata:
-        active_note = (
-            "the active model was not trained with the held-out split, so it may have seen "
-            "these posts and its score may be too high"
+    candidate_scores = _scores(gated, held_texts, held_labels)
+    active_scores = None
+    if active is not None:
+        compared, active_note = comparison_model(active)
+        active_scores = _scores(compared, held_texts, held_labels)
+    candidate = gated
+    if held_texts:
+        progress(f"[4/{STEPS}] fitting the version on all {len(data.texts)} posts")
+        cv = gated.metadata.get("cv")
+        candidate = train_and_save(
+            data.texts,
+            data.labels,
+            output,
+            data_sha256=data.sha256(),
+            data_files=data.files,
+            classifier=chosen,
+            cv_folds=0,
+            extra_metadata={
+                **metadata,
+                "holdout": {**metadata["holdout"], "fit": HOLDOUT_FIT, "n_train": len(train_texts)},
+                # cross-validated on the posts of the fit without the held-out ones
+                **({"cv": {**cv, "n_train": len(train_texts)}} if cv else {}),
+            },
         )
     promoted, reason = decide_promotion(
         candidate_scores["macro_f1"] or 0.0,
@@ -281,7 +324,8 @@ def retrain(
         ),
         "active_note": active_note,
         "data": {
-            "n_train": len(train_texts),
+            "n_train": len(data.texts),
+            "n_train_without_holdout": len(train_texts),
             "n_holdout": len(held_texts),
             "from_files": data.from_files,
             "from_reviews": data.from_reviews,
@@ -303,7 +347,7 @@ def retrain(
             {
                 "holdout": candidate_scores,
                 "cv": candidate.metadata.get("cv"),
-                "n_train": len(train_texts),
+                "n_train": len(data.texts),
                 "classifier": chosen,
             },
         )

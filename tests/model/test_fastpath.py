@@ -618,3 +618,8 @@ def test_every_url_holds_the_hint_that_lets_posts_skip_the_url_pattern(text: str
 def test_reduplication_needs_the_digit_two(text: str) -> None:
     """Posts without a "2" skip the reduplication pattern."""
     assert _REDUP_RE.search(text.lower()) is None
+
+
+def test_no_posts_give_no_rows(tiny_model: ModelArtifact) -> None:
+    fast = FastPath(tiny_model.pipeline)
+    assert fast.predict_proba([]).shape == (0, len(tiny_model.pipeline.classes_))

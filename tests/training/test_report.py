@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import math
 import re
+import shutil
 from pathlib import Path
 from types import ModuleType
 
@@ -27,6 +29,7 @@ from training.report import (
     run_candidates,
     run_grid,
 )
+from training.retrain import in_holdout
 
 TEXTS = [t for t, _ in TINY_CORPUS]
 LABELS = [label for _, label in TINY_CORPUS]
@@ -329,6 +332,34 @@ def test_surabaya_transfer_counts_a_topic_routed_to_the_same_office_as_the_same_
     truth = ["jalan", "jalan", "sampah", "bencana", "lainnya"]
     same = _bench("surabaya_transfer").same_offices(predicted, truth, routing)
     assert same.tolist() == [True, False, False, True, False]
+
+
+def test_robustness_reads_the_held_out_posts_with_the_fit_that_never_saw_them(
+    tmp_path: Path, tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A version fitted on every post keeps its fit without the held-out ones: that one reads
+    them."""
+    # ten of each post, told apart by a number: every label has enough posts to hold some out
+    rows = [(f"{text} {k}", label) for text, label in TINY_CORPUS for k in range(10)]
+    labels = tmp_path / "posts.csv"
+    write_labels(labels, rows)
+    version = tmp_path / "models" / tiny_model.version
+    shutil.copytree(tiny_model.path, version)
+    shutil.copytree(tiny_model.path, version / "holdout-fit")
+    for path, changes in (
+        (version, {"holdout": {"percent": 50, "n": 3, "fit": "holdout-fit"}}),
+        (version / "holdout-fit", {"version": "the-fit-without-them"}),
+    ):
+        meta = json.loads((path / "metadata.json").read_text())
+        (path / "metadata.json").write_text(json.dumps({**meta, **changes}))
+    assert _bench("robustness").main(["--model", str(version), "--data", str(labels)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    held = sum(in_holdout(t, 50) for t, _ in rows)
+    assert held > 0
+    assert first.startswith(
+        f"model the-fit-without-them on the {held} posts it held out (50%) "
+        "(the version's fit without them)"
+    )
 
 
 def test_robustness_reads_the_held_out_posts_changed_one_way_at_a_time(

@@ -23,8 +23,11 @@ from model.routing import Directory
 from tests.api.conftest import bearer, create_key
 from tests.conftest import DATA_DIR, TINY_CORPUS, write_labels
 from training.cli import main
+from training.evaluate import evaluate_model
 from training.retrain import (
+    HOLDOUT_FIT,
     REPORT_NAME,
+    comparison_model,
     decide_promotion,
     gather_training_set,
     in_holdout,
@@ -189,6 +192,58 @@ def test_first_retrain_is_promoted_and_later_ones_are_gated(
             first.artifact.version,
             second.artifact.version,
         }
+
+
+def test_the_version_is_fitted_on_every_post_and_gated_on_its_fit_without_the_held_out(
+    local_settings: Settings, db: storage.Database, data_dir: Path
+) -> None:
+    rows = synthetic_corpus(30, noise=0.4, seed=3)  # hard posts: a fit does not guess them all
+    write_labels(data_dir / "labels" / "posts.csv", rows)
+    first = retrain(local_settings, db)
+    data = first.report["data"]
+    assert data["n_train"] == data["n_train_without_holdout"] + data["n_holdout"]
+    assert data["n_holdout"] > 0
+    model = load_artifact(first.artifact.path)
+    assert model.metadata["n_train"] == data["n_train"]
+    fit = load_artifact(first.artifact.path / HOLDOUT_FIT)
+    assert fit.metadata["n_train"] == data["n_train_without_holdout"]
+    assert model.metadata["holdout"] == {
+        "percent": 20,
+        "n": data["n_holdout"],
+        "fit": HOLDOUT_FIT,
+        "n_train": data["n_train_without_holdout"],
+    }
+    # the candidate's held-out score is its fit's, which never saw those posts
+    texts = [t for t, _ in rows if in_holdout(t, 20)]
+    assert len(texts) == data["n_holdout"]
+    labels = [label for t, label in rows if in_holdout(t, 20)]
+    held = evaluate_model(fit.pipeline, texts, labels)
+    assert first.report["candidate"]["macro_f1"] == round(held.macro_f1, 4)
+    # the version's own model learned them too
+    assert evaluate_model(model.pipeline, texts, labels).macro_f1 > held.macro_f1
+
+    second = retrain(local_settings, db)
+    # the active version is scored by its fit without the held-out posts, not its own model
+    assert second.report["active"]["macro_f1"] == first.report["candidate"]["macro_f1"]
+    assert second.report["active_note"] == ""
+    shutil.rmtree(second.artifact.path / HOLDOUT_FIT)
+    third = retrain(local_settings, db)
+    assert third.report["active"]["version"] == second.artifact.version
+    assert third.report["active_note"].startswith(
+        "the active model's fit without the held-out posts could not be loaded"
+    )
+
+
+def test_a_version_trained_without_the_held_out_posts_is_its_own_comparison(
+    local_settings: Settings, db: storage.Database
+) -> None:
+    first = retrain(local_settings, db)
+    old = load_artifact(first.artifact.path / HOLDOUT_FIT)  # as versions were made before
+    compared, note = comparison_model(old)
+    assert compared is old and note == ""
+    del old.metadata["holdout"]
+    compared, note = comparison_model(old)
+    assert compared is old and "may have seen these posts" in note
 
 
 def test_an_active_model_whose_files_are_gone_is_named_not_silently_skipped(
