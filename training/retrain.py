@@ -259,7 +259,8 @@ def retrain(
         active.metadata.get("classifier", "svc") if active is not None else "svc"
     )
 
-    progress(f"[3/{STEPS}] training a {chosen} model on {len(train_texts)} posts")
+    without = f", without the {len(held_texts)} held out" if held_texts else ""
+    progress(f"[3/{STEPS}] training a {chosen} model on {len(train_texts)} posts{without}")
     output = settings.resolved_model_dir() / new_version_name()
     metadata: dict[str, Any] = {
         "text_column": text_column,
@@ -287,7 +288,6 @@ def retrain(
         active_scores = _scores(compared, held_texts, held_labels)
     candidate = gated
     if held_texts:
-        progress(f"[4/{STEPS}] fitting the version on all {len(data.texts)} posts")
         cv = gated.metadata.get("cv")
         candidate = train_and_save(
             data.texts,
@@ -297,6 +297,7 @@ def retrain(
             data_files=data.files,
             classifier=chosen,
             cv_folds=0,
+            progress=lambda msg: progress(f"[4/{STEPS}] {msg}"),
             extra_metadata={
                 **metadata,
                 "holdout": {**metadata["holdout"], "fit": HOLDOUT_FIT, "n_train": len(train_texts)},

@@ -189,11 +189,11 @@ def train_and_save(
             f"cross-validated accuracy {cv.accuracy:.3f}, macro-F1 {cv.macro_f1:.3f}; "
             f"{routes} at which {ROUTING_TARGET:.0%} are right"
         )
-    progress(f"fitting the final model on {len(texts)} posts")
+    progress(f"fitting the model on {len(texts)} posts")
     started = time.perf_counter()
     pipeline = new_pipeline(labels, classifier)
     fit_pipeline(pipeline, np.asarray(texts, dtype=object), np.asarray(labels, dtype=object))
     meta["fit_seconds"] = round(time.perf_counter() - started, 2)
     artifact = save_artifact(pipeline, output, meta)
-    progress(f"saved model version {artifact.version} to {output}")
+    progress(f"saved {output}")
     return artifact
