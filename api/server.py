@@ -3,7 +3,7 @@
     python -m api.server [--host H] [--port P] [--workers N]
 
 `tandai serve` checks the model and then replaces itself with this command, so a server starts
-from a fresh interpreter. Two libraries are imported by others only because they are installed,
+from a fresh interpreter. Three libraries are imported by others only because they are installed,
 and a server never uses them; here they are kept out before anything imports their users, which
 then work as they do where the library is absent (a case both support):
 
@@ -11,6 +11,8 @@ then work as they do where the library is absent (a case both support):
   tools). About 30 MB of resident memory per worker; the server reads no data frames.
 - pygments: installed with the test tools; Mako (under the schema migrations) imports it to
   colour error pages the server never renders. About 5 MB.
+- rich: installed with the test tools; scikit-learn (from 1.9) imports it for the progress bars
+  of its fitting callbacks, which a server never shows. About 3 MB.
 
 A third is imported by what a server needs, for what it never does: scikit-learn imports
 scipy.stats (~13 MB of the process's own memory, with its submodules) when it is imported, for a
@@ -41,7 +43,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-NOT_IN_SERVER = frozenset({"pandas", "pygments"})
+NOT_IN_SERVER = frozenset({"pandas", "pygments", "rich"})
 # Modules imported in a server as a stand-in, and the functions the stand-in hands out without
 # importing the module (those its importers take by name when they are imported).
 DEFERRED_IN_SERVER = {"scipy.stats": frozenset({"gmean", "mode", "rankdata", "spearmanr"})}

@@ -546,6 +546,11 @@ class FastPath:
         norms[norms == 0.0] = 1.0
         tf /= norms.take(groups)
 
+    def _folded(self, cols: np.ndarray) -> np.ndarray:
+        """idf times branch weight of each of `cols`, as folded into the weights."""
+        branch = self._branch_starts.searchsorted(cols, "right")
+        return self._idf.take(cols) * self._branch_weights.take(branch)
+
     def features(self, normalised: Sequence[str], *, content_only: bool = False) -> sp.csr_matrix:
         """The features step's output (the TF-IDF rows the classifier reads) for texts already
         through the normalise step; used to compare posts with each other.
@@ -569,7 +574,7 @@ class FastPath:
             for b in opening:
                 keep = (cols < b.start) | (cols >= b.start + b.size)
                 cols, tf = cols[keep], tf[keep]
-            data.append(tf * self._fold.take(cols))
+            data.append(tf * self._folded(cols))
             indices.append(cols)
             indptr.append(indptr[-1] + cols.size)
         return sp.csr_matrix(
@@ -643,7 +648,9 @@ class FastPath:
                 b.idf = idf[cols]  # a view: not a second copy of the vectorizer's idf
             fold[cols] = idf[cols] * b.weight
         self._idf = idf
-        self._fold = fold
+        # each column's branch weight, by branch (`features` folds it with idf per call: an
+        # array of every column's product would hold another 8 bytes a column)
+        self._branch_weights = np.array([b.weight for b in branches])
         self._gate: _Gate | None = None
         self._gate_heads: list[_Head] | None = None
         if isinstance(classifier, ComplaintGate):

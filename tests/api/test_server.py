@@ -21,9 +21,11 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 def test_a_server_process_imports_scikit_learn_and_alembic_without_pandas_or_pygments() -> None:
     done = _run(
         "import sys, api.server, sklearn.base, sklearn.pipeline, alembic.script\n"
+        "import sklearn.callback\n"
         "assert 'sklearn' in sys.modules and 'mako' in sys.modules\n"
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
         "assert 'pygments' not in sys.modules, 'pygments was imported'\n"
+        "assert 'rich' not in sys.modules, 'rich was imported'\n"
         "try:\n"
         "    import pandas\n"
         "except ModuleNotFoundError as exc:\n"
