@@ -41,7 +41,12 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from api.settings import PROJECT_DIR
-from training.evaluate import Selection, choose_threshold, score_predictions
+from training.evaluate import (
+    Selection,
+    choose_threshold,
+    known_labels_only,
+    score_predictions,
+)
 from training.labels import read_labeled
 from training.report import (
     HoldoutResult,
@@ -83,17 +88,13 @@ def unseen_file(
     """`path`'s posts to score a model fitted on `texts`: labels it knows, texts it does not hold
     (up to case and spacing), each text once."""
     data = read_labeled([path], "text", args.label_column, None, 1, min_labels=1)
-    known, seen = set(labels), {duplicate_key(t) for t in texts}
+    seen = {duplicate_key(t) for t in texts}
     dedup = deduplicate(data.texts, data.labels)
-    keep = [
-        (t, y)
-        for t, y in zip(dedup.texts, dedup.labels, strict=True)
-        if y in known and duplicate_key(t) not in seen
-    ]
-    unknown = sum(y not in known for y in dedup.labels)
+    known_texts, known, unknown = known_labels_only(dedup.texts, dedup.labels, set(labels))
+    keep = [(t, y) for t, y in zip(known_texts, known, strict=True) if duplicate_key(t) not in seen]
     print(
-        f"{path.name}: {len(data.texts)} rows, {dedup.removed} repeated within it, {unknown} "
-        f"with a label training does not know, {len(dedup.texts) - unknown - len(keep)} equal "
+        f"{path.name}: {len(data.texts)} rows, {dedup.removed} repeated within it, "
+        f"{unknown.total()} with a label training does not know, {len(known) - len(keep)} equal "
         f"to a training text: {len(keep)} unseen posts"
     )
     return [t for t, _ in keep], [y for _, y in keep]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -199,7 +198,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from training.evaluate import evaluate_model, format_report
+    from training.evaluate import evaluate_model, format_report, known_labels_only
     from training.labels import default_label_files, read_labeled
 
     artifact = _resolve_model(settings, Path(args.model) if args.model else None)
@@ -209,15 +208,13 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     # rows of labels the model never learned (agencies training dropped as too small, say)
     # cannot be read right: they are counted and named, and the rest scored
     known = set(artifact.labels)
-    unknown = Counter(label for label in data.labels if label not in known)
-    if len(unknown) == len(set(data.labels)):
+    texts, labels, unknown = known_labels_only(data.texts, data.labels, known)
+    if not texts:
         shown = ", ".join(repr(label) for label in sorted(known)[:8])
         shown += ", ..." if len(known) > 8 else ""
         raise DataFileError(
             files[0], None, f"no row has a label the model knows (its labels: {shown})"
         )
-    keep = [i for i, label in enumerate(data.labels) if label in known]
-    texts, labels = [data.texts[i] for i in keep], [data.labels[i] for i in keep]
     routing = artifact.metadata.get("cv", {}).get("routing") or {}
     report = evaluate_model(artifact.pipeline, texts, labels, routing.get("threshold"))
     print(f"model {artifact.version} on {len(texts)} posts from {len(files)} file(s)")

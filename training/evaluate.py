@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +105,16 @@ def choose_threshold(
     if feasible.size == 0:
         return Selection(float("inf"), 0.0, float("nan"), 0, int(conf.size))
     return apply_threshold(conf, ok, float(ranked[feasible[-1]]))
+
+
+def known_labels_only(
+    texts: Sequence[str], labels: Sequence[str], known: Container[str]
+) -> tuple[list[str], list[str], Counter[str]]:
+    """The posts whose label a model was trained on, and how many of each other label were left
+    out (a later file of the same kind may hold labels training dropped as too small)."""
+    keep = [i for i, label in enumerate(labels) if label in known]
+    unknown = Counter(label for label in labels if label not in known)
+    return [texts[i] for i in keep], [labels[i] for i in keep], unknown
 
 
 def complaint_accuracy(
