@@ -275,7 +275,8 @@ def retrain(
         data_sha256=data.sha256(),
         data_files=data.files,
         classifier=chosen,
-        cv_folds=cv_folds,
+        # the version's model is cross-validated on every post, below
+        cv_folds=0 if held_texts else cv_folds,
         progress=lambda msg: progress(f"[3/{STEPS}] {msg}"),
         extra_metadata=metadata,
     )
@@ -288,7 +289,6 @@ def retrain(
         active_scores = _scores(compared, held_texts, held_labels)
     candidate = gated
     if held_texts:
-        cv = gated.metadata.get("cv")
         candidate = train_and_save(
             data.texts,
             data.labels,
@@ -296,13 +296,11 @@ def retrain(
             data_sha256=data.sha256(),
             data_files=data.files,
             classifier=chosen,
-            cv_folds=0,
+            cv_folds=cv_folds,
             progress=lambda msg: progress(f"[4/{STEPS}] {msg}"),
             extra_metadata={
                 **metadata,
                 "holdout": {**metadata["holdout"], "fit": HOLDOUT_FIT, "n_train": len(train_texts)},
-                # cross-validated on the posts of the fit without the held-out ones
-                **({"cv": {**cv, "n_train": len(train_texts)}} if cv else {}),
             },
         )
     promoted, reason = decide_promotion(

@@ -199,7 +199,7 @@ def test_the_version_is_fitted_on_every_post_and_gated_on_its_fit_without_the_he
 ) -> None:
     rows = synthetic_corpus(30, noise=0.4, seed=3)  # hard posts: a fit does not guess them all
     write_labels(data_dir / "labels" / "posts.csv", rows)
-    first = retrain(local_settings, db)
+    first = retrain(local_settings, db, cv_folds=2)
     data = first.report["data"]
     assert data["n_train"] == data["n_train_without_holdout"] + data["n_holdout"]
     assert data["n_holdout"] > 0
@@ -207,6 +207,9 @@ def test_the_version_is_fitted_on_every_post_and_gated_on_its_fit_without_the_he
     assert model.metadata["n_train"] == data["n_train"]
     fit = load_artifact(first.artifact.path / HOLDOUT_FIT)
     assert fit.metadata["n_train"] == data["n_train_without_holdout"]
+    # the cross-validation (and its routing threshold) is of the version's model: every post
+    assert model.metadata["cv"]["folds"] == 2 and "routing" in model.metadata["cv"]
+    assert "cv" not in fit.metadata
     assert model.metadata["holdout"] == {
         "percent": 20,
         "n": data["n_holdout"],
