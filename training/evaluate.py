@@ -54,6 +54,7 @@ class EvaluationReport:
 def confidence_and_correct(
     confidence: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-class confidences and whether each prediction is right, as checked arrays."""
     conf = np.asarray(confidence, dtype=float)
     ok = np.asarray(correct, dtype=bool)
     if conf.ndim != 1 or conf.shape != ok.shape:
