@@ -18,13 +18,26 @@ class DataFileError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
+def delimiter_of(header: str) -> str:
+    """The delimiter of a CSV file, from its header line: a comma, else a semicolon or a tab
+    where the header holds one and no comma (a spreadsheet set to Indonesian, where the comma is
+    the decimal mark, saves its CSV with semicolons)."""
+    if "," not in header:
+        for delimiter in (";", "\t"):
+            if delimiter in header:
+                return delimiter
+    return ","
+
+
 def read_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number, row) with cells stripped; row 1 is the header, data starts at 2."""
     if not path.is_file():
         raise DataFileError(path, None, "file not found")
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
+            delimiter = delimiter_of(fh.readline())
+            fh.seek(0)
+            reader = csv.DictReader(fh, delimiter=delimiter)
             header = reader.fieldnames or []
             missing = [c for c in required if c not in header]
             if missing:

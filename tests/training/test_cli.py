@@ -160,6 +160,13 @@ def test_classify_jsonl_and_csv_in_order(
     stdout = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["topic"] for r in stdout] == [r["topic"] for r in results]
 
+    # saved by a spreadsheet set to Indonesian: semicolons between the cells
+    semicolons = tmp_path / "excel.csv"
+    semicolons.write_text("text;source\n" + "\n".join(f"{t};x" for t in texts) + "\n")
+    assert main(["classify", "--input", str(semicolons), "--model", str(tiny_model.path)]) == 0
+    stdout = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["topic"] for r in stdout] == [r["topic"] for r in results]
+
 
 def test_classify_store_writes_database(tiny_model: ModelArtifact, tmp_path: Path) -> None:
     from api.storage import Database, count_posts, get_post

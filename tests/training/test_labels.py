@@ -44,3 +44,16 @@ def test_an_unclosed_quote_is_a_clear_error(tmp_path: Path) -> None:
     labels = _write(tmp_path / "c.csv", 'ok,sampah,,,x\r\n"never closed,jalan,,,x\r\n')
     with pytest.raises(DataFileError, match=r"c\.csv.*malformed CSV"):
         read_labeled([labels], min_labels=1)
+
+
+def test_a_file_saved_with_semicolons(tmp_path: Path) -> None:
+    """A spreadsheet set to Indonesian saves CSV with semicolons; commas stay in the text."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        "\ufefftext;topic;kecamatan;kelurahan;source\r\n"
+        '"Lampu mati, gelap nian;\r\nsudah 3 hari";lampu_jalan;Sungai Serut;Sukamerindu;fb\r\n'
+        "sampah numpuk, bau;sampah;;;x\r\n".encode()
+    )
+    data = read_labeled([path], min_labels=1)
+    assert data.texts == ["Lampu mati, gelap nian;\r\nsudah 3 hari", "sampah numpuk, bau"]
+    assert data.labels == ["lampu_jalan", "sampah"]
