@@ -640,16 +640,14 @@ class FastPath:
         tf_modes = {(b.binary, b.sublinear_tf) for b in branches}
         self._uniform_tf = branches[0] if len(tf_modes) == 1 else None
         idf = np.ones(start)
-        fold = np.ones(start)
         for b in branches:
-            cols = slice(b.start, b.start + b.size)
             if b.idf is not None:
+                cols = slice(b.start, b.start + b.size)
                 idf[cols] = b.idf
                 b.idf = idf[cols]  # a view: not a second copy of the vectorizer's idf
-            fold[cols] = idf[cols] * b.weight
         self._idf = idf
-        # each column's branch weight, by branch (`features` folds it with idf per call: an
-        # array of every column's product would hold another 8 bytes a column)
+        # each column's branch weight, by branch (`_folded` multiplies it with idf when asked:
+        # an array of every column's product would hold another 8 bytes a column)
         self._branch_weights = np.array([b.weight for b in branches])
         self._gate: _Gate | None = None
         self._gate_heads: list[_Head] | None = None
@@ -669,7 +667,7 @@ class FastPath:
         if columns.shape[0] != start:
             raise Unsupported(f"the classifier reads {columns.shape[0]} features, not {start}")
         # idf and branch weight folded into the classifier's weights: one row per n-gram.
-        self._weights = np.ascontiguousarray(columns * fold[:, None])
+        self._weights = np.ascontiguousarray(columns * self._folded(np.arange(start))[:, None])
         self._heads = heads
         self._per_token, self._beside_per_token = self._plan_per_token()
 
