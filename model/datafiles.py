@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 
 class DataFileError(Exception):
@@ -29,15 +30,21 @@ def delimiter_of(header: str) -> str:
     return ","
 
 
+def dict_reader(fh: IO[str], **options: Any) -> csv.DictReader[str]:
+    """`csv.DictReader` over a seekable text file with the delimiter its header line uses
+    (`delimiter_of`)."""
+    delimiter = delimiter_of(fh.readline())
+    fh.seek(0)
+    return csv.DictReader(fh, delimiter=delimiter, **options)
+
+
 def read_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number, row) with cells stripped; row 1 is the header, data starts at 2."""
     if not path.is_file():
         raise DataFileError(path, None, "file not found")
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            delimiter = delimiter_of(fh.readline())
-            fh.seek(0)
-            reader = csv.DictReader(fh, delimiter=delimiter)
+            reader = dict_reader(fh)
             header = reader.fieldnames or []
             missing = [c for c in required if c not in header]
             if missing:

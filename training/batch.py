@@ -15,7 +15,7 @@ from api import service
 from api.schemas import PostIn
 from api.settings import Settings
 from api.storage import Database
-from model.datafiles import DataFileError, delimiter_of
+from model.datafiles import DataFileError, dict_reader
 from model.triage import Triage
 
 csv.field_size_limit(10_000_000)
@@ -43,9 +43,7 @@ def iter_posts(path: Path) -> Iterator[tuple[int, PostIn]]:
                     if line.strip()
                 )
             else:
-                delimiter = delimiter_of(fh.readline())
-                fh.seek(0)
-                reader = csv.DictReader(fh, delimiter=delimiter)
+                reader = dict_reader(fh)
                 if reader.fieldnames is None:
                     raise DataFileError(path, None, "file is empty")
                 if "text" not in reader.fieldnames:

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.datafiles import DataFileError, delimiter_of
+from model.datafiles import DataFileError, dict_reader
 
 csv.field_size_limit(10_000_000)
 
@@ -60,11 +60,7 @@ def read_labeled(
             raise DataFileError(path, None, "file is empty")
         # the csv module reads the line breaks itself: a quoted post may hold several lines, and
         # splitting the file into lines first would glue the words around each break together
-        reader = csv.DictReader(
-            io.StringIO(content, newline=""),
-            delimiter=delimiter_of(content.partition("\n")[0]),
-            strict=True,
-        )
+        reader = dict_reader(io.StringIO(content, newline=""), strict=True)
         header = reader.fieldnames or []
         for column in (text_column, label_column):
             if column not in header:
