@@ -42,6 +42,7 @@ from joblib import Parallel, delayed
 
 from api.settings import PROJECT_DIR
 from training.evaluate import (
+    ROUTING_TARGET,
     Selection,
     choose_threshold,
     known_labels_only,
@@ -119,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--label-column", default="instansi")
     parser.add_argument("--min-class-size", type=int, default=50)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--target", type=float, default=0.95, help="accuracy of routed posts")
+    parser.add_argument(
+        "--target", type=float, default=ROUTING_TARGET, help="accuracy of routed posts"
+    )
     parser.add_argument("--test-size", type=float, default=0.2)
     parser.add_argument(
         "--unseen",

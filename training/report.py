@@ -27,6 +27,7 @@ from sklearn.svm import LinearSVC
 from model.pipeline import ClassifierName, build_pipeline, gate_class_weights
 from model.routing import NOT_A_COMPLAINT
 from training.evaluate import (
+    ROUTING_TARGET,
     Selection,
     apply_threshold,
     choose_threshold,
@@ -477,7 +478,7 @@ def evaluate_holdout(
     factory: PipelineFactory,
     folds: int = 5,
     seed: int = 0,
-    target: float = 0.95,
+    target: float = ROUTING_TARGET,
 ) -> HoldoutResult:
     """The honest "unseen data" figure: nothing about the test part guides any choice."""
     started = time.perf_counter()
