@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 from collections import Counter
 from pathlib import Path
@@ -78,6 +79,60 @@ def test_probes_are_well_formed_and_kept_out_of_the_corpus(rows: list[dict[str, 
     assert [r["where"] for r in probes if _key(r["text"]) in corpus] == []
     counts = Counter(_key(r["text"]) for r in probes)
     assert [t for t, n in counts.items() if n > 1] == []
+
+
+# A corpus post paraphrases a probe post when they share a run of this many words and at
+# least this share of their words (difflib's ratio over word sequences)...
+_PARAPHRASE_RUN = 8
+_PARAPHRASE_RATIO = 0.4
+# ...unless the run is a formula every writer uses: a condolence, a letter's set phrase.
+_FORMULAS = ("innalillahi", "bahwa lampu penerangan jalan umum")
+
+
+def _words(text: str) -> list[str]:
+    return _key(text).split()
+
+
+def paraphrases(corpus: list[str], probes: list[str]) -> list[tuple[str, str]]:
+    """(corpus post, probe post) pairs where the first paraphrases the second."""
+    runs: dict[tuple[str, ...], list[str]] = {}
+    for probe in probes:
+        words = _words(probe)
+        for i in range(len(words) - _PARAPHRASE_RUN + 1):
+            runs.setdefault(tuple(words[i : i + _PARAPHRASE_RUN]), []).append(probe)
+    found = []
+    for text in corpus:
+        words = _words(text)
+        shared = {
+            probe
+            for i in range(len(words) - _PARAPHRASE_RUN + 1)
+            for probe in runs.get(tuple(words[i : i + _PARAPHRASE_RUN]), [])
+        }
+        for probe in shared:
+            other = _words(probe)
+            match = difflib.SequenceMatcher(None, words, other, autojunk=False)
+            longest = match.find_longest_match(0, len(words), 0, len(other))
+            run = " ".join(words[longest.a : longest.a + longest.size])
+            if match.ratio() >= _PARAPHRASE_RATIO and not run.startswith(_FORMULAS):
+                found.append((text, probe))
+    return found
+
+
+def test_paraphrase_check_finds_a_reworded_post() -> None:
+    probe = "SD di kebun beler kekurangan guru, satu guru pegang 2 kelas sekaligus. anak2 main"
+    assert paraphrases(
+        ["SD di Teluk Sepang kekurangan guru, satu guru pegang 2 kelas sekaligus"], [probe]
+    )
+    assert not paraphrases(["sekolah kami kekurangan guru, kelas digabung"], [probe])
+    condolence = "Innalillahi wa innailaihi rojiun turut berduka cita atas wafatnya pak RT kami"
+    assert not paraphrases([condolence.replace("pak RT kami", "bidan desa")], [condolence])
+
+
+def test_no_corpus_post_paraphrases_a_probe_post(rows: list[dict[str, str]]) -> None:
+    """A probe measures posts of a kind the model has not seen in any wording: no corpus post
+    says the same as a probe post in nearly the same words."""
+    probes = [r["text"] for r in _read(PROBE_FILES)]
+    assert paraphrases([r["text"] for r in rows], probes) == []
 
 
 def test_minimum_counts(rows: list[dict[str, str]]) -> None:
