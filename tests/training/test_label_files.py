@@ -44,6 +44,11 @@ def rows() -> list[dict[str, str]]:
     return _read(LABEL_FILES)
 
 
+@pytest.fixture(scope="module")
+def probes() -> list[dict[str, str]]:
+    return _read(PROBE_FILES)
+
+
 def test_labels_and_areas_are_known(rows: list[dict[str, str]]) -> None:
     _check_labels_and_areas(rows)
 
@@ -69,11 +74,12 @@ def test_no_duplicates(rows: list[dict[str, str]]) -> None:
     assert repeated == []
 
 
-def test_probes_are_well_formed_and_kept_out_of_the_corpus(rows: list[dict[str, str]]) -> None:
+def test_probes_are_well_formed_and_kept_out_of_the_corpus(
+    rows: list[dict[str, str]], probes: list[dict[str, str]]
+) -> None:
     """A probe measures posts the model never saw: none of its texts is in the corpus (up to
     case and punctuation), none repeats, and its labels and areas are the corpus's own."""
     assert len(PROBE_FILES) >= 4
-    probes = _read(PROBE_FILES)
     _check_labels_and_areas(probes)
     corpus = {_key(r["text"]) for r in rows}
     assert [r["where"] for r in probes if _key(r["text"]) in corpus] == []
@@ -128,11 +134,12 @@ def test_paraphrase_check_finds_a_reworded_post() -> None:
     assert not paraphrases([condolence.replace("pak RT kami", "bidan desa")], [condolence])
 
 
-def test_no_corpus_post_paraphrases_a_probe_post(rows: list[dict[str, str]]) -> None:
+def test_no_corpus_post_paraphrases_a_probe_post(
+    rows: list[dict[str, str]], probes: list[dict[str, str]]
+) -> None:
     """A probe measures posts of a kind the model has not seen in any wording: no corpus post
     says the same as a probe post in nearly the same words."""
-    probes = [r["text"] for r in _read(PROBE_FILES)]
-    assert paraphrases([r["text"] for r in rows], probes) == []
+    assert paraphrases([r["text"] for r in rows], [r["text"] for r in probes]) == []
 
 
 def test_minimum_counts(rows: list[dict[str, str]]) -> None:
