@@ -126,6 +126,11 @@ PLACE_BEFORE = FACILITY_BEFORE | frozenset(
         "arah",
         "jalur",
         "ruko",
+        # English, as residents mix it in ("the puskesmas in Sumber Jaya", "near Pagar Dewa")
+        "in",
+        "at",
+        "near",
+        "around",
     }
 )
 # Before whose it is, these make the name after it a place ("rumah saya Jembatan Kecil").
@@ -290,7 +295,7 @@ def _owned_after(tokens: list[str], start: int, words: frozenset[str]) -> bool:
 
 
 def _form_tokens(text: str) -> tuple[str, ...]:
-    return tuple(normalise_text(text, known_words=frozenset()).split())
+    return tuple(normalise_text(text, known_words=frozenset(), formal_words=False).split())
 
 
 class Gazetteer:

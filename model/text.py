@@ -462,6 +462,7 @@ def normalise_text(
     emoji_moods: dict[str, str] | None = None,
     prepared: bool = False,
     mention_words: bool = True,
+    formal_words: bool = True,
 ) -> str:
     """Normalise one post; see the module docstring for the steps.
 
@@ -470,6 +471,9 @@ def normalise_text(
     area resolver's clauses, whose hashtags it marks: `normalise_clauses`).
     `mention_words`: the words of the mentioned handles follow the post (`_mentions_read`);
     without it, as in the area resolver's text, a mention is its token alone.
+    `formal_words`: colloquial word forms are made formal (`formal_word`); without it, as in
+    the area resolver's text, words stay as written after the lexicon (a mistyped place name
+    such as "nangkah" is not read as the verb "menangkah").
 
     `phrases` (`lexicon_phrases(lexicon)`) only makes the lexicon step faster, and so does
     `formal`: `formal_word` with this lexicon and the dictionary's roots (e.g. cached).
@@ -482,7 +486,7 @@ def normalise_text(
     moods = load_emoji_moods() if emoji_moods is None else emoji_moods
     tokens = [_squeeze(t, known) for t in _tokens(text, known, moods, prepared, mention_words)]
     words = _apply_lexicon(tokens, lexicon, phrases)
-    if not lexicon:
+    if not lexicon or not formal_words:
         return " ".join(w for w in words if w != _BOUNDARY)
     roots = dictionary_words()
     if formal is None:
@@ -546,11 +550,13 @@ def normalise_clauses(
     **kwargs: Any,
 ) -> str:
     """`normalise_text` of each clause of `text` (`split_clauses`), joined by `BREAK_TOKEN`,
-    hashtags marked: what the area resolver reads."""
+    hashtags marked, words as written (not made formal): what the area resolver reads."""
     known = dictionary_words() if known_words is None else known_words
     moods = load_emoji_moods() if emoji_moods is None else emoji_moods
     return join_clauses(
-        normalise_text(c, lexicon, known, emoji_moods=moods, prepared=True, **kwargs)
+        normalise_text(
+            c, lexicon, known, emoji_moods=moods, prepared=True, formal_words=False, **kwargs
+        )
         for c in _prepared_clauses(text, known, moods)
     )
 
@@ -771,16 +777,18 @@ class _WordCache:
         self.formal = formal if lexicon else None
         self.entry = BoundedWordCache(self._entry, size)
 
-    def _words(self, words: list[str]) -> str:
-        """Replacement words made formal, without phrase boundaries, as `normalise_text` does."""
-        if self.formal is None:
+    def _words(self, words: list[str], made_formal: bool = True) -> str:
+        """Replacement words (made formal with `made_formal`), without phrase boundaries, as
+        `normalise_text` does."""
+        if self.formal is None or not made_formal:
             return " ".join([w for w in words if w != _BOUNDARY])
         roots, formal = self.roots, self.formal
         return " ".join([w if w in roots else formal(w) for w in words if w != _BOUNDARY])
 
     def _entry(self, token: str) -> tuple[str, str | None, str | None]:
-        """The token (squeezed), its output and its output with typos corrected (the same
-        string where none is; both None when the token starts a longer lexicon phrase).
+        """The token (squeezed), its output as written (not made formal: what the area resolver
+        reads) and its output made formal, typos corrected (what the model reads); one string
+        where they agree, both None when the token starts a longer lexicon phrase.
 
         `token` is a `_PIECE_RE` piece: a number or boundary marks stand for their tokens.
         """
@@ -793,8 +801,12 @@ class _WordCache:
         if word in self.multi:
             return word, None, None
         replacement = self.lexicon.get(word)
-        output = self._words([word] if replacement is None else replacement.split())
-        return word, output, output if self.typos is None else self.typos.text(output)
+        words = [word] if replacement is None else replacement.split()
+        output = self._words(words)
+        written = self._words(words, made_formal=False)
+        if written == output:
+            written = output  # one string held, not two equal ones
+        return word, written, output if self.typos is None else self.typos.text(output)
 
     def normalise(self, text: str, mention_words: bool | None = None) -> str:
         """What the features read: typos corrected, if this cache corrects them; the words of
@@ -806,12 +818,14 @@ class _WordCache:
 
     def normalise_clauses(self, text: str) -> str:
         """`normalise_clauses` with this lexicon, from the cached words, as written (no typo
-        correction: the area resolver reads place names this corpus may never have seen)."""
+        correction, no formal forms: the area resolver reads place names this corpus may never
+        have seen)."""
         clauses = _prepared_clauses(text, self.known, self.moods)
         return join_clauses(self._normalise_prepared(c, 1) for c in clauses)
 
     def _normalise_prepared(self, prepared: str, column: int) -> str:
-        """The post from its words' cached entries: `column` 1 as written, 2 corrected."""
+        """The post from its words' cached entries: `column` 1 as written, 2 made formal and
+        corrected."""
         entries = self.entry.many(_PIECE_RE.findall(prepared))
         pieces = [e[column] for e in entries]
         if None not in pieces:
@@ -828,7 +842,7 @@ class _WordCache:
             piece = pieces[i]
             if piece is None:
                 words, used = _lexicon_step(tokens, i, self.lexicon, self.phrases)
-                piece = self._words(words)
+                piece = self._words(words, made_formal=column == 2)
                 if typos is not None:
                     piece = typos.text(piece)
             else:

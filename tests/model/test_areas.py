@@ -103,6 +103,12 @@ def gazetteer() -> Gazetteer:
         ("got tersumbat pd. nangka depan masjid", "Singaran Pati", "Padang Nangka"),
         ("Pd. Jati banjir lagi", "Ratu Samban", "Padang Jati"),
         ("Sampah numpuk dkt pasar pd harapan", "Gading Cempaka", "Padang Harapan"),
+        # a name mistyped into what a colloquial verb could be ("nangkah", as "nolak" is
+        # "menolak"): the resolver reads words as written, not made formal
+        ("jalan di padang nangkah rusak parah", "Singaran Pati", "Padang Nangka"),
+        # English place words mixed in, before a name that is also an ordinary word
+        ("the puskesmas in sumber jaya is always closed", "Kampung Melayu", "Sumber Jaya"),
+        ("garbage piling up near Penurunan market", "Ratu Samban", "Penurunan"),
         # a marker, then whose it is, then a name that is another city's
         ("Koperasi di kelurahan kami Semarang sudah dibentuk", "Sungai Serut", "Semarang"),
         ("aek PDAM mati tigo hari di kelurahan ambo Surabaya", "Sungai Serut", "Surabaya"),
@@ -154,6 +160,8 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "PS Bengkulu menang 2-0 semalam, mantap",
         # another city's hashtag
         "macet parah di jalan tol #surabaya",
+        # an English place word before another city's name: that city
+        "my cousin in Surabaya says the traffic is worse there",
         "jembatan kecil dari papan di kebun belakang patah",
         # a place word before a name holds no more than the file's blockers around it
         "motor saya lewat jembatan kecil di kebun",

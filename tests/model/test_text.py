@@ -354,6 +354,18 @@ def test_clauses_are_normalised_alone_and_joined_by_a_break() -> None:
     assert normalise_clauses("") == "" and normalise_clauses("?!") == ""
 
 
+def test_the_area_resolver_reads_words_as_written_not_made_formal() -> None:
+    """A mistyped place name that looks like a colloquial verb ("nangkah" as "nolak" is
+    "menolak") stays as written for the area resolver; the model reads the formal form."""
+    text = "jalan di padang nangkah, namonyo rusak"
+    assert normalise_text(text) == "jalan di padang menangkah namanya rusak"
+    assert normalise_clauses(text) == f"jalan di padang nangkah {BREAK_TOKEN} namonyo rusak"
+    assert _FITTED.normalise_clauses_one(text) == normalise_clauses(
+        text, lexicon=_FITTED.lexicon_, known_words=_FITTED._known()
+    )
+    assert "menangkah" in _FITTED.normalise_one(text)
+
+
 def test_hashtags_are_marked_for_the_area_resolver_only() -> None:
     text = "banjir lagi #lingkarbarat"
     assert normalise_clauses(text) == f"banjir lagi {HASHTAG_TOKEN} lingkar barat"
