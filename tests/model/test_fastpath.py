@@ -460,7 +460,11 @@ def test_bigrams_are_indexed_once_by_their_two_words(
     assert word.start == 0 and vectorizer.ngram_range == (1, 2)
     bigrams = {t: j for t, j in vectorizer.vocabulary_.items() if " " in t}
     assert bigrams
-    indexed = {f"{a} {b}": j for a, following in pairs.items() for b, j in following.items()}
+    indexed = {
+        f"{a} {b}": int(fast._original[j])  # the vectorizer's column of each column here
+        for a, following in pairs.items()
+        for b, j in following.items()
+    }
     assert indexed == bigrams
     assert not any(" " in t for t in word.vocabulary)
     assert sorted(word.terms()) == sorted(vectorizer.vocabulary_)
@@ -476,11 +480,34 @@ def test_bigrams_are_indexed_once_by_their_two_words(
     bigram = next(t for t in sorted(bigrams) if stem(t) == t and len(set(t.split())) == 2)
     parts: list[bytes] = []
     word.add_columns(f"{bigram} {bigram} qzxv", parts)
-    columns = sorted(np.frombuffer(b"".join(parts), dtype=np.int32).tolist())
+    found = np.frombuffer(b"".join(parts), dtype=np.int32)
+    columns = sorted(fast._original[found].tolist())
     vocabulary = vectorizer.vocabulary_
     grams = word_analyzer(vectorizer)(f"{bigram} {bigram} qzxv")
     assert columns == sorted(vocabulary[g] for g in grams if g in vocabulary)
     assert columns.count(bigrams[bigram]) == 2
+
+
+def test_columns_are_numbered_most_frequent_first_within_each_branch(
+    small_corpus: tuple[list[str], list[str]],
+) -> None:
+    """Each branch's weight rows are held in idf order (the rows most posts read lie together),
+    within the branch's own range; `_original` maps them back to the vectorizer's columns."""
+    pipeline = _fit(build_pipeline("svc", calibration_cv=3), small_corpus)
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    union = pipeline.named_steps["features"]
+    for b, (_, branch) in zip(fast._branches, union.transformer_list, strict=True):
+        vectorizer = branch.steps[-1][1] if isinstance(branch, Pipeline) else branch
+        held = slice(b.start, b.start + b.size)
+        idf = fast._idf(np.arange(b.start, b.start + b.size))
+        assert np.all(np.diff(idf) >= 0)  # most frequent first
+        original = fast._original[held]
+        assert sorted(original.tolist()) == list(range(b.start, b.start + b.size))
+        np.testing.assert_array_equal(idf, vectorizer.idf_[original - b.start])
+        assert not np.array_equal(original, np.arange(b.start, b.start + b.size))
+        for term, j in list(b.vocabulary.items())[:50]:
+            assert vectorizer.vocabulary_[term] == original[j - b.start] - b.start
 
 
 def test_char_wb_analyzer_matches_sklearn() -> None:
