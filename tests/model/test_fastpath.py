@@ -19,7 +19,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from model.artifact import ModelArtifact, load_artifact
-from model.fastpath import FastPath, word_analyzer
+from model.fastpath import FastPath, _factorise, word_analyzer
 from model.pipeline import CLASSIFIERS, ClassifierName, build_pipeline
 from model.routing import NOT_A_COMPLAINT, Directory, TagPolicy
 from model.stem import SastrawiStemmer
@@ -508,6 +508,56 @@ def test_columns_are_numbered_most_frequent_first_within_each_branch(
         assert not np.array_equal(original, np.arange(b.start, b.start + b.size))
         for term, j in list(b.vocabulary.items())[:50]:
             assert vectorizer.vocabulary_[term] == original[j - b.start] - b.start
+
+
+def _rebuilt(rows: np.ndarray, row_of: np.ndarray | None, scale: np.ndarray | None) -> np.ndarray:
+    """Each column's weights from `_factorise`'s output."""
+    assert row_of is not None and scale is not None
+    rebuilt: np.ndarray = rows[row_of] * scale[:, None]
+    return rebuilt
+
+
+def test_rows_that_are_multiples_of_one_direction_are_held_once() -> None:
+    rng = np.random.default_rng(3)
+    directions = rng.normal(size=(40, 16))
+    group = rng.integers(0, 40, size=3000)
+    multiples = directions[group] * rng.uniform(-2.0, 2.0, size=(3000, 1))
+    own = rng.normal(size=(500, 16))  # rows of their own direction
+    weights = np.vstack([multiples, own, np.zeros((200, 16))])
+    weights = weights[rng.permutation(len(weights))]
+    rows, row_of, scale = _factorise(weights.copy())
+    assert rows.shape[0] <= 40 + 500 + 1  # a direction, each own row, the zero rows
+    np.testing.assert_allclose(_rebuilt(rows, row_of, scale), weights, rtol=0, atol=1e-12)
+    # a row of its own is held as it is, its scale exactly 1
+    assert row_of is not None and scale is not None
+    for i in np.flatnonzero(np.isin(weights, own).all(axis=1))[:20]:
+        assert scale[i] == 1.0 and np.array_equal(rows[row_of[i]], weights[i])
+
+
+def test_rows_of_no_shared_direction_stay_as_they_are() -> None:
+    weights = np.random.default_rng(4).normal(size=(300, 16))
+    rows, row_of, scale = _factorise(weights.copy())
+    assert row_of is None and scale is None
+    assert np.array_equal(rows, weights)
+
+
+def test_n_grams_of_one_post_share_one_weight_row(
+    small_corpus: tuple[list[str], list[str]],
+) -> None:
+    """The fitted model's word n-grams seen in one post are held as one row per post."""
+    pipeline = _fit(build_pipeline("svc", calibration_cv=3), small_corpus)
+    fast = FastPath(pipeline)
+    assert fast.is_fast and fast._row_of is not None and fast._scale is not None
+    assert fast._weights.shape[0] < fast.n_features
+    classify = pipeline.named_steps["classify"]
+    assert isinstance(classify.topics_, CalibratedClassifierCV)
+    # the topic model's coefficients, in the fast path's column order, rebuilt from the rows
+    svc = classify.topics_.calibrated_classifiers_[0].estimator
+    coef = svc.coef_.T[fast._original]
+    rebuilt = _rebuilt(fast._weights, fast._row_of, fast._scale)
+    folded = fast._folded(np.arange(fast.n_features))
+    topic_part = rebuilt[:, : coef.shape[1]] / folded[:, None]
+    np.testing.assert_allclose(topic_part, coef, rtol=1e-9, atol=1e-12)
 
 
 def test_char_wb_analyzer_matches_sklearn() -> None:
