@@ -692,11 +692,11 @@ class FastPath:
         if columns.shape[0] != start:
             raise Unsupported(f"the classifier reads {columns.shape[0]} features, not {start}")
         self._original = self._renumber()
-        columns = columns[self._original]
         # idf and branch weight folded into the classifier's weights: one row per n-gram.
-        weights = columns * self._folded(np.arange(start))[:, None]
+        columns = columns[self._original]
+        columns *= self._folded(np.arange(start))[:, None]
+        self._weights, self._row_of, self._scale = _factorise(columns)
         del columns
-        self._weights, self._row_of, self._scale = _factorise(weights)
         self._heads = heads
         self._per_token, self._beside_per_token = self._plan_per_token()
 
@@ -933,6 +933,7 @@ def _union_features(union: FeatureUnion, texts: list[str], content_only: bool) -
 # Rows of the weight matrix that are one multiple of another, within this share of the row's
 # largest weight, are held as that multiple (`_factorise`); exact ones differ by ~5e-16.
 _FACTOR_TOLERANCE = 1e-12
+_FACTOR_BLOCK = 16_384
 
 
 def _factorise(
@@ -946,31 +947,40 @@ def _factorise(
     vector per post, and zero for a post that is no support vector. Each such group is held as
     one row (unit length) and each of its columns as the group's row and a scale: ~12 bytes a
     column instead of 8 per output. Returns (rows, the row of each column, the scale of each
-    column), or (weights, None, None) where grouping saves no memory.
+    column), or (weights, None, None) where grouping saves no memory. Works through the rows
+    a block at a time, so that loading a model needs no full-size temporary copies.
     """
     n, k = weights.shape
     norms = np.sqrt(np.einsum("ij,ij->i", weights, weights))
-    unit = weights / np.where(norms == 0.0, 1.0, norms)[:, None]
-    largest = np.abs(unit).argmax(axis=1)
-    sign = np.sign(unit[np.arange(n), largest])
-    sign[sign == 0.0] = 1.0
-    unit *= sign[:, None]
-    # rows of one direction share a key: the bits of the rounded direction (-0.0 + 0.0 is 0.0)
-    # mixed into one number (rows that collide differ beyond the tolerance and stay as they are)
-    bits = (np.round(unit, 9) + 0.0).view(np.uint64)
+    norms[norms == 0.0] = 1.0
     mix = np.random.default_rng(0).integers(1, 1 << 63, size=k, dtype=np.uint64) | np.uint64(1)
-    key = (bits * mix).sum(axis=1, dtype=np.uint64)  # wraps around, as meant
-    del bits
+    sign = np.empty(n)
+    key = np.empty(n, dtype=np.uint64)
+    for lo in range(0, n, _FACTOR_BLOCK):
+        unit = _unit_rows(weights, norms, lo)
+        block = slice(lo, lo + len(unit))
+        largest = np.abs(unit).argmax(axis=1)
+        sign[block] = np.where(unit[np.arange(len(unit)), largest] < 0.0, -1.0, 1.0)
+        unit *= sign[block, None]
+        # rows of one direction share a key: the bits of the rounded direction (-0.0 + 0.0 is
+        # 0.0) mixed into one number (rows that collide differ beyond the tolerance and stay)
+        bits = (np.round(unit, 9) + 0.0).view(np.uint64)
+        key[block] = (bits * mix).sum(axis=1, dtype=np.uint64)  # wraps around, as meant
     _, first, group, counts = np.unique(
         key, return_index=True, return_inverse=True, return_counts=True
     )
     del key
     group = group.ravel()
-    representative = unit[first]
-    del unit
-    scale = np.einsum("ij,ij->i", weights, representative[group])
-    error = np.abs(weights - scale[:, None] * representative[group]).max(axis=1)
-    held = (counts[group] >= 2) & (error <= _FACTOR_TOLERANCE * np.abs(weights).max(axis=1))
+    representative = weights[first] / norms[first, None] * sign[first, None]
+    scale = np.empty(n)
+    held = counts[group] >= 2
+    for lo in range(0, n, _FACTOR_BLOCK):
+        block = slice(lo, lo + _FACTOR_BLOCK)
+        rep = representative[group[block]]
+        rows = weights[block]
+        scale[block] = np.einsum("ij,ij->i", rows, rep)
+        error = np.abs(rows - scale[block, None] * rep).max(axis=1)
+        held[block] &= error <= _FACTOR_TOLERANCE * np.abs(rows).max(axis=1)
     used = np.unique(group[held])
     saved = int(held.sum()) * k * 8 - used.size * k * 8 - n * (4 + 8)
     if saved <= 0:
@@ -981,10 +991,18 @@ def _factorise(
     row_of = np.empty(n, dtype=_COL)
     row_of[dense] = np.arange(dense.size)
     row_of[held] = slot[group[held]]
-    scales = np.ones(n)  # 1.0 leaves a dense row's value as it is
-    scales[held] = scale[held]
-    rows = np.ascontiguousarray(np.vstack([weights[dense], representative[used]]))
-    return rows, row_of, scales
+    scale[~held] = 1.0  # leaves a dense row's value as it is
+    rows = np.empty((dense.size + used.size, k))
+    rows[: dense.size] = weights[dense]
+    rows[dense.size :] = representative[used]
+    return rows, row_of, scale
+
+
+def _unit_rows(weights: np.ndarray, norms: np.ndarray, lo: int) -> np.ndarray:
+    """Rows `lo` to `lo + _FACTOR_BLOCK` of `weights` divided by their norms."""
+    block = slice(lo, lo + _FACTOR_BLOCK)
+    out: np.ndarray = weights[block] / norms[block, None]
+    return out
 
 
 def _csr_times(
