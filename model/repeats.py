@@ -16,15 +16,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from model.areas import MARKERS, Gazetteer
-from model.text import PLACEHOLDERS
+from model.text import PLACEHOLDERS, formal_word, load_lexicon
 
 _NOISE = frozenset({"rt", "rw", "gang", "jalan"}) | MARKERS | PLACEHOLDERS
 
 
 def place_words(gazetteer: Gazetteer) -> frozenset[str]:
-    """Every token of every area name and alias, plus markers such as "kelurahan"."""
+    """Every token of every area name and alias, as written and made formal, plus markers such
+    as "kelurahan": the area resolver reads names as written, the model's text holds them made
+    formal ("Sido Mulyo" is "sida mulyo" there)."""
     words = {token for area in gazetteer.areas for form in area.forms for token in form}
-    return frozenset(words) | _NOISE
+    lexicon = load_lexicon()
+    formal = {formal_word(token, lexicon) for token in words}
+    return frozenset(words | formal) | _NOISE
 
 
 def without_places(normalised: str, places: frozenset[str]) -> str:
