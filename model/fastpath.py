@@ -957,8 +957,8 @@ def _factorise(
     sign = np.empty(n)
     key = np.empty(n, dtype=np.uint64)
     for lo in range(0, n, _FACTOR_BLOCK):
-        unit = _unit_rows(weights, norms, lo)
-        block = slice(lo, lo + len(unit))
+        block = slice(lo, lo + _FACTOR_BLOCK)
+        unit = weights[block] / norms[block, None]
         largest = np.abs(unit).argmax(axis=1)
         sign[block] = np.where(unit[np.arange(len(unit)), largest] < 0.0, -1.0, 1.0)
         unit *= sign[block, None]
@@ -996,13 +996,6 @@ def _factorise(
     rows[: dense.size] = weights[dense]
     rows[dense.size :] = representative[used]
     return rows, row_of, scale
-
-
-def _unit_rows(weights: np.ndarray, norms: np.ndarray, lo: int) -> np.ndarray:
-    """Rows `lo` to `lo + _FACTOR_BLOCK` of `weights` divided by their norms."""
-    block = slice(lo, lo + _FACTOR_BLOCK)
-    out: np.ndarray = weights[block] / norms[block, None]
-    return out
 
 
 def _csr_times(

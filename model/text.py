@@ -777,10 +777,10 @@ class _WordCache:
         self.formal = formal if lexicon else None
         self.entry = BoundedWordCache(self._entry, size)
 
-    def _words(self, words: list[str], made_formal: bool = True) -> str:
-        """Replacement words (made formal with `made_formal`), without phrase boundaries, as
+    def _words(self, words: list[str], formal_words: bool = True) -> str:
+        """Replacement words (made formal with `formal_words`), without phrase boundaries, as
         `normalise_text` does."""
-        if self.formal is None or not made_formal:
+        if self.formal is None or not formal_words:
             return " ".join([w for w in words if w != _BOUNDARY])
         roots, formal = self.roots, self.formal
         return " ".join([w if w in roots else formal(w) for w in words if w != _BOUNDARY])
@@ -803,7 +803,7 @@ class _WordCache:
         replacement = self.lexicon.get(word)
         words = [word] if replacement is None else replacement.split()
         output = self._words(words)
-        written = self._words(words, made_formal=False)
+        written = self._words(words, formal_words=False)
         if written == output:
             written = output  # one string held, not two equal ones
         return word, written, output if self.typos is None else self.typos.text(output)
@@ -842,7 +842,7 @@ class _WordCache:
             piece = pieces[i]
             if piece is None:
                 words, used = _lexicon_step(tokens, i, self.lexicon, self.phrases)
-                piece = self._words(words, made_formal=column == 2)
+                piece = self._words(words, formal_words=column == 2)
                 if typos is not None:
                     piece = typos.text(piece)
             else:
