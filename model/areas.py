@@ -317,18 +317,26 @@ class Gazetteer:
                 if len(joined) >= MARKED_FUZZY_MIN_LEN and form not in area.exact_forms:
                     self._joined.setdefault(joined, area)
                     self._word_starts.setdefault(joined, _word_starts(form))
-        # typo candidates by (first letter, length): a query is compared with few names
-        self._fuzzy_index: dict[tuple[str, int], list[str]] = {}
+        # typo candidates by first letter, shortest first (as listed within a length): a window
+        # is compared with them in one C-level scan, which drops a name whose length is more
+        # than two away before comparing it
+        self._fuzzy_names: dict[str, list[str]] = {}
         # first letter -> the lengths a query may have to be compared with a name (+-2): of
         # the names any window may be a typo of, and of all, for a window after a marker
         self._near_lengths: dict[str, set[int]] = {}
         self._near_lengths_marked: dict[str, set[int]] = {}
-        for key in self._joined:
-            self._fuzzy_index.setdefault((key[0], len(key)), []).append(key)
+        # the beginnings of those names by first letter: a window is within two edits of a name
+        # only if its first word is within two edits of one of them (the edits on that word's
+        # letters are some of the window's), so a word that is not (most words) starts none
+        self._name_starts: dict[str, list[str]] = {}
+        for key in sorted(self._joined, key=len):
+            self._fuzzy_names.setdefault(key[0], []).append(key)
+            self._name_starts.setdefault(key[0], []).extend(key[:k] for k in range(1, len(key) + 1))
             near = range(len(key) - 2, len(key) + 3)
             self._near_lengths_marked.setdefault(key[0], set()).update(near)
             if len(key) >= FUZZY_MIN_LEN:
                 self._near_lengths.setdefault(key[0], set()).update(near)
+        self._name_starts = {c: list(dict.fromkeys(v)) for c, v in self._name_starts.items()}
         # "#kelbentiring": the joined name after a marker, read as the marker and the name
         self._marked: set[tuple[str, ...]] = set()
         for area in self.areas:
@@ -373,6 +381,7 @@ class Gazetteer:
         self.kelurahan_of = {a.name: a.kecamatan for a in self.areas if a.level == "kelurahan"}
         # the names a written word is a typo of depend on the word alone: computed once per word
         self._typos_of = BoundedWordCache(self._typo_keys, FUZZY_CACHE_SIZE)
+        self._may_start_name = BoundedWordCache(self._starts_a_name, FUZZY_CACHE_SIZE)
 
     @classmethod
     def from_csv(cls, path: Path) -> Gazetteer:
@@ -525,13 +534,16 @@ class Gazetteer:
         (of `FUZZY_MIN_LEN` letters or more, or of `MARKED_FUZZY_MIN_LEN` right after a marker).
 
         A window never holds a marker or a placeholder token nor starts or ends with a glue
-        word, and is only compared when a name of its first letter has a length near its own.
+        word, and is only compared when a name of its first letter has a length near its own and
+        the window's first word is near the beginning of such a name (`_starts_a_name`).
         """
         hits: list[_Hit] = []
         n = len(tokens)
         bad = [t in MARKERS or t.startswith("_") for t in tokens]
         glue = [t in _GLUE for t in tokens]
-        for i in range(n):
+        # most words begin no name: one C-level pass over the cache finds the few that may
+        starts = self._may_start_name.many(tokens)
+        for i in itertools.compress(range(n), starts):
             if bad[i] or glue[i]:
                 continue
             marked = i > 0 and tokens[i - 1] in FUZZY_MARKERS
@@ -550,7 +562,7 @@ class Gazetteer:
                 if total not in lengths:
                     continue
                 keys = self._typos_of(" ".join(tokens[i : j + 1]))
-                if not marked:
+                if keys and not marked:
                     keys = tuple(k for k in keys if len(k) >= FUZZY_MIN_LEN)
                 if not keys or (j == i and self._ordinary(tokens[i], marked)):
                     continue
@@ -599,6 +611,13 @@ class Gazetteer:
                 return True
         return False
 
+    def _starts_a_name(self, word: str) -> bool:
+        """Whether `word` is within two edits of the beginning of a name of its first letter
+        (a window it starts may then be a typo of that name)."""
+        starts = self._name_starts.get(word[0], ())
+        found = process.extractOne(word, starts, scorer=Levenshtein.distance, score_cutoff=2)
+        return found is not None
+
     def _typo_keys(self, window: str) -> tuple[str, ...]:
         """The joined names the words of `window`, joined, are within the allowed edit distance
         of, or a swap of two letters from (`_swapped`, not at a word's first letter in either)."""
@@ -606,25 +625,25 @@ class Gazetteer:
         query = "".join(words)
         query_starts: frozenset[int] | None = None
         keys = []
-        distance = Levenshtein.distance
-        for n in range(len(query) - 2, len(query) + 3):
-            for key in self._fuzzy_index.get((query[0], n), ()):
-                # a swap of two letters is two edits: a key further away than that is neither
-                d = distance(query, key, score_cutoff=2)
-                if d > 2:
-                    continue
-                if query_starts is None:
-                    query_starts = _word_starts(words)
-                limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
-                if _swapped(query, key, query_starts, self._word_starts[key]) or (
-                    d <= limit
-                    and all(
-                        _slip(query[op.src_pos], key[op.dest_pos])
-                        for op in Levenshtein.editops(query, key)
-                        if op.tag == "replace"
-                    )
-                ):
-                    keys.append(key)
+        names = self._fuzzy_names.get(query[0], ())
+        # a swap of two letters is two edits: a name further away than that is neither
+        near = process.extract(
+            query, names, scorer=Levenshtein.distance, score_cutoff=2, limit=None
+        )
+        # in the order of `names` (by length, then as listed), not by distance
+        for key, d, _ in sorted(near, key=lambda found: found[2]):
+            if query_starts is None:
+                query_starts = _word_starts(words)
+            limit = 2 if len(key) >= FUZZY_LONG_LEN else 1
+            if _swapped(query, key, query_starts, self._word_starts[key]) or (
+                d <= limit
+                and all(
+                    _slip(query[op.src_pos], key[op.dest_pos])
+                    for op in Levenshtein.editops(query, key)
+                    if op.tag == "replace"
+                )
+            ):
+                keys.append(key)
         return tuple(keys)
 
     def resolve(self, normalised: str) -> AreaMatch:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from rapidfuzz.distance import Levenshtein
 
 from model.areas import Gazetteer
 from model.datafiles import DataFileError
@@ -616,3 +618,37 @@ def test_a_facility_named_after_an_area_makes_its_name_a_place(
     gazetteer: Gazetteer, text: str, kelurahan: str | None
 ) -> None:
     assert gazetteer.resolve(normalise_clauses(text)).kelurahan == kelurahan
+
+
+def test_a_window_within_two_edits_of_a_name_begins_with_a_word_that_starts_one(
+    gazetteer: Gazetteer,
+) -> None:
+    """The typo search skips windows whose first word begins no name (`_starts_a_name`); that
+    must never skip a window that is a typo of a name. Windows made from every joined name by
+    one or two random edits, cut into words at random places."""
+    rng = random.Random(0)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    checked = 0
+    for key in [k for names in gazetteer._fuzzy_names.values() for k in names]:
+        for _ in range(60):
+            chars = list(key)
+            for _ in range(rng.randint(1, 2)):
+                at = rng.randrange(1, len(chars))  # the first letter stays: names are by it
+                edit = rng.choice(("drop", "add", "change"))
+                if edit == "drop" and len(chars) > 2:
+                    del chars[at]
+                elif edit == "add":
+                    chars.insert(at, rng.choice(letters))
+                else:
+                    chars[at] = rng.choice(letters)
+            joined = "".join(chars)
+            if Levenshtein.distance(joined, key) > 2:
+                continue
+            cuts = sorted(rng.sample(range(1, len(joined)), min(2, len(joined) - 1)))
+            first = joined[: cuts[0]] if rng.random() < 0.7 else joined
+            assert gazetteer._starts_a_name(first), (key, joined, first)
+            checked += 1
+    assert checked > 1000
+    # and most words begin no name, which is what makes the check worth having
+    words = ["rusak", "menumpuk", "tolong", "diperbaiki", "kemarin", "pelayanan", "petugas"]
+    assert not any(gazetteer._starts_a_name(w) for w in words)
