@@ -426,6 +426,26 @@ def test_alias_the_lexicon_rewrites_is_matched_only_as_written(tmp_path: Path) -
     assert areas.resolve(normalise_clauses("tergantung kel. pd jati")).kelurahan == "Padang Jati"
 
 
+def test_a_landmark_listed_as_an_alias_reads_as_its_kelurahan(tmp_path: Path) -> None:
+    """A city lists the places residents name instead of their kelurahan (a hospital, a market,
+    a housing estate) as aliases of the kelurahan they lie in (README, "Another city")."""
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases\n"
+        "kecamatan,Kota Lama,,\n"
+        "kelurahan,Sukamaju,Kota Lama,RSUD Harapan Bunda|Pasar Pagi Sentosa\n"
+    )
+    areas = Gazetteer.from_csv(path)
+    for text in (
+        "antri 6 jam di RSUD Harapan Bunda, dokter dak datang2",
+        "parkir liar di depan pasar pagi sentosa tiap subuh",
+        "lampu jalan mati di dekat psr pagi sentosa",  # "psr": the lexicon's "pasar"
+    ):
+        match = areas.resolve(normalise_clauses(text))
+        assert (match.kecamatan, match.kelurahan) == ("Kota Lama", "Sukamaju"), text
+    assert not areas.resolve(normalise_clauses("pasar pagi ini sepi")).found
+
+
 @pytest.mark.parametrize(
     ("text", "kelurahan"),
     [
