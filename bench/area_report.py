@@ -31,7 +31,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
-    gazetteer = Gazetteer.from_csv(data_dir / "areas.csv")
+    gazetteer = Gazetteer.from_data_dir(data_dir)
     data = read_labeled(args.labels or default_label_files(data_dir), min_labels=1)
     kel_total = kel_ok = kec_total = kec_ok = empty_total = empty_found = 0
     errors = []

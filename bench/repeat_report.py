@@ -42,7 +42,7 @@ def main() -> None:
         raise SystemExit("no model: run `tandai train` first")
     artifact = load_artifact(path)
     fast = FastPath(artifact.pipeline)
-    places = place_words(Gazetteer.from_csv(settings.data_dir / "areas.csv"))
+    places = place_words(Gazetteer.from_data_dir(settings.data_dir))
 
     def vectors(texts: list[str]) -> object:
         """The features the service compares (`Triage.similarity_features`)."""

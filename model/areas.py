@@ -38,6 +38,9 @@ swapped, neither of them a word's first ("pagar dwea" is Pagar Dewa, "tambak asr
 Tambaksari), and never when the word as written is itself an Indonesian word ("meninggal" is
 not a typo of "Menanggal"). A name that needs
 context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamatan ...").
+A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
+Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
+`elsewhere.csv` lists those places (provinces, regencies, cities).
 A name matched exactly is not swallowed by a typo of a longer name that begins or ends with it
 when the words around it are ordinary words: "sawah lebar bau" is Sawah Lebar, "sawah lebar
 brau" is Sawah Lebar Baru.
@@ -298,12 +301,39 @@ def _form_tokens(text: str) -> tuple[str, ...]:
     return tuple(normalise_text(text, known_words=frozenset(), formal_words=False).split())
 
 
+def _read_elsewhere(path: Path, areas: Sequence[Area]) -> list[tuple[str, ...]]:
+    """The names of a file of places outside the city, as word sequences. A name may not begin
+    or end one of the city's own names ("Padang" beside "Padang Harapan"): a list of the city's
+    places ("Kebun Beler, Padang Harapan") would read as one place qualified by another."""
+    own = [form for area in areas for form in area.forms]
+    names: list[tuple[str, ...]] = []
+    for number, row in read_rows(path, ("name",)):
+        tokens = _form_tokens(row["name"])
+        if not tokens:
+            raise DataFileError(path, number, f"name {row['name']!r} has no letters")
+        clash = next(
+            (f for f in own if f[: len(tokens)] == tokens or f[-len(tokens) :] == tokens), None
+        )
+        if clash is not None:
+            raise DataFileError(
+                path,
+                number,
+                f"{row['name']!r} begins or ends this city's own name {' '.join(clash)!r} "
+                "(areas.csv); leave it out",
+            )
+        names.append(tokens)
+    return names
+
+
 class Gazetteer:
     """The areas of one city, read from an areas CSV (level, name, kecamatan, aliases,
     needs_context)."""
 
-    def __init__(self, areas: Iterable[Area]) -> None:
+    def __init__(self, areas: Iterable[Area], elsewhere: Iterable[tuple[str, ...]] = ()) -> None:
         self.areas = list(areas)
+        # places outside the city (normalised word sequences) that qualify a name beside them
+        self._elsewhere = frozenset(elsewhere)
+        self._elsewhere_lengths = sorted({len(e) for e in self._elsewhere})
         self._exact: dict[tuple[str, ...], list[Area]] = {}
         self._joined: dict[str, Area] = {}
         # where each word of a joined name starts: a swap of letters may not touch a first one
@@ -384,7 +414,21 @@ class Gazetteer:
         self._may_start_name = BoundedWordCache(self._starts_a_name, FUZZY_CACHE_SIZE)
 
     @classmethod
-    def from_csv(cls, path: Path) -> Gazetteer:
+    def from_csv(cls, path: Path, elsewhere_path: Path | None = None) -> Gazetteer:
+        """The areas of `path`; with `elsewhere_path` (a CSV with a `name` column), the places
+        outside the city whose name beside one of its names makes that name theirs."""
+        gazetteer = cls._read_areas(path)
+        if elsewhere_path is None or not elsewhere_path.is_file():
+            return gazetteer
+        return cls(gazetteer.areas, _read_elsewhere(elsewhere_path, gazetteer.areas))
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> Gazetteer:
+        """A city's `areas.csv`, with `elsewhere.csv` beside it if there is one."""
+        return cls.from_csv(data_dir / "areas.csv", data_dir / "elsewhere.csv")
+
+    @classmethod
+    def _read_areas(cls, path: Path) -> Gazetteer:
         areas: list[Area] = []
         seen: set[tuple[str, str]] = set()
         kecamatan: set[str] = set()
@@ -692,6 +736,8 @@ class Gazetteer:
             h.home = self._after_home_words(tokens, start)
             if before in STREET_BEFORE:
                 h.score = min(h.score, STREET_SCORE)
+        # Another place's name beside it: the name is that place's, whatever the context.
+        hits = [h for h in hits if not self._beside_elsewhere(tokens, h.start, h.end)]
         # Co-mention: a kelurahan and its kecamatan vouch for each other.
         strong = [h for h in hits if h.context_ok]
         for h in hits:
@@ -707,6 +753,25 @@ class Gazetteer:
         if not hits:
             return NO_AREA
         return self._combine(hits)
+
+    def _beside_elsewhere(self, tokens: list[str], start: int, end: int) -> bool:
+        """Whether a place outside the city qualifies the name: right after it, a comma between
+        them or not, "kota"/"kabupaten"/"provinsi" before it or not ("Sukarami, Palembang",
+        "Muaradua OKU Selatan", "Pagar Dewa, Kab. Tulang Bawang Barat"), or right before it
+        with nothing between ("Palembang Sukarami"; after a comma or a full stop the name may
+        well be this city's again: "baru pulang dari Palembang. Sukarami banjir")."""
+        if not self._elsewhere:
+            return False
+        n = len(tokens)
+        after = end + 1 if end < n and tokens[end] == BREAK_TOKEN else end
+        while after < n and tokens[after] in CITY_BEFORE:
+            after += 1
+        for size in self._elsewhere_lengths:
+            if tuple(tokens[after : after + size]) in self._elsewhere:
+                return True
+            if start >= size and tuple(tokens[start - size : start]) in self._elsewhere:
+                return True
+        return False
 
     @staticmethod
     def _has_context(hit: _Hit, tokens: list[str], before: str, after: str) -> bool:

@@ -94,7 +94,7 @@ class Directory:
 
     @classmethod
     def from_dir(cls, data_dir: Path) -> Directory:
-        gazetteer = Gazetteer.from_csv(data_dir / "areas.csv")
+        gazetteer = Gazetteer.from_data_dir(data_dir)
         topics_path = data_dir / "topics.csv"
         topics = [
             Topic(r["code"], r["name"], r.get("description", ""))

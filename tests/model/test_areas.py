@@ -14,7 +14,7 @@ from tests.conftest import DATA_DIR
 
 @pytest.fixture(scope="module")
 def gazetteer() -> Gazetteer:
-    return Gazetteer.from_csv(DATA_DIR / "areas.csv")
+    return Gazetteer.from_data_dir(DATA_DIR)
 
 
 @pytest.mark.parametrize(
@@ -154,6 +154,8 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "air pada keruh semua pak",
         # the areas file's blockers hold for a name that needs no context as well
         "semua tergantung pada harapan warga",
+        "kambing lepas, makan rumput di tengah padang ilalang",
+        "santri kabur lewat pintu belakang pondok jam 2 pagi",
         # a clause ends only where a sentence does: "berkas saya" stays one phrase
         "di berkas saya ada yang kurang. lama nian",
         # a word the slang lexicon writes in full shortens no name's word ("ke": Kelawi)
@@ -672,3 +674,57 @@ def test_a_window_within_two_edits_of_a_name_begins_with_a_word_that_starts_one(
     # and most words begin no name, which is what makes the check worth having
     words = ["rusak", "menumpuk", "tolong", "diperbaiki", "kemarin", "pelayanan", "petugas"]
     assert not any(gazetteer._starts_a_name(w) for w in words)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hati2 yang lewat jalan lintas ke Muaradua OKU Selatan, banyak lubang",
+        "mudik ke Pagar Dewa, Tulang Bawang Barat, alhamdulillah jalannya udah mulus",
+        "harga sawit di Lempuing, OKI anjlok lagi",
+        "kawan aku kerjo di kilang Padang Serai, Kedah",
+        "Sukarami, Kota Palembang banjir lagi kata sepupu",
+        "macet di Palembang Sukarami arah bandara",
+    ],
+)
+def test_a_name_beside_a_place_outside_the_city_is_that_place(
+    gazetteer: Gazetteer, text: str
+) -> None:
+    """data/elsewhere.csv: another region's name right after a name (a comma or "kota" between
+    or not), or right before it, makes the name that region's own."""
+    assert not gazetteer.resolve(normalise_clauses(text)).found
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        ("banjir di Sukarami, Kota Bengkulu", "Sukarami"),
+        # after a full stop or a comma, a name before it is not a qualifier
+        ("baru pulang dari Palembang. Sukarami banjir lagi", "Sukarami"),
+        ("kemarin ke Palembang, Sukarami sekarang jalannya rusak", "Sukarami"),
+        ("jalan di Pagar Dewa rusak, padahal di Lampung mulus", "Pagar Dewa"),
+    ],
+)
+def test_this_citys_name_near_another_regions_stays_a_place(
+    gazetteer: Gazetteer, text: str, kelurahan: str
+) -> None:
+    assert gazetteer.resolve(normalise_clauses(text)).kelurahan == kelurahan
+
+
+def test_a_place_elsewhere_may_not_begin_or_end_a_name_of_the_city(tmp_path: Path) -> None:
+    areas = tmp_path / "areas.csv"
+    areas.write_text(
+        "level,name,kecamatan\nkecamatan,Kota Lama,\nkelurahan,Padang Harapan,Kota Lama\n"
+    )
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_text("name\nPalembang\nPadang\n")
+    with pytest.raises(DataFileError, match=r"row 3: 'Padang' begins or ends .*padang harapan"):
+        Gazetteer.from_csv(areas, elsewhere)
+    elsewhere.write_text("name\nPalembang\n")
+    gazetteer = Gazetteer.from_data_dir(tmp_path)
+    assert not gazetteer.resolve(normalise_clauses("Padang Harapan, Palembang")).found
+    assert gazetteer.resolve(normalise_clauses("Padang Harapan banjir")).kelurahan
+    # without the file, nothing is read as elsewhere
+    elsewhere.unlink()
+    gazetteer = Gazetteer.from_data_dir(tmp_path)
+    assert gazetteer.resolve(normalise_clauses("Padang Harapan, Palembang")).found
