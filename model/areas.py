@@ -301,6 +301,63 @@ def _form_tokens(text: str) -> tuple[str, ...]:
     return tuple(normalise_text(text, known_words=frozenset(), formal_words=False).split())
 
 
+def _read_areas(path: Path) -> list[Area]:
+    """The areas of an areas CSV, checked."""
+    areas: list[Area] = []
+    seen: set[tuple[str, str]] = set()
+    kecamatan: set[str] = set()
+    pending: list[tuple[int, dict[str, str]]] = []
+    for number, row in read_rows(path, ("level", "name", "kecamatan")):
+        level, name = row["level"], row["name"]
+        if level not in LEVELS:
+            raise DataFileError(path, number, f"level must be one of {LEVELS}, got {level!r}")
+        if not name:
+            raise DataFileError(path, number, "empty name")
+        if (level, name.lower()) in seen:
+            raise DataFileError(path, number, f"duplicate {level} {name!r}")
+        seen.add((level, name.lower()))
+        if level == "kecamatan":
+            kecamatan.add(name)
+        pending.append((number, row))
+    for number, row in pending:
+        level, name = row["level"], row["name"]
+        parent = name if level == "kecamatan" else row["kecamatan"]
+        if level == "kelurahan" and parent not in kecamatan:
+            raise DataFileError(path, number, f"unknown kecamatan {parent!r} for {name!r}")
+        aliases = [a.strip() for a in row.get("aliases", "").split("|") if a.strip()]
+        forms: list[tuple[str, ...]] = []
+        exact: set[tuple[str, ...]] = set()
+        for text in [name, *aliases]:
+            tokens = _form_tokens(text)
+            if not tokens:
+                raise DataFileError(path, number, f"name or alias {text!r} has no letters")
+            rewritten = "".join(tokens) != "".join(_WRITTEN_RE.findall(text.lower()))
+            for form in (tokens, ("".join(tokens),)):
+                if form not in forms:
+                    forms.append(form)
+                    if rewritten:
+                        exact.add(form)
+        needs = row.get("needs_context", "").lower()
+        if needs not in CONTEXT_KINDS:
+            raise DataFileError(
+                path,
+                number,
+                f"needs_context must be empty, 'no', 'word' or 'city', got {needs!r}",
+            )
+        if not needs and len(forms[0]) == 1 and forms[0][0] in dictionary_words():
+            needs = "city"
+        if needs == "no":
+            needs = ""
+        blockers = [
+            frozenset(_form_tokens(w)[-1] for w in row.get(col, "").split("|") if w.strip())
+            for col in ("not_preceded_by", "not_followed_by")
+        ]
+        areas.append(Area(name, level, parent, tuple(forms), needs, frozenset(exact), *blockers))
+    if not kecamatan:
+        raise DataFileError(path, None, "no kecamatan rows")
+    return areas
+
+
 def _read_elsewhere(path: Path, areas: Sequence[Area]) -> list[tuple[str, ...]]:
     """The names of a file of places outside the city, as word sequences. A name may not begin
     or end one of the city's own names ("Padang" beside "Padang Harapan"): a list of the city's
@@ -417,73 +474,15 @@ class Gazetteer:
     def from_csv(cls, path: Path, elsewhere_path: Path | None = None) -> Gazetteer:
         """The areas of `path`; with `elsewhere_path` (a CSV with a `name` column), the places
         outside the city whose name beside one of its names makes that name theirs."""
-        gazetteer = cls._read_areas(path)
+        areas = _read_areas(path)
         if elsewhere_path is None or not elsewhere_path.is_file():
-            return gazetteer
-        return cls(gazetteer.areas, _read_elsewhere(elsewhere_path, gazetteer.areas))
+            return cls(areas)
+        return cls(areas, _read_elsewhere(elsewhere_path, areas))
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Gazetteer:
         """A city's `areas.csv`, with `elsewhere.csv` beside it if there is one."""
         return cls.from_csv(data_dir / "areas.csv", data_dir / "elsewhere.csv")
-
-    @classmethod
-    def _read_areas(cls, path: Path) -> Gazetteer:
-        areas: list[Area] = []
-        seen: set[tuple[str, str]] = set()
-        kecamatan: set[str] = set()
-        pending: list[tuple[int, dict[str, str]]] = []
-        for number, row in read_rows(path, ("level", "name", "kecamatan")):
-            level, name = row["level"], row["name"]
-            if level not in LEVELS:
-                raise DataFileError(path, number, f"level must be one of {LEVELS}, got {level!r}")
-            if not name:
-                raise DataFileError(path, number, "empty name")
-            if (level, name.lower()) in seen:
-                raise DataFileError(path, number, f"duplicate {level} {name!r}")
-            seen.add((level, name.lower()))
-            if level == "kecamatan":
-                kecamatan.add(name)
-            pending.append((number, row))
-        for number, row in pending:
-            level, name = row["level"], row["name"]
-            parent = name if level == "kecamatan" else row["kecamatan"]
-            if level == "kelurahan" and parent not in kecamatan:
-                raise DataFileError(path, number, f"unknown kecamatan {parent!r} for {name!r}")
-            aliases = [a.strip() for a in row.get("aliases", "").split("|") if a.strip()]
-            forms: list[tuple[str, ...]] = []
-            exact: set[tuple[str, ...]] = set()
-            for text in [name, *aliases]:
-                tokens = _form_tokens(text)
-                if not tokens:
-                    raise DataFileError(path, number, f"name or alias {text!r} has no letters")
-                rewritten = "".join(tokens) != "".join(_WRITTEN_RE.findall(text.lower()))
-                for form in (tokens, ("".join(tokens),)):
-                    if form not in forms:
-                        forms.append(form)
-                        if rewritten:
-                            exact.add(form)
-            needs = row.get("needs_context", "").lower()
-            if needs not in CONTEXT_KINDS:
-                raise DataFileError(
-                    path,
-                    number,
-                    f"needs_context must be empty, 'no', 'word' or 'city', got {needs!r}",
-                )
-            if not needs and len(forms[0]) == 1 and forms[0][0] in dictionary_words():
-                needs = "city"
-            if needs == "no":
-                needs = ""
-            blockers = [
-                frozenset(_form_tokens(w)[-1] for w in row.get(col, "").split("|") if w.strip())
-                for col in ("not_preceded_by", "not_followed_by")
-            ]
-            areas.append(
-                Area(name, level, parent, tuple(forms), needs, frozenset(exact), *blockers)
-            )
-        if not kecamatan:
-            raise DataFileError(path, None, "no kecamatan rows")
-        return cls(areas)
 
     # -- matching --------------------------------------------------------------------------
 
