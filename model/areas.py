@@ -475,14 +475,15 @@ class Gazetteer:
         """The areas of `path`; with `elsewhere_path` (a CSV with a `name` column), the places
         outside the city whose name beside one of its names makes that name theirs."""
         areas = _read_areas(path)
-        if elsewhere_path is None or not elsewhere_path.is_file():
+        if elsewhere_path is None:
             return cls(areas)
         return cls(areas, _read_elsewhere(elsewhere_path, areas))
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Gazetteer:
         """A city's `areas.csv`, with `elsewhere.csv` beside it if there is one."""
-        return cls.from_csv(data_dir / "areas.csv", data_dir / "elsewhere.csv")
+        elsewhere = data_dir / "elsewhere.csv"
+        return cls.from_csv(data_dir / "areas.csv", elsewhere if elsewhere.is_file() else None)
 
     # -- matching --------------------------------------------------------------------------
 
