@@ -40,7 +40,10 @@ not a typo of "Menanggal"). A name that needs
 context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamatan ...").
 A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
 Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
-`elsewhere.csv` lists those places (provinces, regencies, cities).
+`elsewhere.csv` lists those places (provinces, regencies, cities). A post that names none of
+the city's places but one of those (not as a street: "Jl. Riau") says so in
+`AreaMatch.outside`, and `model.routing.decide_tags` asks a person to check that the complaint
+is the city's to answer.
 A name matched exactly is not swallowed by a typo of a longer name that begins or ends with it
 when the words around it are ordinary words: "sawah lebar bau" is Sawah Lebar, "sawah lebar
 brau" is Sawah Lebar Baru.
@@ -50,7 +53,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,6 +205,9 @@ class AreaMatch:
     confidence: float = 0.0
     evidence: str | None = None
     ambiguous: bool = False
+    # no area of the city, but a place outside it is named (as elsewhere.csv writes it): the
+    # complaint may be another government's to answer
+    outside: str | None = None
 
     @property
     def found(self) -> bool:
@@ -358,12 +364,13 @@ def _read_areas(path: Path) -> list[Area]:
     return areas
 
 
-def _read_elsewhere(path: Path, areas: Sequence[Area]) -> list[tuple[str, ...]]:
-    """The names of a file of places outside the city, as word sequences. A name may not begin
+def _read_elsewhere(path: Path, areas: Sequence[Area]) -> dict[tuple[str, ...], str]:
+    """The names of a file of places outside the city, as word sequences (to the name as the
+    file writes it). A name may not begin
     or end one of the city's own names ("Padang" beside "Padang Harapan"): a list of the city's
     places ("Kebun Beler, Padang Harapan") would read as one place qualified by another."""
     own = [form for area in areas for form in area.forms]
-    names: list[tuple[str, ...]] = []
+    names: dict[tuple[str, ...], str] = {}
     for number, row in read_rows(path, ("name",)):
         tokens = _form_tokens(row["name"])
         if not tokens:
@@ -378,7 +385,7 @@ def _read_elsewhere(path: Path, areas: Sequence[Area]) -> list[tuple[str, ...]]:
                 f"{row['name']!r} begins or ends this city's own name {' '.join(clash)!r} "
                 "(areas.csv); leave it out",
             )
-        names.append(tokens)
+        names.setdefault(tokens, row["name"])
     return names
 
 
@@ -386,11 +393,25 @@ class Gazetteer:
     """The areas of one city, read from an areas CSV (level, name, kecamatan, aliases,
     needs_context)."""
 
-    def __init__(self, areas: Iterable[Area], elsewhere: Iterable[tuple[str, ...]] = ()) -> None:
+    def __init__(
+        self,
+        areas: Iterable[Area],
+        elsewhere: Mapping[tuple[str, ...], str] | Iterable[tuple[str, ...]] = (),
+    ) -> None:
         self.areas = list(areas)
-        # places outside the city (normalised word sequences) that qualify a name beside them
-        self._elsewhere = frozenset(elsewhere)
+        # places outside the city (normalised word sequences, to their written names): they
+        # qualify a name beside them, and a post naming one and none of the city's is flagged
+        if not isinstance(elsewhere, Mapping):
+            elsewhere = {tokens: " ".join(tokens).title() for tokens in elsewhere}
+        self._elsewhere_names = dict(elsewhere)
+        self._elsewhere = frozenset(self._elsewhere_names)
         self._elsewhere_lengths = sorted({len(e) for e in self._elsewhere})
+        # by first word, the lengths of the names it begins, longest first
+        self._elsewhere_by_first: dict[str, list[int]] = {}
+        for tokens in self._elsewhere:
+            self._elsewhere_by_first.setdefault(tokens[0], []).append(len(tokens))
+        for sizes in self._elsewhere_by_first.values():
+            sizes.sort(reverse=True)
         self._exact: dict[tuple[str, ...], list[Area]] = {}
         self._joined: dict[str, Area] = {}
         # where each word of a joined name starts: a swap of letters may not touch a first one
@@ -695,6 +716,29 @@ class Gazetteer:
         tokens = normalised.split()
         if not tokens:
             return NO_AREA
+        found = self._resolve(tokens)
+        if found is not NO_AREA or not self._elsewhere:
+            return found
+        outside = self._outside(tokens)
+        return NO_AREA if outside is None else AreaMatch(outside=outside)
+
+    def _outside(self, tokens: list[str]) -> str | None:
+        """The first place outside the city the words name, as elsewhere.csv writes it; not a
+        street named after one ("Jl. Riau", "Gang Jawa")."""
+        by_first = self._elsewhere_by_first
+        if by_first.keys().isdisjoint(tokens):  # most posts: one pass in C
+            return None
+        for i, token in enumerate(tokens):
+            sizes = by_first.get(token)
+            if sizes is None or (i and tokens[i - 1] in STREET_BEFORE):
+                continue
+            for size in sizes:
+                name = self._elsewhere_names.get(tuple(tokens[i : i + size]))
+                if name is not None:
+                    return name
+        return None
+
+    def _resolve(self, tokens: list[str]) -> AreaMatch:
         hits = self._exact_hits(tokens)
         spans = {(h.start, h.end) for h in hits}
         hits += self._shortened_hits(tokens, spans)

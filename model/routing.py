@@ -204,6 +204,11 @@ def decide_tags(
         reasons.append("topik lainnya perlu dilihat petugas")
     if area.ambiguous:
         reasons.append(f"wilayah ambigu ({area.evidence})")
+    if area.outside and not area.found:
+        reasons.append(
+            f"menyebut {area.outside} (di luar kota) tanpa wilayah kota: "
+            "pastikan keluhan ini wewenang kota"
+        )
 
     tags: list[Tag] = []
     if confidence >= policy.auto_tag_threshold:

@@ -713,6 +713,31 @@ def test_this_citys_name_near_another_regions_stays_a_place(
     assert gazetteer.resolve(normalise_clauses(text)).kelurahan == kelurahan
 
 
+@pytest.mark.parametrize(
+    ("text", "outside"),
+    [
+        ("mudik ke Pagar Dewa, Tulang Bawang Barat, jalannya rusak parah", "Tulang Bawang Barat"),
+        ("jalan lintas ke kepahiang longsor lagi", "Kepahiang"),
+        ("sampah numpuk di pasar, OKU selatan", "OKU Selatan"),
+        # a street named after a region is in the city: nothing said
+        ("taman di Jl. Riau kotor, ayunan rusak", None),
+        ("jalan rusak parah, lubang di mana2", None),
+    ],
+)
+def test_a_post_naming_only_a_place_outside_the_city_says_which(
+    gazetteer: Gazetteer, text: str, outside: str | None
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert not match.found
+    assert match.outside == outside
+
+
+def test_a_place_of_the_city_named_beside_one_outside_is_not_flagged(gazetteer: Gazetteer) -> None:
+    match = gazetteer.resolve(normalise_clauses("pindah dari Curup ke Sawah Lebar, KK blm jadi"))
+    assert match.kelurahan == "Sawah Lebar"
+    assert match.outside is None
+
+
 def test_a_place_elsewhere_may_not_begin_or_end_a_name_of_the_city(tmp_path: Path) -> None:
     areas = tmp_path / "areas.csv"
     areas.write_text(
@@ -724,9 +749,10 @@ def test_a_place_elsewhere_may_not_begin_or_end_a_name_of_the_city(tmp_path: Pat
         Gazetteer.from_csv(areas, elsewhere)
     elsewhere.write_text("name\nPalembang\n")
     gazetteer = Gazetteer.from_data_dir(tmp_path)
-    assert not gazetteer.resolve(normalise_clauses("Padang Harapan, Palembang")).found
+    assert gazetteer.resolve(normalise_clauses("Padang Harapan, Palembang")).outside == "Palembang"
     assert gazetteer.resolve(normalise_clauses("Padang Harapan banjir")).kelurahan
     # without the file, nothing is read as elsewhere
     elsewhere.unlink()
     gazetteer = Gazetteer.from_data_dir(tmp_path)
     assert gazetteer.resolve(normalise_clauses("Padang Harapan, Palembang")).found
+    assert gazetteer.resolve(normalise_clauses("banjir di Palembang")).outside is None

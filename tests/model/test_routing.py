@@ -76,6 +76,22 @@ def test_review_rules(
         assert decision.review_reasons
 
 
+def test_a_complaint_naming_only_a_place_outside_the_city_is_reviewed(
+    directory: Directory,
+) -> None:
+    """A road in another regency is not the city's road: the office is still suggested, but
+    a person checks before anything is posted, and the reason names the place."""
+    outside = AreaMatch(outside="Kepahiang")
+    decision = decide_tags("jalan", 0.95, 0.9, outside, directory, POLICY)
+    assert decision.needs_review
+    assert decision.review_reasons == [
+        "menyebut Kepahiang (di luar kota) tanpa wilayah kota: pastikan keluhan ini wewenang kota"
+    ]
+    assert _ids(decision) == ["pupr"]
+    # not a complaint: nothing to check
+    assert not decide_tags("bukan_keluhan", 0.95, 0.9, outside, directory, POLICY).needs_review
+
+
 def test_low_confidence_area_does_not_tag_camat(directory: Directory) -> None:
     weak = AreaMatch("Selebar", None, 0.5, "selebar", True)
     assert _ids(decide_tags("jalan", 0.95, 0.9, weak, directory, POLICY)) == ["pupr"]
