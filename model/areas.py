@@ -41,7 +41,8 @@ context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamat
 A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
 Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
 `elsewhere.csv` lists those places (provinces, regencies, cities). A post that names none of
-the city's places but one of those (not as a street: "Jl. Riau") says so in
+the city's places but one of those as where the problem is (not a street, "Jl. Riau"; not
+where the writer comes from or goes to, "pindah dari Curup"; not beside "di sini") says so in
 `AreaMatch.outside`, and `model.routing.decide_tags` asks a person to check that the complaint
 is the city's to answer.
 A name matched exactly is not swallowed by a typo of a longer name that begins or ends with it
@@ -143,6 +144,20 @@ PLACE_BEFORE = FACILITY_BEFORE | frozenset(
 OWNED_PLACES = PLACE_BEFORE | {"rumah", "kampung", "gang", "lorong", "dusun"}
 # A name right after these is a street named after the area, which may lie elsewhere.
 STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
+# A place outside the city after these is where the writer comes from or goes to ("pindah
+# datang dari Curup", "dirujuk ke Palembang"), not where the problem is; nor is it when the
+# writer says the problem is here ("saudara di Palembang ..., di sini ...").
+# Nor where a relative or a friend lives ("sodara di Palembang nanyain"): these up to three
+# words before "di".
+OUTSIDE_NOT_AFTER = STREET_BEFORE | {"dari", "ke", "asal", "menuju", "arah"}
+HERE_WORDS = frozenset({"sini", "disini", "kesini"})
+KIN_WORDS = frozenset(
+    {
+        "saudara", "sodara", "keluarga", "kakak", "abang", "adik", "adek", "ponakan",
+        "keponakan", "sepupu", "ortu", "mertua", "anak", "ibu", "bapak", "ayah", "emak",
+        "paman", "bibi", "tante", "om", "nenek", "kakek", "teman", "temen", "kawan",
+    }
+)  # fmt: skip
 STREET_SCORE = 0.6
 # A name that needs context (`needs_context`: another city's, or an ordinary word) right after
 # these is a city or a regency ("Kota Surabaya", "Pemkot Surabaya"), never one of this city's
@@ -387,6 +402,21 @@ def _read_elsewhere(path: Path, areas: Sequence[Area]) -> dict[tuple[str, ...], 
             )
         names.setdefault(tokens, row["name"])
     return names
+
+
+def _elsewhere_only_in_passing(tokens: Sequence[str], i: int) -> bool:
+    """Whether the place outside the city at `tokens[i]` is where the writer comes from or goes
+    to, or where a relative lives, rather than where the problem is (OUTSIDE_NOT_AFTER)."""
+    before = i
+    while before and tokens[before - 1] in CITY_BEFORE:  # "dari kab. Seluma"
+        before -= 1
+    if before and tokens[before - 1] in OUTSIDE_NOT_AFTER:
+        return True
+    return (
+        before > 1
+        and tokens[before - 1] == "di"
+        and not KIN_WORDS.isdisjoint(tokens[max(0, before - 4) : before - 1])
+    )
 
 
 class Gazetteer:
@@ -723,14 +753,18 @@ class Gazetteer:
         return NO_AREA if outside is None else AreaMatch(outside=outside)
 
     def _outside(self, tokens: list[str]) -> str | None:
-        """The first place outside the city the words name, as elsewhere.csv writes it; not a
-        street named after one ("Jl. Riau", "Gang Jawa")."""
+        """The first place outside the city the words name as where the problem is, as
+        elsewhere.csv writes it: not a street named after one ("Jl. Riau"), not where the
+        writer comes from or goes to ("dari Curup", "ke Palembang") or a relative lives
+        ("kakak saya di Curup"), and none in a post that says the problem is here ("di
+        sini")."""
         by_first = self._elsewhere_by_first
-        if by_first.keys().isdisjoint(tokens):  # most posts: one pass in C
+        # most posts: one pass in C
+        if by_first.keys().isdisjoint(tokens) or not HERE_WORDS.isdisjoint(tokens):
             return None
         for i, token in enumerate(tokens):
             sizes = by_first.get(token)
-            if sizes is None or (i and tokens[i - 1] in STREET_BEFORE):
+            if sizes is None or _elsewhere_only_in_passing(tokens, i):
                 continue
             for size in sizes:
                 name = self._elsewhere_names.get(tuple(tokens[i : i + size]))

@@ -717,11 +717,21 @@ def test_this_citys_name_near_another_regions_stays_a_place(
     ("text", "outside"),
     [
         ("mudik ke Pagar Dewa, Tulang Bawang Barat, jalannya rusak parah", "Tulang Bawang Barat"),
-        ("jalan lintas ke kepahiang longsor lagi", "Kepahiang"),
+        ("jalan lintas di kepahiang longsor lagi", "Kepahiang"),
         ("sampah numpuk di pasar, OKU selatan", "OKU Selatan"),
+        ("Yth. Dinas PUPR Kota Pontianak, jembatan kayu di gang kami patah", "Pontianak"),
         # a street named after a region is in the city: nothing said
         ("taman di Jl. Riau kotor, ayunan rusak", None),
         ("jalan rusak parah, lubang di mana2", None),
+        # where the writer comes from or goes to is not where the problem is
+        ("pindah datang dari Curup udh 6 minggu, KK blm keluar2", None),
+        ("bapak harus dirujuk ke Palembang krn alatnya gak ada", None),
+        ("pindah domisili dari kab. seluma ke kota, la sebulan NIK belum keluar", None),
+        # where a relative lives
+        ("gempa kerasa bgt sampe sodara di Palembang nanyain, tembok kos retak", None),
+        # the problem is here, the other place a comparison
+        ("saudara di Palembang cek gigi gratis, di sini dokter giginya gak ada", None),
+        ("kawan di Curup airnyo lancar, kami di siko seminggu sekali ngalir", None),
     ],
 )
 def test_a_post_naming_only_a_place_outside_the_city_says_which(
