@@ -75,6 +75,22 @@ def test_not_a_complaint_gets_no_tags(client: TestClient) -> None:
     assert body["tags"] == []
 
 
+def test_a_complaint_about_another_regency_goes_to_review_and_says_why(
+    client: TestClient,
+) -> None:
+    body = client.post(
+        "/classify", json={"text": "jalan di Kepahiang rusak parah, lubang besar dak ditambal"}
+    ).json()
+    assert body["is_complaint"] is True
+    assert body["area"]["kecamatan"] is None
+    assert body["needs_review"] is True
+    assert any("Kepahiang (di luar kota)" in r for r in body["review_reasons"])
+    assert (
+        client.get(f"/posts/{body['id']}").json()["prediction"]["review_reasons"]
+        == (body["review_reasons"])
+    )
+
+
 def test_batch_keeps_order_and_stores_each(
     client: TestClient, reviewer_headers: dict[str, str]
 ) -> None:
