@@ -151,6 +151,7 @@ STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
 # words before "di".
 OUTSIDE_NOT_AFTER = STREET_BEFORE | {"dari", "ke", "asal", "menuju", "arah"}
 HERE_WORDS = frozenset({"sini", "disini", "kesini"})
+ROAD_WORDS = frozenset({"jalan", "jalur", "lintas", "jembatan"})
 KIN_WORDS = frozenset(
     {
         "saudara", "sodara", "keluarga", "kakak", "abang", "adik", "adek", "ponakan",
@@ -411,7 +412,11 @@ def _elsewhere_only_in_passing(tokens: Sequence[str], i: int) -> bool:
     while before and tokens[before - 1] in CITY_BEFORE:  # "dari kab. Seluma"
         before -= 1
     if before and tokens[before - 1] in OUTSIDE_NOT_AFTER:
-        return True
+        # but the road to another regency is that road ("jalan lintas ke Kepahiang longsor")
+        return not (
+            tokens[before - 1] == "ke"
+            and not ROAD_WORDS.isdisjoint(tokens[max(0, before - 3) : before - 1])
+        )
     return (
         before > 1
         and tokens[before - 1] == "di"

@@ -718,6 +718,8 @@ def test_this_citys_name_near_another_regions_stays_a_place(
     [
         ("mudik ke Pagar Dewa, Tulang Bawang Barat, jalannya rusak parah", "Tulang Bawang Barat"),
         ("jalan lintas di kepahiang longsor lagi", "Kepahiang"),
+        # the road to another regency lies there, not here
+        ("jalan lintas ke Kepahiang longsor lagi, mobil dak biso lewat", "Kepahiang"),
         ("sampah numpuk di pasar, OKU selatan", "OKU Selatan"),
         ("Yth. Dinas PUPR Kota Pontianak, jembatan kayu di gang kami patah", "Pontianak"),
         # a street named after a region is in the city: nothing said
