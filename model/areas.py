@@ -145,13 +145,14 @@ OWNED_PLACES = PLACE_BEFORE | {"rumah", "kampung", "gang", "lorong", "dusun"}
 # A name right after these is a street named after the area, which may lie elsewhere.
 STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
 # A place outside the city after these is where the writer comes from or goes to ("pindah
-# datang dari Curup", "dirujuk ke Palembang"), not where the problem is; nor is it when the
-# writer says the problem is here ("saudara di Palembang ..., di sini ...").
-# Nor where a relative or a friend lives ("sodara di Palembang nanyain"): these up to three
-# words before "di".
+# datang dari Curup", "dirujuk ke Palembang"), not where the problem is...
 OUTSIDE_NOT_AFTER = STREET_BEFORE | {"dari", "ke", "asal", "menuju", "arah"}
-HERE_WORDS = frozenset({"sini", "disini", "kesini"})
+# ...except after "ke" with these just before: the road to a regency ("jalan lintas ke Kepahiang")
 ROAD_WORDS = frozenset({"jalan", "jalur", "lintas", "jembatan"})
+# A post with these says the problem is here ("saudara di Palembang ..., di sini ...").
+HERE_WORDS = frozenset({"sini", "disini", "kesini"})
+# One of these up to three words before "di" and a place outside the city: where a relative or a
+# friend lives ("sodara di Palembang nanyain"), not where the problem is.
 KIN_WORDS = frozenset(
     {
         "saudara", "sodara", "keluarga", "kakak", "abang", "adik", "adek", "ponakan",
@@ -429,16 +430,12 @@ class Gazetteer:
     needs_context)."""
 
     def __init__(
-        self,
-        areas: Iterable[Area],
-        elsewhere: Mapping[tuple[str, ...], str] | Iterable[tuple[str, ...]] = (),
+        self, areas: Iterable[Area], elsewhere: Mapping[tuple[str, ...], str] | None = None
     ) -> None:
         self.areas = list(areas)
         # places outside the city (normalised word sequences, to their written names): they
         # qualify a name beside them, and a post naming one and none of the city's is flagged
-        if not isinstance(elsewhere, Mapping):
-            elsewhere = {tokens: " ".join(tokens).title() for tokens in elsewhere}
-        self._elsewhere_names = dict(elsewhere)
+        self._elsewhere_names = dict(elsewhere or {})
         self._elsewhere = frozenset(self._elsewhere_names)
         self._elsewhere_lengths = sorted({len(e) for e in self._elsewhere})
         # by first word, the lengths of the names it begins, longest first
