@@ -435,8 +435,7 @@ class Gazetteer:
         self.areas = list(areas)
         # places outside the city (normalised word sequences, to their written names): they
         # qualify a name beside them, and a post naming one and none of the city's is flagged
-        self._elsewhere_names = dict(elsewhere or {})
-        self._elsewhere = frozenset(self._elsewhere_names)
+        self._elsewhere = dict(elsewhere or {})
         self._elsewhere_lengths = sorted({len(e) for e in self._elsewhere})
         # by first word, the lengths of the names it begins, longest first
         self._elsewhere_by_first: dict[str, list[int]] = {}
@@ -769,7 +768,7 @@ class Gazetteer:
             if sizes is None or _elsewhere_only_in_passing(tokens, i):
                 continue
             for size in sizes:
-                name = self._elsewhere_names.get(tuple(tokens[i : i + size]))
+                name = self._elsewhere.get(tuple(tokens[i : i + size]))
                 if name is not None:
                     return name
         return None
