@@ -45,6 +45,7 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -68,7 +69,7 @@ MIGRATION_LOCK_ID = 0x74616E646169
 BASELINE_REVISION = "0001"
 # The newest migration in MIGRATIONS_DIR (a test holds it to alembic's own head): a database
 # already there is left alone without importing alembic, ~5 MB of a server's memory.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 REVIEW_DECISIONS = ("accept", "correct", "reject")
 KEY_ROLES = ("reviewer", "admin")
@@ -148,9 +149,10 @@ class PostRow(Base):
 
 class PredictionRow(Base):
     __tablename__ = "predictions"
-    # the repeat search reads one topic in one kecamatan over the last days
+    # the repeat search reads the original posts of one topic in one kecamatan over the last
+    # days, newest first
     __table_args__ = (
-        Index("ix_predictions_topic_kecamatan_created_at", "topic", "kecamatan", "created_at"),
+        Index("ix_predictions_repeat_candidates", "topic", "kecamatan", "original", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -172,6 +174,9 @@ class PredictionRow(Base):
     review_reasons: Mapped[list[str]] = mapped_column(JSON)
     respond_by: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    # the post is no repeat of an earlier one (`PostRow.repeat_of` is None), kept here as well
+    # so that the repeat search's index skips repeats (migration 0007)
+    original: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     post: Mapped[PostRow] = relationship(back_populates="predictions")
 
@@ -505,8 +510,8 @@ def add_classified_posts(
         for post_id, post, when in zip(ids, posts, received, strict=True)
     ]
     prediction_rows = [
-        {**prediction, "post_id": post_id, "created_at": when}
-        for post_id, prediction, when in zip(ids, predictions, received, strict=True)
+        {**prediction, "post_id": post_id, "created_at": when, "original": post.repeat_of is None}
+        for post_id, post, prediction, when in zip(ids, posts, predictions, received, strict=True)
     ]
     # Core inserts on the session's connection: the ORM's bulk path adds nothing here
     connection = session.connection()
@@ -553,10 +558,9 @@ def _repeat_candidates_query(arm: int) -> Any:
             # created_at) is read newest first and the scan stops at `limit` open originals
             PredictionRow.created_at >= since,
             PostRow.received_at >= since,
-            # not a repeat, written so that no index on repeat_of can serve it: on a table
-            # without statistics yet (a new database), PostgreSQL otherwise scans every
-            # original post through that index for each candidate instead of joining by id
-            func.coalesce(PostRow.repeat_of, "") == "",
+            # not a repeat: read from the index, so that repeats of a viral complaint, however
+            # many, are never scanned
+            PredictionRow.original == true(),
             # one reading of the latest status per row (no answer yet reads as "")
             func.coalesce(latest_status, "").not_in(CLOSED_STATUSES),
         )

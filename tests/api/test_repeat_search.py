@@ -199,6 +199,11 @@ def test_the_database_keeps_one_vector_per_original_complaint_and_drops_old_ones
             originals = [
                 p.id for p in session.scalars(select(storage.PostRow)) if p.repeat_of is None
             ]
+            # each prediction says whether its post is an original, for the candidates' index
+            flagged = {
+                p.post_id for p in session.scalars(select(storage.PredictionRow)) if p.original
+            }
+        assert flagged == set(originals)
         assert len(ids) == len(answers)
         assert set(rows) == set(originals)  # every post of _REPEAT_POSTS names a kecamatan
         assert len(rows) < len(ids)  # the repeats have none

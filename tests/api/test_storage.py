@@ -5,12 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 
 from api import storage
 from api.storage import Base, Database, head_revision, schema_revision
@@ -232,3 +233,64 @@ def test_only_one_model_version_can_be_active(database_url: str) -> None:
         assert active is not None and active.version == "v2"
         assert [v.version for v in storage.list_model_versions(session) if v.active] == ["v2"]
     db.dispose()
+
+
+def test_upgrade_marks_the_predictions_of_stored_repeats_as_not_original(
+    database_url: str,
+) -> None:
+    from alembic import command
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(storage._alembic_config(conn), "0006")
+        for post_id, repeat_of in (("p1", None), ("p2", "p1")):
+            conn.execute(
+                text(
+                    "INSERT INTO posts (id, text, received_at, repeat_of) "
+                    "VALUES (:id, 'sampah numpuk', '2026-11-01 00:00:00', :repeat_of)"
+                ),
+                {"id": post_id, "repeat_of": repeat_of},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO predictions (post_id, model_version, topic, confidence, "
+                    "alternatives, kecamatan, area_confidence, area_ambiguous, tags, "
+                    "needs_review, review_reasons, respond_by, created_at) VALUES (:id, 'v1', "
+                    "'sampah', 0.9, '[]', 'Ratu Agung', 1.0, false, '[]', false, '[]', "
+                    "'2026-11-02 00:00:00', '2026-11-01 00:00:00')"
+                ),
+                {"id": post_id},
+            )
+    engine.dispose()
+    _migrate(database_url)
+    _check_migrated_once(database_url)
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT post_id, original FROM predictions ORDER BY post_id"))
+        assert [(p, bool(o)) for p, o in rows] == [("p1", True), ("p2", False)]
+    engine.dispose()
+
+
+def test_the_repeat_search_reads_original_predictions_through_their_index(
+    tmp_path: Path,
+) -> None:
+    """The candidates' query is served by the index that leads with (topic, kecamatan,
+    original): repeats of a viral complaint are never scanned."""
+    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    db.migrate()
+    executed: list[tuple[str, object]] = []
+
+    def keep(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        executed.append((statement, params))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    with db.session() as session:
+        storage.repeat_candidates(session, [("sampah", "Ratu Agung")], since)
+    event.remove(db.engine, "before_cursor_execute", keep)
+    ((statement, params),) = [(s, p) for s, p in executed if "predictions" in s]
+    with db.engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+    db.dispose()
+    details = " | ".join(str(row[-1]) for row in plan)
+    assert "ix_predictions_repeat_candidates (topic=? AND kecamatan=? AND original=?" in details
