@@ -477,7 +477,17 @@ class FastPath:
         return out
 
     def _scores_many(self, docs: list[bytes]) -> np.ndarray:
-        """Raw outputs of several posts: one sort over (post, column) keys counts them all."""
+        """Raw outputs of several posts: their TF-IDF rows times the folded weights."""
+        weighed = self._weighed_rows(docs)
+        if weighed is None:
+            return np.zeros((len(docs), self._weights.shape[1]))
+        tf, cols, indptr = weighed
+        return self._product(tf, cols, indptr, len(docs))
+
+    def _weighed_rows(self, docs: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Several posts' rows as CSR arrays over the columns here: the multipliers of the
+        folded weight rows (`_weigh`), their columns in order, and where each post's start.
+        One sort over (post, column) keys counts them all; None when no post has a column."""
         n = len(docs)
         n_features = self.n_features
         size = _NO_IDS.itemsize
@@ -493,7 +503,7 @@ class FastPath:
         keys = ids.astype(self._key_dtype) + np.repeat(offsets, lengths)
         m = keys.size
         if m == 0:
-            return np.zeros((n, self._weights.shape[1]))
+            return None
         edge = np.empty(m + 1, dtype=bool)
         edge[0] = edge[m] = True
         np.not_equal(keys[1:], keys[:-1], out=edge[1:m])
@@ -503,7 +513,7 @@ class FastPath:
         rows, cols = np.divmod(keys, n_features)
         self._weigh(tf, cols, rows, n)
         indptr = np.searchsorted(rows, np.arange(n + 1, dtype=rows.dtype)).astype(cols.dtype)
-        return self._product(tf, cols, indptr, n)
+        return tf, cols, indptr
 
     def _product(self, tf: np.ndarray, cols: np.ndarray, indptr: np.ndarray, n: int) -> np.ndarray:
         """The weighted counts of `n` posts (CSR arrays over columns) times the weight rows."""
@@ -583,27 +593,33 @@ class FastPath:
         opening = [b for b in self._branches if b.opening] if content_only else []
         data: list[np.ndarray] = []
         indices: list[np.ndarray] = []
-        indptr = [0]
-        for text in normalised:
-            packed = self._columns(text)
-            cols, tf = self._count(packed) if packed else (_NO_IDS, np.zeros(0))
-            if cols.size:
-                self._weigh(tf, cols, None, 1)
-            for b in opening:
-                keep = (cols < b.start) | (cols >= b.start + b.size)
-                cols, tf = cols[keep], tf[keep]
+        indptr: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        for lo in range(0, len(normalised), CHUNK):  # chunks: (post, column) keys stay small
+            docs = [self._columns(text) for text in normalised[lo : lo + CHUNK]]
+            weighed = self._weighed_rows(docs)
+            if weighed is None:
+                indptr.append(np.full(len(docs), indptr[-1][-1]))
+                continue
+            tf, cols, starts = weighed
+            if opening:
+                keep = np.ones(cols.size, dtype=bool)
+                for b in opening:
+                    keep &= (cols < b.start) | (cols >= b.start + b.size)
+                # each post's start moves back by the columns left out before it
+                starts = starts - np.concatenate([[0], np.cumsum(~keep)])[starts]
+                tf, cols = tf[keep], cols[keep]
             data.append(tf * self._folded(cols))
             indices.append(self._original.take(cols))  # the pipeline's columns
-            indptr.append(indptr[-1] + cols.size)
+            indptr.append(starts[1:] + indptr[-1][-1])
         matrix = sp.csr_matrix(
             (
                 np.concatenate(data) if data else np.zeros(0),
                 np.concatenate(indices) if indices else _NO_IDS,
-                np.asarray(indptr),
+                np.concatenate(indptr),
             ),
-            shape=(len(indptr) - 1, self.n_features),
+            shape=(len(normalised), self.n_features),
         )
-        matrix.sort_indices()
+        matrix.sort_indices()  # the pipeline's column order within each row
         return matrix
 
     def _head_proba(self, scores: np.ndarray) -> np.ndarray:

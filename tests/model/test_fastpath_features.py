@@ -8,11 +8,12 @@ import weakref
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from model.artifact import ModelArtifact
-from model.fastpath import FastPath
+from model.fastpath import CHUNK, FastPath
 from tests.conftest import TINY_CORPUS
 
 
@@ -93,3 +94,26 @@ def test_on_the_fast_path_the_pipeline_is_not_kept(tiny_model: ModelArtifact) ->
     assert [ref() for ref in vectorizers] == [None] * len(vectorizers)
     expected = tiny_model.pipeline.predict_proba(np.asarray(["sampah menumpuk"], dtype=object))
     np.testing.assert_allclose(fast.predict_proba(["sampah menumpuk"]), expected, atol=1e-12)
+
+
+def test_features_of_many_posts_are_each_posts_own(tiny_model: ModelArtifact) -> None:
+    """Rows are computed a chunk of posts at a time: more posts than a chunk, posts without a
+    known word and a chunk without any give each post the row it gets alone, to the bit."""
+    fast = FastPath(tiny_model.pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    texts = [t for t, _ in TINY_CORPUS] + ["", "qzxv", "tolong sampah menumpuk"]
+    many = texts * (2 * CHUNK // len(texts) + 1) + [""] * (CHUNK + 3) + texts[:5]
+    normalised = fast.normalise(many)
+    full = tiny_model.pipeline.named_steps["features"].transform(
+        np.asarray(normalised, dtype=object)
+    )
+    np.testing.assert_allclose(
+        fast.features(normalised).toarray(), full.toarray(), rtol=0, atol=1e-12
+    )
+    for content_only in (False, True):
+        got = fast.features(normalised, content_only=content_only)
+        assert got.shape == (len(many), fast.n_features)
+        alone = sp.vstack([fast.features([t], content_only=content_only) for t in normalised])
+        np.testing.assert_array_equal(got.toarray(), alone.toarray())
+        assert got.has_sorted_indices
+    assert fast.features([]).shape == (0, fast.n_features)
