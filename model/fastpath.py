@@ -432,7 +432,9 @@ class FastPath:
         if not normalised:
             return np.empty((0, len(self.classes_)))
         if len(normalised) == 1:
-            return self._head_proba(self._scores_one(self._columns(normalised[0]))[None, :])
+            scores = self._scores_one(self._columns(normalised[0]))
+            one = self._gate_one(scores) if self._gate_one_heads is not None else None
+            return one if one is not None else self._head_proba(scores[None, :])
         scores = np.empty((len(normalised), self._weights.shape[1]))
         # Chunks keep the counting arrays in cache; the head sees the whole batch, as in sklearn.
         for lo in range(0, len(normalised), CHUNK):
@@ -640,6 +642,34 @@ class FastPath:
             not_complaint, topics, gate.topic_columns, gate.negative_column, len(self.classes_)
         )
 
+    def _gate_one(self, row: np.ndarray) -> np.ndarray | None:
+        """`_head_proba` of one post for the shipped shape of model (a gate over a topic model,
+        each one calibrated linear model with temperature scaling): the same operations on the
+        same values, without the batch path's slicing and stacking. None where the general path
+        has to decide (decision values that look like probabilities, or not finite)."""
+        assert self._gate is not None and self._gate_one_heads is not None
+        head, gate_head = self._gate_one_heads
+        topics = row[head.columns] + head.intercept
+        values = topics.tolist()
+        if not math.isfinite(sum(values)) or (min(values) >= 0 and max(values) <= 1):
+            return None
+        value = float(row[gate_head.columns.start] + gate_head.intercept[0])
+        if not math.isfinite(value):
+            return None
+        # _temperature_one on the topic model's values
+        topics *= head.beta
+        topics -= max(topics.tolist())
+        np.exp(topics, out=topics)
+        topics /= topics.sum()
+        if max(topics.tolist()) > 1.0:
+            topics[(topics > 1.0) & (topics <= 1.0 + _CLIP_ABOVE_ONE)] = 1.0
+        not_complaint = float(_binary_temperature_one(gate_head, value)[0, self._gate.true_column])
+        # model.gate.compose
+        proba = np.zeros((1, len(self.classes_)))
+        proba[0, self._gate.topic_columns] = topics * (1.0 - not_complaint)
+        proba[0, self._gate.negative_column] = not_complaint
+        return proba
+
     # -- building -------------------------------------------------------------------------
 
     def _build(self, pipeline: Pipeline) -> None:
@@ -714,6 +744,19 @@ class FastPath:
         self._weights, self._row_of, self._scale = _factorise(columns)
         del columns
         self._heads = heads
+        # the heads `_gate_one` reads, when the model has the shape it computes
+        self._gate_one_heads: tuple[_Head, _Head] | None = None
+        gate_heads = self._gate_heads or []
+        if (
+            self._gate is not None
+            and self._gate.negative_column is not None
+            and len(self._gate.topic_columns) > 1
+            and len(heads) == 1
+            and len(gate_heads) == 1
+            and heads[0].kind == gate_heads[0].kind == "temperature"
+            and gate_heads[0].columns.stop - gate_heads[0].columns.start == 1
+        ):
+            self._gate_one_heads = (heads[0], gate_heads[0])
         self._per_token, self._beside_per_token = self._plan_per_token()
 
     def _renumber(self) -> np.ndarray:

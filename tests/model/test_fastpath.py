@@ -139,6 +139,7 @@ def test_default_model_agrees_on_every_labeled_post(
     assert stemmer.cache_info().currsize == 0  # type: ignore[attr-defined]
     fast = FastPath(loaded.pipeline)
     assert fast.is_fast, fast.fallback_reason
+    assert fast._gate_one_heads is not None  # one post's heads in fewer calls (`_gate_one`)
     # loading warmed the stemmer with the words training saw
     known = loaded.pipeline.named_steps["normalise"].known_words_
     warmed = stemmer.cache_info().currsize  # type: ignore[attr-defined]
@@ -700,3 +701,28 @@ def test_reduplication_needs_the_digit_two(text: str) -> None:
 def test_no_posts_give_no_rows(tiny_model: ModelArtifact) -> None:
     fast = FastPath(tiny_model.pipeline)
     assert fast.predict_proba([]).shape == (0, len(tiny_model.pipeline.classes_))
+
+
+@pytest.mark.parametrize("odd", ["probabilities", "infinite"])
+def test_one_post_takes_the_general_path_where_the_batch_path_decides(
+    tiny_model: ModelArtifact, odd: str
+) -> None:
+    """`_gate_one` hands one post to the general path where the batch path would treat the
+    decision values differently: values that look like probabilities, or that are not finite.
+    One post still gets the bits it gets in a batch."""
+    fast = FastPath(tiny_model.pipeline)
+    assert fast.is_fast and fast._gate_one_heads is not None
+    head, gate_head = fast._gate_one_heads
+    fast._weights = np.zeros_like(fast._weights)  # every post's values are the intercepts
+    if odd == "probabilities":
+        n = head.columns.stop - head.columns.start
+        head.intercept = np.full(n, 1.0 / n)
+    else:
+        gate_head.intercept = np.array([np.inf])
+    texts = ["sampah menumpuk", "jalan rusak", ""]
+    scores = fast._scores_one(fast._columns(fast.normalise(texts[:1])[0]))
+    assert fast._gate_one(scores) is None
+    with np.errstate(invalid="ignore"):  # infinity minus infinity, as in the batch path
+        batch = fast.predict_proba(texts)
+        single = np.vstack([fast.predict_proba([t]) for t in texts])
+    np.testing.assert_array_equal(single, batch)
