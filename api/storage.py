@@ -43,6 +43,7 @@ from sqlalchemy import (
     insert,
     inspect,
     literal,
+    literal_column,
     select,
     text,
     true,
@@ -60,6 +61,7 @@ from sqlalchemy.orm import (
     selectinload,
     sessionmaker,
 )
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -77,6 +79,11 @@ JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 CASE_STATUSES = ("diterima", "diproses", "selesai", "ditolak")
 # a case with one of these as its latest status is closed: a new post is not its repeat
 CLOSED_STATUSES = ("selesai", "ditolak")
+# The same as SQL literals: an IN over bound values is rendered again at every execution
+# (SQLAlchemy's "expanding" parameters); these constants are written into the statement once.
+_CLOSED_STATUSES_SQL: list[ColumnElement[str]] = [
+    literal_column(f"'{status}'") for status in CLOSED_STATUSES
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -562,7 +569,7 @@ def _repeat_candidates_query(arm: int) -> Any:
             # many, are never scanned
             PredictionRow.original == true(),
             # one reading of the latest status per row (no answer yet reads as "")
-            func.coalesce(latest_status, "").not_in(CLOSED_STATUSES),
+            func.coalesce(latest_status, "").not_in(_CLOSED_STATUSES_SQL),
         )
         .order_by(PredictionRow.created_at.desc())
         .limit(bindparam("limit"))
