@@ -488,7 +488,7 @@ class FastPath:
 
     def _weighed_rows(self, docs: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Several posts' rows as CSR arrays over the columns here: the multipliers of the
-        folded weight rows (`_weigh`), their columns in order, and where each post's start.
+        folded weight rows (`_weigh`), their columns in order, and where each post's row starts.
         One sort over (post, column) keys counts them all; None when no post has a column."""
         n = len(docs)
         n_features = self.n_features
