@@ -650,19 +650,12 @@ class FastPath:
         assert self._gate is not None and self._gate_one_heads is not None
         head, gate_head = self._gate_one_heads
         topics = row[head.columns] + head.intercept
-        values = topics.tolist()
-        if not math.isfinite(sum(values)) or (min(values) >= 0 and max(values) <= 1):
+        if not _logits(topics):
             return None
         value = float(row[gate_head.columns.start] + gate_head.intercept[0])
         if not math.isfinite(value):
             return None
-        # _temperature_one on the topic model's values
-        topics *= head.beta
-        topics -= max(topics.tolist())
-        np.exp(topics, out=topics)
-        topics /= topics.sum()
-        if max(topics.tolist()) > 1.0:
-            topics[(topics > 1.0) & (topics <= 1.0 + _CLIP_ABOVE_ONE)] = 1.0
+        _temperature_row(head, topics)
         not_complaint = float(_binary_temperature_one(gate_head, value)[0, self._gate.true_column])
         # model.gate.compose
         proba = np.zeros((1, len(self.classes_)))
@@ -1150,18 +1143,28 @@ def _head_proba(head: _Head, raw: np.ndarray) -> np.ndarray:
 def _temperature_one(head: _Head, raw: np.ndarray) -> np.ndarray:
     """The "temperature" head for one post's decision values, with the operations of the general
     path below (elementwise the same, the same reductions over one row) but fewer calls."""
-    row = raw[0]
-    values = row.tolist()
-    if not math.isfinite(sum(values)) or (min(values) >= 0 and max(values) <= 1):
+    if not _logits(raw[0]):
         return _head_proba(head, np.concatenate([raw, raw]))[:1]  # the general path
-    # not probabilities (_looks_like_proba): the logits are the decision values
+    _temperature_row(head, raw[0])
+    return raw
+
+
+def _logits(row: np.ndarray) -> bool:
+    """Whether one post's decision values are finite and do not look like probabilities
+    (`_looks_like_proba`): then they are the temperature scaler's logits as they are."""
+    values = row.tolist()
+    return math.isfinite(sum(values)) and not (min(values) >= 0 and max(values) <= 1)
+
+
+def _temperature_row(head: _Head, row: np.ndarray) -> None:
+    """`_softmax(head.beta * logits)` of one post's logits, in place, with the general path's
+    operations on one row (and its clip of values a rounding above one)."""
     row *= head.beta
     row -= max(row.tolist())
     np.exp(row, out=row)
     row /= row.sum()
     if max(row.tolist()) > 1.0:
-        raw[(raw > 1.0) & (raw <= 1.0 + _CLIP_ABOVE_ONE)] = 1.0
-    return raw
+        row[(row > 1.0) & (row <= 1.0 + _CLIP_ABOVE_ONE)] = 1.0
 
 
 def _binary_temperature_one(head: _Head, value: float) -> np.ndarray:
