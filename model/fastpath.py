@@ -656,12 +656,13 @@ class FastPath:
         if not math.isfinite(value):
             return None
         _temperature_row(head, topics)
-        not_complaint = float(_binary_temperature_one(gate_head, value)[0, self._gate.true_column])
-        # model.gate.compose
-        proba = np.zeros((1, len(self.classes_)))
-        proba[0, self._gate.topic_columns] = topics * (1.0 - not_complaint)
-        proba[0, self._gate.negative_column] = not_complaint
-        return proba
+        gate = self._gate
+        assert gate.negative_column is not None  # as `_build` chose `_gate_one_heads`
+        not_complaint = _binary_temperature_one(gate_head, value)[:, gate.true_column]
+        n_classes = len(self.classes_)
+        return compose(
+            not_complaint, topics[None, :], gate.topic_columns, gate.negative_column, n_classes
+        )
 
     # -- building -------------------------------------------------------------------------
 
