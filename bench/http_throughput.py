@@ -102,6 +102,42 @@ def _rss_mb(pid: int) -> float:
     return _rss_parts(pid)[0]
 
 
+def _mapped_libraries(pid: int) -> set[str]:
+    """The compiled libraries (`.so` files) process `pid` maps; empty if it is gone."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return set()
+    return {
+        fields[5]
+        for line in maps.splitlines()
+        if len(fields := line.split(maxsplit=5)) == 6 and ".so" in fields[5]
+    }
+
+
+def _sharing_processes(pid: int) -> list[str]:
+    """Other processes that map the server's own compiled libraries (NumPy's, SciPy's,
+    scikit-learn's: those under its interpreter's prefix), as "pid command".
+
+    The server hands back the pages of the libraries it maps after loading its model
+    (`api.deps.release_mapped_file_pages`), but the kernel keeps a page another process maps
+    too: another Python process of the same installation left running adds tens of MB to the
+    server's resident memory (RssFile), which a server alone on its machine would not hold.
+    """
+    ours = {path for path in _mapped_libraries(pid) if path.startswith(sys.prefix)}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in (pid, os.getpid()):
+            continue
+        if ours & _mapped_libraries(int(entry.name)):
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            found.append(f"{entry.name} {command.strip()[:100]}")
+    return found
+
+
 @contextmanager
 def _serving(cmd: list[str], env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
     """A server started with `cmd`, ready: its base URL and process id; stopped afterwards."""
@@ -130,6 +166,7 @@ def _memory_run(
     up to 30 s until that many were answered)."""
     with _serving(cmd, env, port) as (url, pid):
         after_start, anon_start, file_start = _rss_parts(pid)
+        sharing = _sharing_processes(pid)
         started = time.monotonic()
         served = 0
         curve: list[tuple[int, float]] = []
@@ -152,6 +189,7 @@ def _memory_run(
         "requests": served,
         "seconds": seconds,
         "curve": curve,
+        "sharing": sharing,
     }
 
 
@@ -323,6 +361,12 @@ def main() -> None:
             f"{memory['anon_after']:.0f} MB after; mapped files (RssFile, shared libraries "
             f"mostly): {memory['file_start']:.0f} MB, {memory['file_after']:.0f} MB"
         )
+        if memory["sharing"]:
+            print(
+                "  WARNING: other processes map the server's libraries, so the kernel keeps "
+                "pages the server alone would hand back (RssFile reads high); stop them and "
+                "run again:\n    " + "\n    ".join(memory["sharing"])
+            )
 
 
 if __name__ == "__main__":
