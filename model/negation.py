@@ -20,6 +20,9 @@ from sklearn.utils.validation import check_is_fitted
 
 # Words that turn the next word around, as the normaliser and the stemmer leave them.
 NEGATORS: tuple[str, ...] = ("tidak", "belum", "bukan", "kurang", "jangan", "tanpa", "tak")
+# Words between a negation and the word it turns around: "tidak pernah mati", "tidak lagi
+# banjir", "tidak begitu jelas". The negation marks them and the word after them.
+PASSES: tuple[str, ...] = ("pernah", "lagi", "begitu", "terlalu", "juga", "pula")
 
 
 class NegationMarker(TransformerMixin, BaseEstimator):
@@ -27,12 +30,24 @@ class NegationMarker(TransformerMixin, BaseEstimator):
 
     A word is marked when the word before it is one of `negators` (default `NEGATORS`), unless
     it is a negation itself ("tidak tidak ..." marks the word after the second) or a placeholder
-    token such as `_angka_`. Stateless; `fit` only checks the parameters.
+    token such as `_angka_`. When the marked word is one of `passes` (default `PASSES`: "pernah",
+    "lagi", "begitu", ...), the word after it is marked too: "tidak pernah mati" reads "tidak
+    neg_pernah neg_mati", so a post saying the water never goes off does not read "mati" as a
+    complaint does. Stateless; `fit` only checks the parameters.
     """
 
-    def __init__(self, negators: tuple[str, ...] | None = None, prefix: str = "neg_") -> None:
+    # what a step pickled before the parameter existed reads (its `get_params`, a refit)
+    passes: tuple[str, ...] | None = None
+
+    def __init__(
+        self,
+        negators: tuple[str, ...] | None = None,
+        prefix: str = "neg_",
+        passes: tuple[str, ...] | None = None,
+    ) -> None:
         self.negators = negators
         self.prefix = prefix
+        self.passes = passes
 
     def fit(self, X: Iterable[str], y: object = None) -> NegationMarker:
         if not self.prefix or any(c.isspace() for c in self.prefix):
@@ -41,18 +56,29 @@ class NegationMarker(TransformerMixin, BaseEstimator):
         if isinstance(words, str) or any(not w or w.split() != [w] for w in words):
             raise ValueError(f"negators must be a sequence of single words, got {words!r}")
         self.negators_ = frozenset(words)
+        passes = PASSES if self.passes is None else self.passes
+        if isinstance(passes, str) or any(not w or w.split() != [w] for w in passes):
+            raise ValueError(f"passes must be a sequence of single words, got {passes!r}")
+        self.passes_ = frozenset(passes) - self.negators_
         return self
 
     def marks(self, words: list[str]) -> list[int]:
         """Positions of `words` that `mark_text` marks."""
         negators = self.negators_
-        return [
-            i
-            for i in range(1, len(words))
-            if words[i - 1] in negators
-            and words[i] not in negators
-            and not words[i].startswith("_")
-        ]
+        # a step fitted before `passes` existed marks one word, as it was trained
+        passes = getattr(self, "passes_", frozenset())
+        marked = []
+        for i in range(1, len(words)):
+            if words[i - 1] in negators and words[i] not in negators and words[i][:1] != "_":
+                marked.append(i)
+                if (
+                    words[i] in passes
+                    and i + 1 < len(words)
+                    and words[i + 1] not in negators
+                    and words[i + 1][:1] != "_"
+                ):
+                    marked.append(i + 1)
+        return marked
 
     def mark_text(self, text: str) -> str:
         """`text`'s words joined by single spaces, each negated word marked."""
