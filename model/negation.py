@@ -66,7 +66,7 @@ class NegationMarker(TransformerMixin, BaseEstimator):
         """Positions of `words` that `mark_text` marks."""
         negators = self.negators_
         # a step fitted before `passes` existed marks one word, as it was trained
-        passes = getattr(self, "passes_", frozenset())
+        passes: frozenset[str] = getattr(self, "passes_", frozenset())
         marked = []
         for i in range(1, len(words)):
             if words[i - 1] in negators and words[i] not in negators and words[i][:1] != "_":
