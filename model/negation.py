@@ -52,14 +52,8 @@ class NegationMarker(TransformerMixin, BaseEstimator):
     def fit(self, X: Iterable[str], y: object = None) -> NegationMarker:
         if not self.prefix or any(c.isspace() for c in self.prefix):
             raise ValueError(f"prefix must be a non-empty word, got {self.prefix!r}")
-        words = NEGATORS if self.negators is None else self.negators
-        if isinstance(words, str) or any(not w or w.split() != [w] for w in words):
-            raise ValueError(f"negators must be a sequence of single words, got {words!r}")
-        self.negators_ = frozenset(words)
-        passes = PASSES if self.passes is None else self.passes
-        if isinstance(passes, str) or any(not w or w.split() != [w] for w in passes):
-            raise ValueError(f"passes must be a sequence of single words, got {passes!r}")
-        self.passes_ = frozenset(passes) - self.negators_
+        self.negators_ = _single_words("negators", self.negators, NEGATORS)
+        self.passes_ = _single_words("passes", self.passes, PASSES) - self.negators_
         return self
 
     def marks(self, words: list[str]) -> list[int]:
@@ -67,16 +61,15 @@ class NegationMarker(TransformerMixin, BaseEstimator):
         negators = self.negators_
         # a step fitted before `passes` existed marks one word, as it was trained
         passes: frozenset[str] = getattr(self, "passes_", frozenset())
+
+        def markable(word: str) -> bool:  # neither a negation nor a placeholder
+            return word not in negators and word[:1] != "_"
+
         marked = []
         for i in range(1, len(words)):
-            if words[i - 1] in negators and words[i] not in negators and words[i][:1] != "_":
+            if words[i - 1] in negators and markable(words[i]):
                 marked.append(i)
-                if (
-                    words[i] in passes
-                    and i + 1 < len(words)
-                    and words[i + 1] not in negators
-                    and words[i + 1][:1] != "_"
-                ):
+                if words[i] in passes and i + 1 < len(words) and markable(words[i + 1]):
                     marked.append(i + 1)
         return marked
 
@@ -90,3 +83,13 @@ class NegationMarker(TransformerMixin, BaseEstimator):
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "negators_")
         return np.array([self.mark_text(str(doc)) for doc in X], dtype=object)
+
+
+def _single_words(
+    name: str, value: tuple[str, ...] | None, default: tuple[str, ...]
+) -> frozenset[str]:
+    """A word-list parameter (`default` when None) as a set; refused unless each item is a word."""
+    words = default if value is None else value
+    if isinstance(words, str) or any(not w or w.split() != [w] for w in words):
+        raise ValueError(f"{name} must be a sequence of single words, got {words!r}")
+    return frozenset(words)
