@@ -133,6 +133,9 @@ PLACE_BEFORE = FACILITY_BEFORE | frozenset(
         "arah",
         "jalur",
         "ruko",
+        # Javanese "neng" (at), kept as written since it is also a way to call a girl ("nang"
+        # is "di" after the lexicon)
+        "neng",
         # English, as residents mix it in ("the puskesmas in Sumber Jaya", "near Pagar Dewa")
         "in",
         "at",

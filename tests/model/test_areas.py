@@ -111,6 +111,9 @@ def gazetteer() -> Gazetteer:
         # English place words mixed in, before a name that is also an ordinary word
         ("the puskesmas in sumber jaya is always closed", "Kampung Melayu", "Sumber Jaya"),
         ("garbage piling up near Penurunan market", "Ratu Samban", "Penurunan"),
+        # Javanese "neng" and "nang" (at) before a name that is also an ordinary word
+        ("dalane neng Penurunan macet ra karuan", "Ratu Samban", "Penurunan"),
+        ("WC sekolah nang sumber jaya rusak kabeh", "Kampung Melayu", "Sumber Jaya"),
         # a marker, then whose it is, then a name that is another city's
         ("Koperasi di kelurahan kami Semarang sudah dibentuk", "Sungai Serut", "Semarang"),
         ("aek PDAM mati tigo hari di kelurahan ambo Surabaya", "Sungai Serut", "Surabaya"),

@@ -69,6 +69,10 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         # lexicon phrases stop at commas and sentence marks: no "mati lampu" (power cut) here
         ("kampung mati, lampu jalan dak ado", "kampung mati lampu jalan tidak ada"),
         ("mati lampu lagi!", "listrik padam lagi"),
+        # Javanese, Sundanese and Rejang words of residents from around the city
+        ("banyune mambu, dalane rusak kabeh", "airnya bau jalannya rusak semua"),
+        ("lampu teh pareum, poek pisan", "lampu teh mati gelap sekali"),
+        ("uku coa dapat bantuan", "saya tidak dapat bantuan"),
         # a lone "g" is "gak", except after a number (grams); "dalem" is "dalam"
         ("sampah g diangkut, lubangnya dalem", "sampah tidak diangkut lubangnya dalam"),
         ("beras 5 g, 2g garam", "beras _angka_ gram _angka_ gram garam"),
