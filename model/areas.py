@@ -28,7 +28,8 @@ words or other cities count only with evidence, as the areas file says per name
 
 An alias that normalising rewrites is matched only as written, never through a typo or a
 shortened word: "Pd. Jati" reads "pada jati" (the lexicon's "pd"), and "pada mati" is one edit
-from it.
+from it. So is an alias with a word of two letters: "pos bengkulu" (the post office)
+is one edit from "ps bengkulu".
 
 A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
 the tagging threshold. Typos are matched only for names of eight letters or more, with one
@@ -180,6 +181,9 @@ MARKED_FUZZY_MIN_LEN = 5
 FUZZY_MARKERS = frozenset({"kelurahan", "kecamatan", "desa"})
 FUZZY_CACHE_SIZE = 30_000  # distinct words (and joined word pairs) remembered
 FUZZY_LONG_LEN = 18
+# A form is matched through a typo only if each of its words is longer than this (and so is
+# that form written as one word).
+SHORTEST_FUZZY_WORD = 2
 # One word of a name of several words shortened the way people shorten it: its vowels dropped
 # ("kbn tebeng", "pgr dewa", "rawa mkmr") or cut short ("jemb kecil", "ps baru", "pdk besi").
 # The short form starts with the word's first letter, keeps two to five of its letters in
@@ -450,13 +454,26 @@ class Gazetteer:
         self._joined: dict[str, Area] = {}
         # where each word of a joined name starts: a swap of letters may not touch a first one
         self._word_starts: dict[str, frozenset[int]] = {}
+        # a form with a word of two letters ("ps bengkulu"), and that form written as one word,
+        # is matched as written only: one edit to the short word makes another word ("pos
+        # bengkulu", the post office)
+        abbreviated = {
+            "".join(form)
+            for area in self.areas
+            for form in area.forms
+            if min(map(len, form)) <= SHORTEST_FUZZY_WORD
+        }
         for area in self.areas:
             for form in area.forms:
                 bucket = self._exact.setdefault(form, [])
                 if area not in bucket:
                     bucket.append(area)
                 joined = "".join(form)
-                if len(joined) >= MARKED_FUZZY_MIN_LEN and form not in area.exact_forms:
+                if (
+                    len(joined) >= MARKED_FUZZY_MIN_LEN
+                    and form not in area.exact_forms
+                    and joined not in abbreviated
+                ):
                     self._joined.setdefault(joined, area)
                     self._word_starts.setdefault(joined, _word_starts(form))
         # typo candidates by first letter, shortest first (as listed within a length): a window

@@ -137,6 +137,8 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         "anak2 main air di bawah jembatan kecil",
         "penurunan tekanan air",
         "kandang ayam bau",
+        # one edit from the alias "Ps. Bengkulu", but the post office, not the market
+        "BLT cair di Kantor Pos Bengkulu",
         "saudara di Surabaya",
         "liburan ke Semarang",
         "sumber daya air",
