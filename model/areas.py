@@ -32,12 +32,14 @@ from it. So is an alias with a word of two letters: "pos bengkulu" (the post off
 is one edit from "ps bengkulu".
 
 A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
-the tagging threshold. Typos are matched only for names of eight letters or more, with one
-edit (a letter typed for another only when the two keys touch or the letters are spelt alike:
-"sukadami" is Sukarami, "simomulyo" is another city's name) or two neighbouring letters
-swapped, neither of them a word's first ("pagar dwea" is Pagar Dewa, "tambak asri" is not
-Tambaksari), and never when the word as written is itself an Indonesian word ("meninggal" is
-not a typo of "Menanggal"). A name that needs
+the tagging threshold; so does one after "jalan raya" (or "raya" opening a clause or after "di":
+Surabaya's "Raya Darmo"), and one after "rumah sakit", a hospital named after a place or a
+person ("RS dr Soetomo" is not the kelurahan Dr. Soetomo). Typos are matched only for names of
+eight letters or more, with one edit (a letter typed for another only when the two keys touch
+or the letters are spelt alike: "sukadami" is Sukarami, "simomulyo" is another city's name) or
+two neighbouring letters swapped, neither of them a word's first ("pagar dwea" is Pagar Dewa,
+"tambak asri" is not Tambaksari), and never when the word as written is itself an Indonesian
+word ("meninggal" is not a typo of "Menanggal"). A name that needs
 context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamatan ...").
 A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
 Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
@@ -148,6 +150,11 @@ PLACE_BEFORE = FACILITY_BEFORE | frozenset(
 OWNED_PLACES = PLACE_BEFORE | {"rumah", "kampung", "gang", "lorong", "dusun"}
 # A name right after these is a street named after the area, which may lie elsewhere.
 STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
+# ...and so is one after "raya" that opens a street's name ("jalan raya Darmo", "di raya
+# Kalijudan"), not one that ends it ("Jl. Kapuas Raya Padang Harapan"); and after "rumah sakit",
+# a hospital named after a place or a person ("RS dr Soetomo").
+MAIN_ROAD = "raya"
+NAMED_AFTER_BEFORE = frozenset({"sakit"})
 # A place outside the city after these is where the writer comes from or goes to ("pindah
 # datang dari Curup", "dirujuk ke Palembang"), not where the problem is...
 OUTSIDE_NOT_AFTER = STREET_BEFORE | {"dari", "ke", "asal", "menuju", "arah"}
@@ -430,6 +437,17 @@ def _elsewhere_only_in_passing(tokens: Sequence[str], i: int) -> bool:
         and tokens[before - 1] == "di"
         and not KIN_WORDS.isdisjoint(tokens[max(0, before - 4) : before - 1])
     )
+
+
+def _names_a_street(tokens: Sequence[str], start: int) -> bool:
+    """The name at `tokens[start]` is part of a street's or a building's name."""
+    before = tokens[start - 1] if start > 0 else ""
+    if before in STREET_BEFORE or before in NAMED_AFTER_BEFORE:
+        return True
+    if before != MAIN_ROAD:
+        return False
+    opener = tokens[start - 2] if start > 1 else ""
+    return opener in STREET_BEFORE or opener in PLACE_BEFORE or not opener
 
 
 class Gazetteer:
@@ -833,7 +851,7 @@ class Gazetteer:
                 h.score = min(0.98, h.score + 0.07)
             h.context_ok = self._has_context(h, tokens, before, after)
             h.home = self._after_home_words(tokens, start)
-            if before in STREET_BEFORE:
+            if _names_a_street(tokens, h.start):
                 h.score = min(h.score, STREET_SCORE)
         # Another place's name beside it: the name is that place's, whatever the context.
         hits = [h for h in hits if not self._beside_elsewhere(tokens, h.start, h.end)]

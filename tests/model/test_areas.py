@@ -379,6 +379,46 @@ def test_street_named_after_an_area_is_below_tagging_confidence(gazetteer: Gazet
     assert match.confidence < 0.7
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lampu mati di Jl. Raya Padang Harapan",  # a main road named after the area
+        "jalan raya padang harapan berlubang",
+        "macet di raya Sawah Lebar tiap sore",  # "raya" opening the road's name
+        "antri 5 jam di rumah sakit Padang Harapan",  # a hospital named after it
+    ],
+)
+def test_main_road_or_hospital_named_after_an_area_is_below_tagging_confidence(
+    gazetteer: Gazetteer, text: str
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert match.kecamatan == "Gading Cempaka" or match.kelurahan == "Sawah Lebar"
+    assert match.confidence < 0.7
+
+
+def test_a_city_can_say_a_main_road_lies_in_its_namesake(tmp_path: Path) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Gading Cempaka,,,\n"
+        "kelurahan,Padang Harapan,Gading Cempaka,jalan raya padang harapan,\n"
+    )
+    match = Gazetteer.from_csv(path).resolve(
+        normalise_clauses("lampu mati di Jl. Raya Padang Harapan")
+    )
+    assert match.kelurahan == "Padang Harapan"
+    assert match.confidence >= 0.7
+
+
+def test_raya_ending_a_street_name_leaves_the_area_after_it(gazetteer: Gazetteer) -> None:
+    # "Kapuas Raya" is the street; Padang Harapan is where it is
+    match = gazetteer.resolve(
+        normalise_clauses("Kontainer sampah di Jl. Kapuas Raya Padang Harapan penuh")
+    )
+    assert match.kelurahan == "Padang Harapan"
+    assert match.confidence >= 0.7
+
+
 def test_other_city_names_that_are_words_need_evidence(tmp_path: Path) -> None:
     path = tmp_path / "areas.csv"
     path.write_text(
