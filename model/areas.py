@@ -34,13 +34,17 @@ is one edit from "ps bengkulu".
 A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
 the tagging threshold; so does one after "jalan raya" (or "raya" opening a clause or after "di":
 Surabaya's "Raya Darmo"), and one after "rumah sakit", a hospital named after a place or a
-person ("RS dr Soetomo" is not the kelurahan Dr. Soetomo). Typos are matched only for names of
-eight letters or more, with one edit (a letter typed for another only when the two keys touch
-or the letters are spelt alike: "sukadami" is Sukarami, "simomulyo" is another city's name) or
-two neighbouring letters swapped, neither of them a word's first ("pagar dwea" is Pagar Dewa,
-"tambak asri" is not Tambaksari), and never when the word as written is itself an Indonesian
-word ("meninggal" is not a typo of "Menanggal"). A name that needs
-context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamatan ...").
+person ("RS dr Soetomo" is not the kelurahan Dr. Soetomo), and one followed by a word that
+names a housing estate or a street after it ("Bumi Ayu Permai", "Kertajaya Indah"), unless a
+marker stands before it.
+
+Typos are matched only for names of eight letters or more, with one edit (a letter typed for
+another only when the two keys touch or the letters are spelt alike: "sukadami" is Sukarami,
+"simomulyo" is another city's name) or two neighbouring letters swapped, neither of them a
+word's first ("pagar dwea" is Pagar Dewa, "tambak asri" is not Tambaksari), and never when the
+word as written is itself an Indonesian word ("meninggal" is not a typo of "Menanggal"). A name
+that needs context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamatan
+...").
 A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
 Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
 `elsewhere.csv` lists those places (provinces, regencies, cities). A post that names none of
@@ -154,6 +158,10 @@ STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
 # Kalijudan"), not one that ends it ("Jl. Kapuas Raya Padang Harapan"); and after "rumah sakit",
 # a hospital named after a place or a person ("RS dr Soetomo").
 MAIN_ROAD = "raya"
+# A name followed by one of these names a housing estate or a street after the area ("Perumahan
+# Bumi Ayu Permai", "Kertajaya Indah Timur", "Ngagel Jaya Selatan"), which may lie elsewhere;
+# the longest name of the file is matched first, so a kelurahan called so ("Timur Indah") is not.
+ESTATE_AFTER = frozenset({"indah", "permai", "asri", "jaya", "sentosa", "regency", "residence"})
 NAMED_AFTER_BEFORE = frozenset({"sakit"})
 # A place outside the city after these is where the writer comes from or goes to ("pindah
 # datang dari Curup", "dirujuk ke Palembang"), not where the problem is...
@@ -851,7 +859,8 @@ class Gazetteer:
                 h.score = min(0.98, h.score + 0.07)
             h.context_ok = self._has_context(h, tokens, before, after)
             h.home = self._after_home_words(tokens, start)
-            if _names_a_street(tokens, h.start):
+            # "kelurahan Padang Jati indah nian": after a marker the name is the area's
+            if _names_a_street(tokens, h.start) or (after in ESTATE_AFTER and not h.marker):
                 h.score = min(h.score, STREET_SCORE)
         # Another place's name beside it: the name is that place's, whatever the context.
         hits = [h for h in hits if not self._beside_elsewhere(tokens, h.start, h.end)]

@@ -386,14 +386,26 @@ def test_street_named_after_an_area_is_below_tagging_confidence(gazetteer: Gazet
         "jalan raya padang harapan berlubang",
         "macet di raya Sawah Lebar tiap sore",  # "raya" opening the road's name
         "antri 5 jam di rumah sakit Padang Harapan",  # a hospital named after it
+        "lampu mati di perumahan Sawah Lebar Indah",  # a housing estate named after it
+        "sampah numpuk di Padang Harapan permai blok C",
     ],
 )
-def test_main_road_or_hospital_named_after_an_area_is_below_tagging_confidence(
+def test_road_hospital_or_estate_named_after_an_area_is_below_tagging_confidence(
     gazetteer: Gazetteer, text: str
 ) -> None:
     match = gazetteer.resolve(normalise_clauses(text))
     assert match.kecamatan == "Gading Cempaka" or match.kelurahan == "Sawah Lebar"
     assert match.confidence < 0.7
+
+
+def test_an_area_named_after_a_marker_keeps_its_confidence_before_an_estate_word(
+    gazetteer: Gazetteer,
+) -> None:
+    match = gazetteer.resolve(normalise_clauses("Kelurahan Padang Jati indah nian pantainyo"))
+    assert match.kelurahan == "Padang Jati"
+    assert match.confidence >= 0.7
+    # and a kelurahan whose own name ends in such a word is matched whole
+    assert gazetteer.resolve(normalise_clauses("banjir di Timur Indah")).confidence >= 0.7
 
 
 def test_a_city_can_say_a_main_road_lies_in_its_namesake(tmp_path: Path) -> None:
