@@ -214,11 +214,13 @@ def decide_tags(
     if confidence >= policy.auto_tag_threshold:
         for office, account in directory.office_accounts(topic):
             tags.append(Tag(account, f"Topik {topic} ({confidence:.2f}) -> {office.name}"))
-    if area.kecamatan and area.confidence >= policy.area_threshold:
-        where = f"Kecamatan {area.kecamatan}"
-        if area.kelurahan:
-            where = f"Kelurahan {area.kelurahan}, {where}"
-        evidence = f' (disebut: "{area.evidence}", {area.confidence:.2f})' if area.evidence else ""
+    if not area.kecamatan:
+        return TagDecision(tags, bool(reasons), reasons)
+    where = f"Kecamatan {area.kecamatan}"
+    if area.kelurahan:
+        where = f"Kelurahan {area.kelurahan}, {where}"
+    evidence = f' (disebut: "{area.evidence}", {area.confidence:.2f})' if area.evidence else ""
+    if area.confidence >= policy.area_threshold:
         camat = directory.camat(area.kecamatan)
         if camat is not None:
             tags.append(Tag(camat, f"Wilayah: {where}{evidence}"))
@@ -226,6 +228,8 @@ def decide_tags(
             lurah = directory.lurah(area.kecamatan, area.kelurahan)
             if lurah is not None:
                 tags.append(Tag(lurah, f"Wilayah: {where}{evidence}"))
-    elif area.kecamatan:
-        reasons.append(f"wilayah kurang pasti ({area.confidence:.2f})")
+    else:
+        # what was read, so that the reviewer checks that place (a street or an estate named
+        # after an area is read below the threshold, `model.areas`)
+        reasons.append(f"wilayah kurang pasti: {where}{evidence or f' ({area.confidence:.2f})'}")
     return TagDecision(tags, bool(reasons), reasons)

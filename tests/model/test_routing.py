@@ -97,6 +97,16 @@ def test_low_confidence_area_does_not_tag_camat(directory: Directory) -> None:
     assert _ids(decide_tags("jalan", 0.95, 0.9, weak, directory, POLICY)) == ["pupr"]
 
 
+def test_an_unsure_area_is_named_in_the_review_reason(directory: Directory) -> None:
+    street = AreaMatch("Gading Cempaka", "Padang Harapan", 0.6, "padang harapan")
+    decision = decide_tags("lampu_jalan", 0.98, 0.9, street, directory, POLICY)
+    assert decision.needs_review
+    assert decision.review_reasons == [
+        "wilayah kurang pasti: Kelurahan Padang Harapan, Kecamatan Gading Cempaka "
+        '(disebut: "padang harapan", 0.60)'
+    ]
+
+
 def _write(path: Path, text: str) -> None:
     path.write_text(text.strip() + "\n", encoding="utf-8")
 
