@@ -36,7 +36,9 @@ the tagging threshold; so does one after "jalan raya" (or "raya" opening a claus
 Surabaya's "Raya Darmo"), and one after "rumah sakit", a hospital named after a place or a
 person ("RS dr Soetomo" is not the kelurahan Dr. Soetomo), and one followed by a word that
 names a housing estate or a street after it ("Bumi Ayu Permai", "Kertajaya Indah"), unless a
-marker stands before it.
+marker stands before it. A name that is both a kecamatan's and one of its kelurahan's is the
+kecamatan after "kecamatan", "camat" or an office that serves a whole kecamatan ("kec. Pakal",
+"Polsek Gubeng", "KUA Sukomanunggal"), and beside another of its kelurahan.
 
 Typos are matched only for names of eight letters or more, with one edit (a letter typed for
 another only when the two keys touch or the letters are spelt alike: "sukadami" is Sukarami,
@@ -158,6 +160,10 @@ STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
 # Kalijudan"), not one that ends it ("Jl. Kapuas Raya Padang Harapan"); and after "rumah sakit",
 # a hospital named after a place or a person ("RS dr Soetomo").
 MAIN_ROAD = "raya"
+# Right before a name that is a kecamatan's and a kelurahan's (24 of Surabaya's 31 kecamatan
+# share their name with one of their kelurahan), these say it is the kecamatan: its marker, its
+# head, and the offices that serve a whole kecamatan ("Polsek Gubeng", "KUA Sukomanunggal").
+KECAMATAN_BEFORE = frozenset({"kecamatan", "camat", "polsek", "koramil", "kua"})
 # A name followed by one of these names a housing estate or a street after the area ("Perumahan
 # Bumi Ayu Permai", "Kertajaya Indah Timur", "Ngagel Jaya Selatan"), which may lie elsewhere;
 # the longest name of the file is matched first, so a kelurahan called so ("Timur Indah") is not.
@@ -268,6 +274,7 @@ class _Hit:
     fuzzy: bool = False
     home: bool = False  # after words of where the writer lives (HOME_WORDS)
     vouched: bool = False  # read as a name only because its kecamatan or a kelurahan of it is named
+    after_kecamatan_word: bool = False  # right after KECAMATAN_BEFORE ("kec. Gubeng")
 
 
 # A letter typed for another is a typo when the two keys touch on a QWERTY keyboard or the two
@@ -859,6 +866,8 @@ class Gazetteer:
                 h.score = min(0.98, h.score + 0.07)
             h.context_ok = self._has_context(h, tokens, before, after)
             h.home = self._after_home_words(tokens, start)
+            # "kecamatan kami Gubeng": the marker stands before whose it is
+            h.after_kecamatan_word = (tokens[h.start - 2] if owned else before) in KECAMATAN_BEFORE
             # "kelurahan Padang Jati indah nian": after a marker the name is the area's
             if _names_a_street(tokens, h.start) or (after in ESTATE_AFTER and not h.marker):
                 h.score = min(h.score, STREET_SCORE)
@@ -988,6 +997,9 @@ class Gazetteer:
         # kecamatan ("kel. Gunungsari kec. Dukuh Pakis", where Dukuh Pakis is both).
         kec_spans = {(h.start, h.end) for h in kec}
         kel = [h for h in kel if (h.start, h.end) not in kec_spans] or kel
+        # ...and so is one right after the kecamatan's word or one of its offices ("kec.
+        # Pakal", "Polsek Gubeng"), where the kelurahan of that name would be a guess
+        kel = [h for h in kel if not (h.after_kecamatan_word and (h.start, h.end) in kec_spans)]
         # A word read as a kelurahan only because its kecamatan is named gives way to a
         # kelurahan named with context of its own ("capil minta berkas lagi. Pasar Baru, Teluk
         # Segara": Berkas is the file, Pasar Baru the place).

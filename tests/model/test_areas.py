@@ -564,6 +564,33 @@ def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_k
 @pytest.mark.parametrize(
     "text",
     [
+        "pelayanan di kantor kec. Dukuh Pakis lambat",
+        "kecamatan kami Dukuh Pakis belum dapat fogging",  # the marker, then whose it is
+        "lapor ke Polsek Dukuh Pakis tidak ditanggapi",  # an office that serves a kecamatan
+        "legalisir buku nikah di KUA Dukuh Pakis lama",
+    ],
+)
+def test_a_name_of_a_kecamatan_and_a_kelurahan_after_the_kecamatan_word_is_the_kecamatan(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Dukuh Pakis,,,\n"
+        "kelurahan,Dukuh Pakis,Dukuh Pakis,,\n"
+        "kelurahan,Gunungsari,Dukuh Pakis,,\n"
+    )
+    match = Gazetteer.from_csv(path).resolve(normalise_clauses(text))
+    assert (match.kecamatan, match.kelurahan) == ("Dukuh Pakis", None)
+    assert match.confidence >= 0.7
+    # after the kelurahan's marker it is the kelurahan
+    areas = Gazetteer.from_csv(path)
+    assert gazetteer_one(areas, "banjir di kel. Dukuh Pakis") == "Dukuh Pakis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         # another city after "kota"/"pemkot": its kecamatan word after it makes no kelurahan
         "saya warga kota Surabaya kecamatan Gayungan, KTP saya belum jadi",
         "aset pemkot Surabaya RT 02 RW 05 dipakai pribadi",
