@@ -543,9 +543,8 @@ def gazetteer_one(areas: Gazetteer, text: str) -> str | None:
     return areas.resolve(normalise_clauses(text)).kelurahan
 
 
-def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_kecamatan(
-    tmp_path: Path,
-) -> None:
+def dukuh_pakis(tmp_path: Path) -> Gazetteer:
+    """A kecamatan that shares its name with one of its kelurahan, as most of Surabaya's do."""
     path = tmp_path / "areas.csv"
     path.write_text(
         "level,name,kecamatan,aliases,needs_context\n"
@@ -553,7 +552,13 @@ def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_k
         "kelurahan,Dukuh Pakis,Dukuh Pakis,,\n"
         "kelurahan,Gunungsari,Dukuh Pakis,,\n"
     )
-    areas = Gazetteer.from_csv(path)
+    return Gazetteer.from_csv(path)
+
+
+def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_kecamatan(
+    tmp_path: Path,
+) -> None:
+    areas = dukuh_pakis(tmp_path)
     match = areas.resolve(normalise_clauses("saluran mampet di Gunungsari, Dukuh Pakis"))
     assert (match.kecamatan, match.kelurahan) == ("Dukuh Pakis", "Gunungsari")
     assert not match.ambiguous and match.confidence >= 0.9
@@ -573,18 +578,11 @@ def test_a_name_of_a_kecamatan_and_a_kelurahan_beside_another_kelurahan_is_the_k
 def test_a_name_of_a_kecamatan_and_a_kelurahan_after_the_kecamatan_word_is_the_kecamatan(
     tmp_path: Path, text: str
 ) -> None:
-    path = tmp_path / "areas.csv"
-    path.write_text(
-        "level,name,kecamatan,aliases,needs_context\n"
-        "kecamatan,Dukuh Pakis,,,\n"
-        "kelurahan,Dukuh Pakis,Dukuh Pakis,,\n"
-        "kelurahan,Gunungsari,Dukuh Pakis,,\n"
-    )
-    match = Gazetteer.from_csv(path).resolve(normalise_clauses(text))
+    areas = dukuh_pakis(tmp_path)
+    match = areas.resolve(normalise_clauses(text))
     assert (match.kecamatan, match.kelurahan) == ("Dukuh Pakis", None)
     assert match.confidence >= 0.7
     # after the kelurahan's marker it is the kelurahan
-    areas = Gazetteer.from_csv(path)
     assert gazetteer_one(areas, "banjir di kel. Dukuh Pakis") == "Dukuh Pakis"
 
 
