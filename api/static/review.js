@@ -214,7 +214,8 @@ function renderTags() {
   }));
   $("tag-mode").textContent = state.tagsEdited
     ? "Tag dipilih sendiri."
-    : "Jika topik atau wilayah diubah, tag ditentukan otomatis dari aturan kota.";
+    : "Saat koreksi disimpan, tag ditentukan dari aturan kota untuk topik dan wilayah di atas "
+      + "(wilayah yang belum pasti ikut menandai camat dan lurahnya).";
 }
 
 function setBusy(busy) {
@@ -225,16 +226,14 @@ function setBusy(busy) {
 // -- saving ----------------------------------------------------------------------------------
 
 function correctionBody() {
-  const predicted = state.current.prediction;
   const topic = $("c-topic").value;
   const kecamatan = $("c-kecamatan").value || null;
   const kelurahan = $("c-kelurahan").value || null;
-  const changedLabels = topic !== predicted.topic.label
-    || kecamatan !== (predicted.area.kecamatan || null)
-    || kelurahan !== (predicted.area.kelurahan || null);
   const body = { decision: "correct", topic, kecamatan, kelurahan, note: $("c-note").value };
-  // Unedited tags follow the corrected topic and area (the server applies the tag rules).
-  if (state.tagsEdited || !changedLabels) body.tags = state.tags;
+  // Unedited tags follow the topic and area the reviewer saves (the server applies the tag
+  // rules): a person vouches for them, so an area the model was unsure of ("Jl. Sawah Lebar",
+  // read below the tagging threshold) now tags its camat and lurah.
+  if (state.tagsEdited) body.tags = state.tags;
   return body;
 }
 

@@ -130,3 +130,42 @@ def test_review_page_accepts_one_post_and_corrects_another(server: Server, tmp_p
     # unedited tags follow the corrected topic and area
     assert set(correct.after_tags) == {"pupr", "camat-selebar", "lurah-pagar-dewa"}
     assert correct.note == "genangan, bukan jalan"
+
+
+STREET_POST = "lampu jalan mati di Jl. Sawah Lebar, gelap nian"
+
+
+def test_saving_an_unsure_area_unchanged_tags_its_camat_and_lurah(server: Server) -> None:
+    """A street named after an area is read below the tagging threshold, so the camat is not
+    tagged; the reviewer who saves the area as it was read vouches for it, and the tag rules
+    then tag its camat and lurah."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    answer = httpx.post(f"{server.base}/classify", json={"text": STREET_POST}).json()
+    assert answer["area"]["kelurahan"] == "Sawah Lebar" and answer["area"]["confidence"] < 0.7
+    predicted = {t["official_id"] for t in answer["tags"]}
+    assert "camat-ratu-agung" not in predicted
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(f"{server.base}/review")
+        page.fill("#key", server.reviewer_key)
+        page.click("#signin-form button[type=submit]")
+        sync_api.expect(page.locator("#post")).to_be_visible()
+        for _ in range(3):  # the queue's order is the model's to decide
+            if page.locator("#post-text").inner_text() == STREET_POST:
+                break
+            page.keyboard.press("j")
+        sync_api.expect(page.locator("#post-text")).to_have_text(STREET_POST)
+        sync_api.expect(page.locator("#reasons")).to_contain_text("wilayah kurang pasti")
+        page.click("#save-correction")
+        sync_api.expect(page.locator("#saved-list li").first).to_contain_text("Sawah Lebar")
+        browser.close()
+
+    db = storage.Database(server.database_url)
+    with db.session() as session:
+        posts, _ = storage.list_posts(session, limit=10, offset=0)
+        (review,) = next(p.reviews for p in posts if p.text == STREET_POST)
+    db.dispose()
+    assert (review.after_kecamatan, review.after_kelurahan) == ("Ratu Agung", "Sawah Lebar")
+    assert {"camat-ratu-agung", "lurah-sawah-lebar"} <= set(review.after_tags)
+    assert predicted <= set(review.after_tags)
