@@ -164,6 +164,7 @@ MAIN_ROAD = "raya"
 # share their name with one of their kelurahan), these say it is the kecamatan: its marker, its
 # head, and the offices that serve a whole kecamatan ("Polsek Gubeng", "KUA Sukomanunggal").
 KECAMATAN_BEFORE = frozenset({"kecamatan", "camat", "polsek", "koramil", "kua"})
+KELURAHAN_BEFORE = frozenset({"kelurahan", "lurah", "desa"})
 # A name followed by one of these names a housing estate or a street after the area ("Perumahan
 # Bumi Ayu Permai", "Kertajaya Indah Timur", "Ngagel Jaya Selatan"), which may lie elsewhere;
 # the longest name of the file is matched first, so a kelurahan called so ("Timur Indah") is not.
@@ -275,6 +276,7 @@ class _Hit:
     home: bool = False  # after words of where the writer lives (HOME_WORDS)
     vouched: bool = False  # read as a name only because its kecamatan or a kelurahan of it is named
     after_kecamatan_word: bool = False  # right after KECAMATAN_BEFORE ("kec. Gubeng")
+    after_kelurahan_word: bool = False  # right after KELURAHAN_BEFORE ("kel. Gubeng")
 
 
 # A letter typed for another is a typo when the two keys touch on a QWERTY keyboard or the two
@@ -867,7 +869,9 @@ class Gazetteer:
             h.context_ok = self._has_context(h, tokens, before, after)
             h.home = self._after_home_words(tokens, start)
             # "kecamatan kami Gubeng": the marker stands before whose it is
-            h.after_kecamatan_word = (tokens[h.start - 2] if owned else before) in KECAMATAN_BEFORE
+            marker_word = tokens[h.start - 2] if owned else before
+            h.after_kecamatan_word = marker_word in KECAMATAN_BEFORE
+            h.after_kelurahan_word = marker_word in KELURAHAN_BEFORE
             # "kelurahan Padang Jati indah nian": after a marker the name is the area's
             if _names_a_street(tokens, h.start) or (after in ESTATE_AFTER and not h.marker):
                 h.score = min(h.score, STREET_SCORE)
@@ -996,7 +1000,8 @@ class Gazetteer:
         # A name that is a kecamatan's and a kelurahan's, beside another kelurahan, is the
         # kecamatan ("kel. Gunungsari kec. Dukuh Pakis", where Dukuh Pakis is both).
         kec_spans = {(h.start, h.end) for h in kec}
-        kel = [h for h in kel if (h.start, h.end) not in kec_spans] or kel
+        # (not after the kelurahan's own marker: "kelurahan Wonokromo kecamatan Wonokromo")
+        kel = [h for h in kel if (h.start, h.end) not in kec_spans or h.after_kelurahan_word] or kel
         # ...and so is one right after the kecamatan's word or one of its offices ("kec.
         # Pakal", "Polsek Gubeng"), where the kelurahan of that name would be a guess
         kel = [h for h in kel if not (h.after_kecamatan_word and (h.start, h.end) in kec_spans)]

@@ -586,6 +586,15 @@ def test_a_name_of_a_kecamatan_and_a_kelurahan_after_the_kecamatan_word_is_the_k
     assert gazetteer_one(areas, "banjir di kel. Dukuh Pakis") == "Dukuh Pakis"
 
 
+def test_a_name_of_a_kecamatan_and_a_kelurahan_after_the_kelurahan_word_is_the_kelurahan(
+    tmp_path: Path,
+) -> None:
+    # even beside another kelurahan (a street named after one) and the kecamatan's own name
+    text = "saluran mampet jalan Gunungsari kelurahan Dukuh Pakis kecamatan Dukuh Pakis"
+    match = dukuh_pakis(tmp_path).resolve(normalise_clauses(text))
+    assert (match.kecamatan, match.kelurahan) == ("Dukuh Pakis", "Dukuh Pakis")
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -73,6 +73,9 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         ("banyune mambu, dalane rusak kabeh", "airnya bau jalannya rusak semua"),
         ("lampu teh pareum, poek pisan", "lampu teh mati gelap sekali"),
         ("uku coa dapat bantuan", "saya tidak dapat bantuan"),
+        # "di"/"ke" written onto the place word that follows
+        ("antri dipuskesmas, lalu kekelurahan", "antre di puskesmas lalu ke kelurahan"),
+        ("banjir diwilayah kami", "banjir di wilayah kami"),
         # a lone "g" is "gak", except after a number (grams); "dalem" is "dalam"
         ("sampah g diangkut, lubangnya dalem", "sampah tidak diangkut lubangnya dalam"),
         ("beras 5 g, 2g garam", "beras _angka_ gram _angka_ gram garam"),
