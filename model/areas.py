@@ -160,16 +160,17 @@ STREET_BEFORE = frozenset({"jalan", "gang", "lorong"})
 # Kalijudan"), not one that ends it ("Jl. Kapuas Raya Padang Harapan"); and after "rumah sakit",
 # a hospital named after a place or a person ("RS dr Soetomo").
 MAIN_ROAD = "raya"
+NAMED_AFTER_BEFORE = frozenset({"sakit"})
 # Right before a name that is a kecamatan's and a kelurahan's (24 of Surabaya's 31 kecamatan
 # share their name with one of their kelurahan), these say it is the kecamatan: its marker, its
 # head, and the offices that serve a whole kecamatan ("Polsek Gubeng", "KUA Sukomanunggal").
 KECAMATAN_BEFORE = frozenset({"kecamatan", "camat", "polsek", "koramil", "kua"})
+# ...and these, the kelurahan ("kelurahan Wonokromo kecamatan Wonokromo").
 KELURAHAN_BEFORE = frozenset({"kelurahan", "lurah", "desa"})
 # A name followed by one of these names a housing estate or a street after the area ("Perumahan
 # Bumi Ayu Permai", "Kertajaya Indah Timur", "Ngagel Jaya Selatan"), which may lie elsewhere;
 # the longest name of the file is matched first, so a kelurahan called so ("Timur Indah") is not.
 ESTATE_AFTER = frozenset({"indah", "permai", "asri", "jaya", "sentosa", "regency", "residence"})
-NAMED_AFTER_BEFORE = frozenset({"sakit"})
 # A place outside the city after these is where the writer comes from or goes to ("pindah
 # datang dari Curup", "dirujuk ke Palembang"), not where the problem is...
 OUTSIDE_NOT_AFTER = STREET_BEFORE | {"dari", "ke", "asal", "menuju", "arah"}
@@ -275,8 +276,9 @@ class _Hit:
     fuzzy: bool = False
     home: bool = False  # after words of where the writer lives (HOME_WORDS)
     vouched: bool = False  # read as a name only because its kecamatan or a kelurahan of it is named
-    after_kecamatan_word: bool = False  # right after KECAMATAN_BEFORE ("kec. Gubeng")
-    after_kelurahan_word: bool = False  # right after KELURAHAN_BEFORE ("kel. Gubeng")
+    # the word right before the name, or the marker before whose it is ("kecamatan kami
+    # Gubeng"): KECAMATAN_BEFORE or KELURAHAN_BEFORE say which level a shared name is
+    word_before: str = ""
 
 
 # A letter typed for another is a typo when the two keys touch on a QWERTY keyboard or the two
@@ -868,10 +870,7 @@ class Gazetteer:
                 h.score = min(0.98, h.score + 0.07)
             h.context_ok = self._has_context(h, tokens, before, after)
             h.home = self._after_home_words(tokens, start)
-            # "kecamatan kami Gubeng": the marker stands before whose it is
-            marker_word = tokens[h.start - 2] if owned else before
-            h.after_kecamatan_word = marker_word in KECAMATAN_BEFORE
-            h.after_kelurahan_word = marker_word in KELURAHAN_BEFORE
+            h.word_before = tokens[h.start - 2] if owned else before
             # "kelurahan Padang Jati indah nian": after a marker the name is the area's
             if _names_a_street(tokens, h.start) or (after in ESTATE_AFTER and not h.marker):
                 h.score = min(h.score, STREET_SCORE)
@@ -1001,10 +1000,16 @@ class Gazetteer:
         # kecamatan ("kel. Gunungsari kec. Dukuh Pakis", where Dukuh Pakis is both).
         kec_spans = {(h.start, h.end) for h in kec}
         # (not after the kelurahan's own marker: "kelurahan Wonokromo kecamatan Wonokromo")
-        kel = [h for h in kel if (h.start, h.end) not in kec_spans or h.after_kelurahan_word] or kel
+        kel = [
+            h for h in kel if (h.start, h.end) not in kec_spans or h.word_before in KELURAHAN_BEFORE
+        ] or kel
         # ...and so is one right after the kecamatan's word or one of its offices ("kec.
         # Pakal", "Polsek Gubeng"), where the kelurahan of that name would be a guess
-        kel = [h for h in kel if not (h.after_kecamatan_word and (h.start, h.end) in kec_spans)]
+        kel = [
+            h
+            for h in kel
+            if (h.start, h.end) not in kec_spans or h.word_before not in KECAMATAN_BEFORE
+        ]
         # A word read as a kelurahan only because its kecamatan is named gives way to a
         # kelurahan named with context of its own ("capil minta berkas lagi. Pasar Baru, Teluk
         # Segara": Berkas is the file, Pasar Baru the place).
