@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Source = Literal["instagram", "facebook", "tiktok", "x", "other"]
 
@@ -22,7 +22,7 @@ class PostIn(BaseModel):
     external_id: str | None = Field(None, max_length=200, description="the platform's post id")
     author: str | None = Field(None, max_length=200)
     url: str | None = Field(None, max_length=2000)
-    posted_at: AwareDatetime | datetime | None = Field(
+    posted_at: datetime | None = Field(
         None, description="ISO-8601; without a timezone it is taken as UTC"
     )
 
@@ -174,7 +174,7 @@ class ResponseIn(BaseModel):
 
     official_id: str | None = Field(None, max_length=200, description="an id from GET /officials")
     office: str | None = Field(None, max_length=200, description="an office code, e.g. DLH")
-    responded_at: AwareDatetime | datetime | None = Field(
+    responded_at: datetime | None = Field(
         None, description="when the answer was given (ISO-8601, UTC without a zone); default now"
     )
     platform: Source | None = Field(None, description="where the answer was posted")

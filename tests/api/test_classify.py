@@ -156,6 +156,19 @@ def test_bad_input_is_a_clear_4xx(client: TestClient, reviewer_headers: dict[str
     assert empty.status_code == 422
 
 
+def test_posted_at_without_a_timezone_is_utc_and_a_bad_one_is_named_once(
+    client: TestClient,
+) -> None:
+    naive = client.post("/classify", json={"text": "got mampet", "posted_at": "2026-11-01T08:00:00"})
+    assert naive.status_code == 200, naive.text
+    respond_by = datetime.fromisoformat(naive.json()["respond_by"])
+    assert respond_by == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    bad = client.post("/classify", json={"text": "got mampet", "posted_at": "kemarin"})
+    assert bad.status_code == 422
+    assert [e["loc"] for e in bad.json()["errors"]] == [["body", "posted_at"]]
+    assert bad.json()["detail"].startswith("posted_at: Input should be a valid datetime")
+
+
 def test_unknown_post_is_404(client: TestClient) -> None:
     response = client.get("/posts/does-not-exist")
     assert response.status_code == 404
