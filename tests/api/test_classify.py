@@ -159,7 +159,9 @@ def test_bad_input_is_a_clear_4xx(client: TestClient, reviewer_headers: dict[str
 def test_posted_at_without_a_timezone_is_utc_and_a_bad_one_is_named_once(
     client: TestClient,
 ) -> None:
-    naive = client.post("/classify", json={"text": "got mampet", "posted_at": "2026-11-01T08:00:00"})
+    naive = client.post(
+        "/classify", json={"text": "got mampet", "posted_at": "2026-11-01T08:00:00"}
+    )
     assert naive.status_code == 200, naive.text
     respond_by = datetime.fromisoformat(naive.json()["respond_by"])
     assert respond_by == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
