@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -29,7 +30,20 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def iter_posts(path: Path) -> Iterator[tuple[int, PostIn]]:
-    """(line or row number, post) from a .jsonl or .csv file, validated one by one."""
+    """(line or row number, post) from a .jsonl or .csv file, validated one by one; the first
+    invalid row raises `DataFileError` naming it."""
+    for number, post in iter_rows(path):
+        if isinstance(post, str):
+            raise DataFileError(path, number, post)
+        yield number, post
+
+
+def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
+    """(line or row number, post, or what is wrong with that row) from a .jsonl or .csv file.
+
+    What is wrong with the file as a whole (missing, not UTF-8, not CSV, no rows, no `text`
+    column) raises `DataFileError`; a row that is not valid JSON, not an object or not a valid
+    post is yielded as its problem, so a caller may go on past it."""
     suffix = path.suffix.lower()
     if suffix not in {".jsonl", ".csv"}:
         raise DataFileError(path, None, "input must be a .jsonl or .csv file")
@@ -38,9 +52,7 @@ def iter_posts(path: Path) -> Iterator[tuple[int, PostIn]]:
         with _open_text(path) as fh:
             if suffix == ".jsonl":
                 rows: Iterator[tuple[int, object]] = (
-                    (n, _json_line(path, n, line))
-                    for n, line in enumerate(fh, start=1)
-                    if line.strip()
+                    (n, _json_line(line)) for n, line in enumerate(fh, start=1) if line.strip()
                 )
             else:
                 reader = dict_reader(fh)
@@ -54,14 +66,7 @@ def iter_posts(path: Path) -> Iterator[tuple[int, PostIn]]:
                 )
             for number, obj in rows:
                 any_rows = True
-                if not isinstance(obj, dict):
-                    raise DataFileError(path, number, "each line must be a JSON object")
-                try:
-                    yield number, PostIn.model_validate(obj)
-                except ValidationError as exc:
-                    first = exc.errors()[0]
-                    field = ".".join(str(p) for p in first["loc"]) or "row"
-                    raise DataFileError(path, number, f"{field}: {first['msg']}") from None
+                yield number, _post(obj)
     except UnicodeDecodeError as exc:
         raise DataFileError(path, None, f"not valid UTF-8 (byte {exc.start})") from None
     except csv.Error as exc:
@@ -70,11 +75,37 @@ def iter_posts(path: Path) -> Iterator[tuple[int, PostIn]]:
         raise DataFileError(path, None, "file is empty")
 
 
-def _json_line(path: Path, number: int, line: str) -> object:
+class _InvalidJSON(str):
+    """A JSONL line that does not parse: what the parser said."""
+
+
+def _post(obj: object) -> PostIn | str:
+    """The row as a post, or what is wrong with it."""
+    if isinstance(obj, _InvalidJSON):
+        return f"invalid JSON ({obj})"
+    if not isinstance(obj, dict):
+        return "each line must be a JSON object"
+    try:
+        return PostIn.model_validate(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "row"
+        return f"{field}: {first['msg']}"
+
+
+def _json_line(line: str) -> object:
     try:
         return json.loads(line)
     except json.JSONDecodeError as exc:
-        raise DataFileError(path, number, f"invalid JSON ({exc.msg})") from None
+        return _InvalidJSON(exc.msg)
+
+
+@dataclass
+class BatchResult:
+    """What `classify_file` did: posts classified, and the rows skipped as (number, problem)."""
+
+    classified: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
 def classify_file(
@@ -84,29 +115,61 @@ def classify_file(
     settings: Settings,
     db: Database | None = None,
     show_progress: bool = False,
-) -> int:
-    """Classify every post of `path` in input order, writing one JSON object per line."""
-    done = 0
-    chunk: list[PostIn] = []
+    skip_invalid: bool = False,
+) -> BatchResult:
+    """Classify every post of `path` in input order, writing one JSON object per line.
+
+    An invalid row stops the run with `DataFileError` naming it, once every row before it has
+    been classified (and stored, with `db`) and written, so the output holds exactly what was
+    done and a second run with the same ids stores nothing twice. With `skip_invalid`, the
+    row's line in the output is `{"row": N, "error": "..."}` instead, and the run goes on."""
+    result = BatchResult()
+    # results and skipped rows in input order: a skipped row waits for the posts before it
+    pending: list[PostIn | tuple[int, str]] = []
+    posts = 0
 
     def flush() -> None:
-        nonlocal done
-        for result in service.classify_posts(triage, chunk, db, _unbounded(settings, len(chunk))):
-            out.write(result.model_dump_json() + "\n")
-        done += len(chunk)
-        chunk.clear()
+        nonlocal posts
+        if not pending:
+            return
+        chunk = [p for p in pending if isinstance(p, PostIn)]
+        answers = iter(service.classify_posts(triage, chunk, db, _unbounded(settings, len(chunk))))
+        for item in pending:
+            if isinstance(item, PostIn):
+                out.write(next(answers).model_dump_json() + "\n")
+            else:
+                out.write(json.dumps({"row": item[0], "error": item[1]}, ensure_ascii=False) + "\n")
+        result.classified += len(chunk)
+        pending.clear()
+        posts = 0
         if show_progress:
-            print(f"\rclassified {done:,} posts", end="", file=sys.stderr, flush=True)
+            print(f"\rclassified {result.classified:,} posts", end="", file=sys.stderr, flush=True)
 
-    for _number, post in iter_posts(path):
-        chunk.append(post)
-        if len(chunk) >= CHUNK:
-            flush()
-    if chunk:
-        flush()
+    try:
+        for number, post in iter_rows(path):
+            if isinstance(post, str):
+                if not skip_invalid:
+                    flush()
+                    raise DataFileError(
+                        path,
+                        number,
+                        f"{post} (stopped here; the {result.classified} posts before it were "
+                        "classified and written; --skip-invalid goes on past invalid rows)",
+                    )
+                result.skipped.append((number, post))
+                pending.append((number, post))
+                continue
+            pending.append(post)
+            posts += 1
+            if posts >= CHUNK:
+                flush()
+    except DataFileError:
+        flush()  # the rows before a file that stops making sense
+        raise
+    flush()
     if show_progress:
         print(file=sys.stderr)
-    return done
+    return result
 
 
 def _unbounded(settings: Settings, size: int) -> Settings:

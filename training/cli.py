@@ -25,6 +25,7 @@ from model.routing import Directory
 from model.triage import Triage
 
 EXIT_USAGE = 2
+SKIPPED_SHOWN = 20  # skipped rows named one by one on stderr; the rest are counted
 
 
 class CLIError(Exception):
@@ -241,16 +242,28 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
     out_path = Path(args.output) if args.output else None
     out = out_path.open("w", encoding="utf-8") if out_path else sys.stdout
     try:
-        n = classify_file(
-            triage, Path(args.input), out, settings, db, show_progress=sys.stderr.isatty()
+        done = classify_file(
+            triage,
+            Path(args.input),
+            out,
+            settings,
+            db,
+            show_progress=sys.stderr.isatty(),
+            skip_invalid=args.skip_invalid,
         )
     finally:
         if out_path:
             out.close()
         if db is not None:
             db.dispose()
-    if out_path:
-        _progress(f"wrote {n} results to {out_path}")
+    for number, problem in done.skipped[:SKIPPED_SHOWN]:
+        _progress(f"skipped {args.input}, row {number}: {problem}")
+    if len(done.skipped) > SKIPPED_SHOWN:
+        _progress(f"... and {len(done.skipped) - SKIPPED_SHOWN} more rows skipped")
+    where = f" to {out_path}" if out_path else ""
+    skipped = f", skipped {len(done.skipped)} invalid rows" if done.skipped else ""
+    if out_path or done.skipped:
+        _progress(f"wrote {done.classified} results{where}{skipped}")
     return 0
 
 
@@ -361,11 +374,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     classify = sub.add_parser("classify", help="classify a .jsonl or .csv file of posts")
-    classify.add_argument("--input", required=True)
+    classify.add_argument("--input", required=True, help="a .jsonl or .csv file of posts")
     classify.add_argument("--output", help="write JSON lines here (default stdout)")
     classify.add_argument("--model", help="model version directory (default: newest)")
     classify.add_argument(
         "--store", action="store_true", help="also store posts and predictions in the database"
+    )
+    classify.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help='go on past invalid rows, each written as {"row": N, "error": ...} in its place',
     )
     classify.set_defaults(func=cmd_classify)
 

@@ -227,6 +227,56 @@ def test_classify_bad_input_is_one_line_exit_2(
     assert expected in message
 
 
+def test_classify_stops_at_a_bad_row_with_the_rows_before_it_written_and_stored(
+    tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.storage import Database, count_posts
+
+    path = tmp_path / "posts.jsonl"
+    lines = ['{"text": "jalan berlubang parah", "external_id": "a"}', '{"text": "sampah bau"}']
+    path.write_text("\n".join([*lines, "{broken", '{"text": "banjir selokan"}']) + "\n")
+    out = tmp_path / "out.jsonl"
+    args = ["classify", "--input", str(path), "--output", str(out), "--store"]
+    assert main([*args, "--model", str(tiny_model.path)]) == 2
+    message = _error(capsys)
+    assert "row 3: invalid JSON" in message and "the 2 posts before it" in message
+    assert [json.loads(line)["topic"]["label"] for line in out.read_text().splitlines()] == [
+        "jalan",
+        "sampah",
+    ]
+    db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
+    with db.session() as session:
+        assert count_posts(session) == 2
+    db.dispose()
+
+
+@pytest.mark.parametrize("name", ["posts.jsonl", "posts.csv"])
+def test_classify_skip_invalid_writes_each_bad_row_in_its_place(
+    tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    path = tmp_path / name
+    if name.endswith(".jsonl"):
+        rows = ['{"text": "jalan berlubang parah"}', "[1, 2]", '{"text": "  "}']
+        path.write_text("\n".join([*rows, '{"text": "sampah menumpuk bau"}']) + "\n")
+        bad = [(2, "each line must be a JSON object"), (3, "text: ")]
+    else:
+        rows = ["jalan berlubang parah,x", "banjir,myspace", '"",x', "sampah menumpuk bau,x"]
+        path.write_text("text,source\n" + "\n".join(rows) + "\n")
+        bad = [(3, "source: "), (4, "text: Field required")]
+    args = ["classify", "--input", str(path), "--skip-invalid", "--model", str(tiny_model.path)]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    results = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(results) == 4
+    assert results[0]["topic"]["label"] == "jalan" and results[3]["topic"]["label"] == "sampah"
+    errors = [r for r in results if "error" in r]
+    assert [r["row"] for r in errors] == [n for n, _ in bad]
+    assert all(r["error"].startswith(p) for r, (_, p) in zip(errors, bad, strict=True))
+    for number, _ in bad:
+        assert f"{path}, row {number}:" in captured.err
+    assert "wrote 2 results, skipped 2 invalid rows" in captured.err
+
+
 def test_classify_missing_file(
     tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
 ) -> None:
