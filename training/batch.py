@@ -52,7 +52,7 @@ def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
         with _open_text(path) as fh:
             if suffix == ".jsonl":
                 rows: Iterator[tuple[int, object]] = (
-                    (n, _json_line(line)) for n, line in enumerate(fh, start=1) if line.strip()
+                    (n, parse_json_line(line)) for n, line in enumerate(fh, start=1) if line.strip()
                 )
             else:
                 reader = dict_reader(fh)
@@ -66,7 +66,7 @@ def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
                 )
             for number, obj in rows:
                 any_rows = True
-                yield number, _post(obj)
+                yield number, read_post(obj)
     except UnicodeDecodeError as exc:
         raise DataFileError(path, None, f"not valid UTF-8 (byte {exc.start})") from None
     except csv.Error as exc:
@@ -79,7 +79,7 @@ class _InvalidJSON(str):
     """A JSONL line that does not parse: what the parser said."""
 
 
-def _post(obj: object) -> PostIn | str:
+def read_post(obj: object) -> PostIn | str:
     """The row as a post, or what is wrong with it."""
     if isinstance(obj, _InvalidJSON):
         return f"invalid JSON ({obj})"
@@ -93,7 +93,8 @@ def _post(obj: object) -> PostIn | str:
         return f"{field}: {first['msg']}"
 
 
-def _json_line(line: str) -> object:
+def parse_json_line(line: str) -> object:
+    """The line's JSON value, or what the parser said of it (`read_post` reports it)."""
     try:
         return json.loads(line)
     except json.JSONDecodeError as exc:

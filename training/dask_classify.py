@@ -29,7 +29,6 @@ you).
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -37,7 +36,6 @@ from typing import Any
 
 import dask
 import dask.bag as db
-from pydantic import ValidationError
 
 from api import service
 from api.schemas import PostIn
@@ -45,6 +43,7 @@ from api.settings import Settings
 from model.artifact import METADATA_NAME, latest_version, load_artifact
 from model.routing import Directory
 from model.triage import Triage
+from training.batch import parse_json_line, read_post
 
 CHUNK = 1000  # posts per classify_posts call, as in `tandai classify`
 
@@ -84,19 +83,11 @@ def loaded_models() -> list[str]:
 
 
 def _post(line: str, path: str) -> PostIn:
-    """One JSONL line as `training.batch.iter_posts` reads it."""
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ArchiveError(f"{path}: invalid JSON ({exc.msg}) in {line[:60]!r}") from None
-    if not isinstance(obj, dict):
-        raise ArchiveError(f"{path}: each line must be a JSON object, got {line[:60]!r}")
-    try:
-        return PostIn.model_validate(obj)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "row"
-        raise ArchiveError(f"{path}: {field}: {first['msg']} in {line[:60]!r}") from None
+    """One JSONL line as `training.batch.iter_rows` reads it."""
+    post = read_post(parse_json_line(line))
+    if isinstance(post, str):
+        raise ArchiveError(f"{path}: {post} in {line[:60]!r}")
+    return post
 
 
 def classify_lines(lines: Iterable[tuple[str, str]], model: str, settings: Settings) -> list[str]:
