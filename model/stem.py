@@ -71,17 +71,41 @@ def _is_stemmable(token: str) -> bool:
     return len(token) > 3 and token.isalpha()
 
 
+# Conjunctions of time Sastrawi strips to another word: "sebelum" (before) to "belum" (not yet),
+# which the negation step then reads as a negation of the next word ("sebelum hujan" -> "belum
+# neg_hujan"); "setelah" and "sesudah" (after) to "telah" and "sudah" (already), the words of a
+# fault that is over. They are left as written.
+KEEP_WHOLE: tuple[str, ...] = (
+    "sebelum",
+    "sebelumnya",
+    "setelah",
+    "setelahnya",
+    "sesudah",
+    "sesudahnya",
+)
+
+
 class SastrawiStemmer(TransformerMixin, BaseEstimator):
     """Stem each whitespace-separated token of normalised text with Sastrawi.
 
     `cache_size` bounds the per-process word cache. Placeholder tokens (`_url_`), numbers and
-    words of three letters or fewer pass through unchanged.
+    words of three letters or fewer pass through unchanged, and so do the words of `keep`
+    (default `KEEP_WHOLE`: "sebelum", "setelah", ... that Sastrawi would strip to other words).
     """
 
-    def __init__(self, cache_size: int = 50_000) -> None:
+    # what a step pickled before the parameter existed reads (its `get_params`, a refit)
+    keep: tuple[str, ...] | None = None
+
+    def __init__(self, cache_size: int = 50_000, keep: tuple[str, ...] | None = None) -> None:
         self.cache_size = cache_size
+        self.keep = keep
 
     def fit(self, X: Iterable[str], y: object = None) -> SastrawiStemmer:
+        words = KEEP_WHOLE if self.keep is None else self.keep
+        if isinstance(words, str) or any(not w or w.split() != [w] for w in words):
+            raise ValueError(f"keep must be a sequence of single words, got {words!r}")
+        self.keep_ = frozenset(words)
+        self.__dict__.pop("_cached", None)
         self.n_features_in_ = 1
         # Stemming the training text now leaves the cache warm for the first requests.
         for doc in X:
@@ -91,7 +115,17 @@ class SastrawiStemmer(TransformerMixin, BaseEstimator):
     def _stem_word(self) -> Callable[[str], str]:
         fn = getattr(self, "_cached", None)
         if fn is None:
-            fn = lru_cache(maxsize=self.cache_size)(_sastrawi().stem_word)
+            stem_word = _sastrawi().stem_word
+            # a step fitted before `keep` existed stems every word, as it was trained
+            keep: frozenset[str] = getattr(self, "keep_", frozenset())
+            if keep:
+
+                def stem_or_keep(word: str) -> str:
+                    return word if word in keep else stem_word(word)
+
+                fn = lru_cache(maxsize=self.cache_size)(stem_or_keep)
+            else:
+                fn = lru_cache(maxsize=self.cache_size)(stem_word)
             self._cached = fn
         return fn
 

@@ -63,3 +63,35 @@ def test_stemmer_words_keep_lines_the_normaliser_leaves_out(
     assert words == {*some, "x", "kata "}
     roots = {id(w) for w in dictionary_words()}
     assert all(id(w) in roots for w in words if w in dictionary_words())
+
+
+def test_conjunctions_of_time_are_not_stripped_to_other_words() -> None:
+    """Sastrawi reads "sebelum" (before) as "belum" (not yet) and "setelah" (after) as "telah"
+    (already); the step leaves them as written and stems the rest."""
+    assert _sastrawi().stem_word("sebelum") == "belum"  # what the step guards against
+    step = SastrawiStemmer().fit([])
+    assert list(step.transform(["sebelumnya sudah dilaporkan setelah hujan sebelum diangkut"])) == [
+        "sebelumnya sudah lapor setelah hujan sebelum angkut"
+    ]
+
+
+def test_the_words_kept_whole_are_a_parameter() -> None:
+    step = SastrawiStemmer(keep=("perbaikan",)).fit([])
+    assert list(step.transform(["perbaikan sebelum"])) == ["perbaikan belum"]
+    assert list(SastrawiStemmer(keep=()).fit([]).transform(["sebelum"])) == ["belum"]
+    with pytest.raises(ValueError, match="single words"):
+        SastrawiStemmer(keep=("dua kata",)).fit([])
+    with pytest.raises(ValueError, match="single words"):
+        SastrawiStemmer(keep="sebelum").fit([])  # type: ignore[arg-type]
+
+
+def test_a_step_fitted_before_keep_existed_stems_as_it_was_trained() -> None:
+    """An artifact's stemmer pickled without `keep` reads every word through Sastrawi."""
+    step = SastrawiStemmer().fit([])
+    state = step.__getstate__()
+    state.pop("keep")
+    state.pop("keep_")
+    old = SastrawiStemmer.__new__(SastrawiStemmer)
+    old.__setstate__(state)
+    assert old.get_params()["keep"] is None
+    assert list(old.transform(["sebelum hujan"])) == ["belum hujan"]
