@@ -572,6 +572,12 @@ def _check_topic(directory: Directory, topic: str | None) -> str:
     return topic
 
 
+def kecamatan_filter(directory: Directory, kecamatan: str | None) -> str | None:
+    """A list's `kecamatan` filter as areas.csv spells it ("ratu agung" -> "Ratu Agung");
+    422 for a name areas.csv does not hold, as a review's correction gets."""
+    return _check_area(directory, kecamatan, None)[0]
+
+
 def _check_area(
     directory: Directory, kecamatan: str | None, kelurahan: str | None
 ) -> tuple[str | None, str | None]:

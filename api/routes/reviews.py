@@ -41,9 +41,14 @@ def list_review_queue(
     kecamatan: str | None = None,
 ) -> QueueOut:
     """Posts no one has reviewed, most useful first: those flagged `needs_review`, then the
-    smallest top-2 margin (never above the confidence), then the lowest confidence."""
+    smallest top-2 margin (never above the confidence), then the lowest confidence. `kecamatan`
+    is matched whatever its case; a name not in GET /areas is a 422."""
     return service.review_queue(
-        state.db, limit=limit, offset=offset, topic=topic, kecamatan=kecamatan
+        state.db,
+        limit=limit,
+        offset=offset,
+        topic=topic,
+        kecamatan=service.kecamatan_filter(state.directory, kecamatan),
     )
 
 
@@ -71,14 +76,15 @@ def list_posts(
     offset: Offset = 0,
 ) -> PostListOut:
     """Stored posts, newest first; `topic` and `kecamatan` match the latest review's labels
-    when a post was reviewed, else the prediction's."""
+    when a post was reviewed, else the prediction's. `kecamatan` is matched whatever its case;
+    a name not in GET /areas is a 422."""
     return service.list_posts(
         state.db,
         limit=limit,
         offset=offset,
         reviewed=reviewed,
         topic=topic,
-        kecamatan=kecamatan,
+        kecamatan=service.kecamatan_filter(state.directory, kecamatan),
         since=since,
         until=until,
     )

@@ -112,6 +112,22 @@ def test_queue_filters_by_topic_and_kecamatan(
     assert queue_ids(client, reviewer_headers, topic="jalan", kecamatan="Ratu Agung") == [c]
 
 
+def test_list_filters_take_a_kecamatan_in_any_case_and_name_an_unknown_one(
+    client: TestClient, settings: Settings, reviewer_headers: dict[str, str]
+) -> None:
+    """As a review's correction does: "ratu agung" is Ratu Agung; a typo is a 422, not an
+    empty list that looks like no posts."""
+    store_post(settings, "a", kecamatan="Selebar")
+    c = store_post(settings, "c", kecamatan="Ratu Agung")
+    assert queue_ids(client, reviewer_headers, kecamatan=" ratu AGUNG ") == [c]
+    listed = client.get("/posts", params={"kecamatan": "ratu agung"}, headers=reviewer_headers)
+    assert [item["id"] for item in listed.json()["items"]] == [c]
+    for path in ("/reviews/queue", "/posts"):
+        typo = client.get(path, params={"kecamatan": "Ratu Agng"}, headers=reviewer_headers)
+        assert typo.status_code == 422
+        assert typo.json()["detail"] == "unknown kecamatan 'Ratu Agng'; see GET /areas"
+
+
 def test_accept_keeps_prediction_and_post_leaves_queue(
     client: TestClient, settings: Settings, reviewer_headers: dict[str, str]
 ) -> None:
