@@ -1,4 +1,4 @@
-"""The `tandai` command: serve, train, evaluate, classify, keys, report."""
+"""The `tandai` command: serve, train, evaluate, classify, keys, report, check."""
 
 from __future__ import annotations
 
@@ -319,6 +319,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from training.check import check_data
+
+    data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
+    found = check_data(data_dir)
+    print(f"{data_dir}: read as the service reads it")
+    for line in found.lines:
+        print(f"  {line}")
+    for note in found.notes:
+        print(f"  note: {note}")
+    count = len(found.notes)
+    print(f"ok ({count} note{'s' if count != 1 else ''})" if count else "ok")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tandai", description="Triage of citizens' complaint posts."
@@ -386,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='go on past invalid rows, each written as {"row": N, "error": ...} in its place',
     )
     classify.set_defaults(func=cmd_classify)
+
+    check = sub.add_parser(
+        "check", help="read a city's data files as the service does, and say what they leave out"
+    )
+    check.add_argument("--data-dir", help="default: TANDAI_DATA_DIR (data/)")
+    check.set_defaults(func=cmd_check)
 
     report = sub.add_parser(
         "report", help="response times per office (or official, kecamatan, topic)"
