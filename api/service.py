@@ -572,6 +572,22 @@ def _check_topic(directory: Directory, topic: str | None) -> str:
     return topic
 
 
+def topic_filter(directory: Directory, triage: Triage | None, topic: str | None) -> str | None:
+    """A list's `topic` filter as written by topics.csv or the active model's labels (a model
+    trained on other labels, such as agencies, returns those), whatever its case; 422 for a
+    label neither holds, so a typo is not answered with an empty list."""
+    if topic is None or not topic.strip():
+        return None
+    labels = triage.labels if triage is not None else []
+    known = {label.lower(): label for label in (*directory.topic_codes, *labels)}
+    found = known.get(topic.strip().lower())
+    if found is None:
+        raise RequestRejected(
+            422, f"unknown topic {topic!r}; topics are: {', '.join(directory.topic_codes)}"
+        )
+    return found
+
+
 def kecamatan_filter(directory: Directory, kecamatan: str | None) -> str | None:
     """A list's `kecamatan` filter as areas.csv spells it ("ratu agung" -> "Ratu Agung");
     422 for a name areas.csv does not hold, as a review's correction gets."""

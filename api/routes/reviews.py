@@ -42,12 +42,13 @@ def list_review_queue(
 ) -> QueueOut:
     """Posts no one has reviewed, most useful first: those flagged `needs_review`, then the
     smallest top-2 margin (never above the confidence), then the lowest confidence. `kecamatan`
-    is matched whatever its case; a name not in GET /areas is a 422."""
+    and `topic` are matched whatever their case; a name not in GET /areas or a label not
+    in GET /topics nor the active model's is a 422."""
     return service.review_queue(
         state.db,
         limit=limit,
         offset=offset,
-        topic=topic,
+        topic=service.topic_filter(state.directory, state.triage, topic),
         kecamatan=service.kecamatan_filter(state.directory, kecamatan),
     )
 
@@ -76,14 +77,15 @@ def list_posts(
     offset: Offset = 0,
 ) -> PostListOut:
     """Stored posts, newest first; `topic` and `kecamatan` match the latest review's labels
-    when a post was reviewed, else the prediction's. `kecamatan` is matched whatever its case;
-    a name not in GET /areas is a 422."""
+    when a post was reviewed, else the prediction's. `kecamatan` and `topic` are matched whatever
+    their case; a name not in GET /areas or a label not in GET /topics nor the active model's
+    is a 422."""
     return service.list_posts(
         state.db,
         limit=limit,
         offset=offset,
         reviewed=reviewed,
-        topic=topic,
+        topic=service.topic_filter(state.directory, state.triage, topic),
         kecamatan=service.kecamatan_filter(state.directory, kecamatan),
         since=since,
         until=until,

@@ -6,14 +6,17 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api import storage
-from api.service import evidence_spans, spreadsheet_safe
+from api.service import evidence_spans, spreadsheet_safe, topic_filter
 from api.settings import Settings
+from model.routing import Directory
+from model.triage import Triage
 
 
 def store_post(
@@ -126,6 +129,33 @@ def test_list_filters_take_a_kecamatan_in_any_case_and_name_an_unknown_one(
         typo = client.get(path, params={"kecamatan": "Ratu Agng"}, headers=reviewer_headers)
         assert typo.status_code == 422
         assert typo.json()["detail"] == "unknown kecamatan 'Ratu Agng'; see GET /areas"
+
+
+def test_list_filters_take_a_topic_in_any_case_and_name_an_unknown_one(
+    client: TestClient, settings: Settings, reviewer_headers: dict[str, str]
+) -> None:
+    a = store_post(settings, "a", topic="sampah")
+    store_post(settings, "b", topic="jalan")
+    assert queue_ids(client, reviewer_headers, topic="Sampah") == [a]
+    listed = client.get("/posts", params={"topic": " SAMPAH "}, headers=reviewer_headers)
+    assert [item["id"] for item in listed.json()["items"]] == [a]
+    for path in ("/reviews/queue", "/posts"):
+        typo = client.get(path, params={"topic": "samph"}, headers=reviewer_headers)
+        assert typo.status_code == 422
+        assert typo.json()["detail"].startswith("unknown topic 'samph'; topics are: sampah, jalan")
+
+
+def test_a_topic_filter_may_name_a_label_of_the_active_model_outside_topics_csv(
+    settings: Settings,
+) -> None:
+    """A model trained on other labels (a city's agencies) returns those as topics."""
+
+    directory = Directory.from_dir(settings.data_dir)
+
+    agencies = cast(Triage, SimpleNamespace(labels=["Dinas Lingkungan Hidup", "Dinas Sosial"]))
+    assert topic_filter(directory, agencies, "dinas sosial") == "Dinas Sosial"
+    assert topic_filter(directory, None, "Sampah") == "sampah"
+    assert topic_filter(directory, None, None) is None
 
 
 def test_accept_keeps_prediction_and_post_leaves_queue(
