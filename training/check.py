@@ -89,6 +89,11 @@ def check_data(data_dir: Path) -> DataCheck:
 
 def _check_labels(data_dir: Path, directory: Directory, found: DataCheck) -> None:
     files = default_label_files(data_dir)
+    if not files:
+        found.notes.append(
+            f"no labeled posts in {data_dir / 'labels'}: write them before `tandai train`"
+        )
+        return
     data = read_labeled(files, allowed_labels=set(directory.topic_codes), min_labels=1)
     gazetteer = directory.gazetteer
     for path in files:

@@ -97,3 +97,12 @@ def test_a_reference_file_the_service_would_refuse_is_an_error(
         fh.write("sampah,NOPE\n")
     assert main(["check", "--data-dir", str(city)]) == 2
     assert "unknown office 'NOPE'" in capsys.readouterr().err
+
+
+def test_a_city_with_no_labeled_posts_yet_gets_its_other_notes(tmp_path: Path) -> None:
+    city = _city(tmp_path, POSTS)
+    shutil.rmtree(city / "labels")
+    _drop_rows(city / "officials.csv", lambda r: r[0] != "camat-selebar")
+    notes = "\n".join(check_data(city).notes)
+    assert "no labeled posts in" in notes and "tandai train" in notes
+    assert "no camat in officials.csv for Selebar" in notes
