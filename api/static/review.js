@@ -12,7 +12,7 @@ const state = {
   key: sessionStorage.getItem(KEY_STORAGE),
   topics: [], areas: [], officials: [],
   topicName: new Map(), officialName: new Map(), kelurahanOf: new Map(),
-  queue: [], total: 0, current: null,
+  queue: [], total: 0, current: null, queueRequests: 0,
   tagsEdited: false, tags: [], busy: false,
 };
 
@@ -103,6 +103,15 @@ async function loadReference() {
   for (const o of officials) state.officialName.set(o.official_id, o.name);
   for (const k of areas) for (const kel of k.kelurahan) state.kelurahanOf.set(kel.name, k.name);
 
+  fillSelect($("f-topic"), [["", "Semua topik"], ...topics.map((t) => [t.code, t.name])]);
+  fillSelect($("f-kecamatan"), [["", "Semua kecamatan"], ...areas.map((k) => [k.name, k.name])]);
+  // a bookmark such as /review?kecamatan=Selebar opens that kecamatan's queue
+  const wanted = new URLSearchParams(location.search);
+  for (const name of ["topic", "kecamatan"]) {
+    const select = $(`f-${name}`);
+    const value = wanted.get(name) || "";
+    select.value = Array.from(select.options).some((o) => o.value === value) ? value : "";
+  }
   fillSelect($("c-topic"), topics.map((t) => [t.code, `${t.name} (${t.code})`]));
   fillSelect($("c-kecamatan"), [["", "— tidak ada —"], ...areas.map((k) => [k.name, k.name])]);
   fillSelect($("c-add-tag"), [["", "+ Tambah tag…"],
@@ -127,21 +136,53 @@ function fillKelurahan(kecamatan, selected) {
 
 // -- the queue -------------------------------------------------------------------------------
 
+function queueFilters() {
+  const filters = new URLSearchParams();
+  if ($("f-topic").value) filters.set("topic", $("f-topic").value);
+  if ($("f-kecamatan").value) filters.set("kecamatan", $("f-kecamatan").value);
+  return filters;
+}
+
+function filterWords() {
+  const words = [];
+  if ($("f-topic").value) words.push(`topik ${state.topicName.get($("f-topic").value)}`);
+  if ($("f-kecamatan").value) words.push(`Kecamatan ${$("f-kecamatan").value}`);
+  return words.length ? ` untuk ${words.join(", ")}` : "";
+}
+
 async function loadQueue() {
-  const page = await api(`/reviews/queue?limit=${QUEUE_PAGE}`);
+  const filters = queueFilters();
+  const asked = ++state.queueRequests;
+  const page = await api(`/reviews/queue?limit=${QUEUE_PAGE}&${filters}`);
+  if (asked !== state.queueRequests) return;  // the filters changed while this one was out
   state.queue = page.items;
   state.total = page.total;
   showCurrent();
+}
+
+async function changeFilters(event) {
+  event.target.blur();  // back to the page, where A, R and J act on the post shown
+  const filters = queueFilters().toString();
+  history.replaceState(null, "", filters ? `?${filters}` : location.pathname);
+  try {
+    await loadQueue();
+    setStatus("");
+  } catch (error) {
+    setStatus(`Antrean tidak terbaca: ${error.message}`, true);
+  }
 }
 
 function showCurrent() {
   const item = state.queue[0] || null;
   state.current = item;
   $("queue-info").textContent = item
-    ? `${state.total} unggahan menunggu tinjauan (yang paling perlu dilihat lebih dulu).`
+    ? `${state.total} unggahan menunggu tinjauan${filterWords()} (yang paling perlu dilihat lebih dulu).`
     : "";
   $("post").hidden = !item;
   $("empty").hidden = !!item;
+  $("empty").textContent = filterWords()
+    ? `Antrean kosong${filterWords()}. Pilih "Semua" untuk melihat yang lain.`
+    : "Antrean kosong. Semua unggahan sudah ditinjau — terima kasih!";
   if (!item) return;
   const p = item.prediction;
 
@@ -303,6 +344,8 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     save(correctionBody());
   });
+  $("f-topic").addEventListener("change", changeFilters);
+  $("f-kecamatan").addEventListener("change", changeFilters);
   $("c-kecamatan").addEventListener("change", () => fillKelurahan($("c-kecamatan").value, null));
   $("c-kelurahan").addEventListener("change", () => {
     const kec = state.kelurahanOf.get($("c-kelurahan").value);

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -169,3 +170,50 @@ def test_saving_an_unsure_area_unchanged_tags_its_camat_and_lurah(server: Server
     assert (review.after_kecamatan, review.after_kelurahan) == ("Ratu Agung", "Sawah Lebar")
     assert {"camat-ratu-agung", "lurah-sawah-lebar"} <= set(review.after_tags)
     assert predicted <= set(review.after_tags)
+
+
+def test_the_queue_is_filtered_by_kecamatan_and_topic_and_the_address_keeps_it(
+    server: Server,
+) -> None:
+    """A camat's desk bookmarks /review?kecamatan=...; the filters change the queue shown."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(f"{server.base}/review?kecamatan=Gading%20Cempaka")
+        page.fill("#key", server.reviewer_key)
+        page.click("#signin-form button[type=submit]")
+        sync_api.expect(page.locator("#post-text")).to_have_text(POST_WITH_AREA)
+        sync_api.expect(page.locator("#f-kecamatan")).to_have_value("Gading Cempaka")
+        sync_api.expect(page.locator("#queue-info")).to_contain_text(
+            "1 unggahan menunggu tinjauan untuk Kecamatan Gading Cempaka"
+        )
+
+        page.select_option("#f-kecamatan", "")
+        sync_api.expect(page.locator("#queue-info")).to_contain_text("2 unggahan menunggu")
+        assert "?" not in page.url
+
+        page.select_option("#f-topic", "jalan")
+        page.select_option("#f-kecamatan", "Selebar")
+        sync_api.expect(page.locator("#empty")).to_be_visible()
+        sync_api.expect(page.locator("#empty")).to_contain_text("Kecamatan Selebar")
+        assert page.url.endswith("/review?topic=jalan&kecamatan=Selebar")
+
+        # the queue asked for first answers last: what is shown follows the filters chosen last
+        held: list[Any] = []
+
+        def hold(route: Any) -> None:
+            held.append(route)
+
+        page.route(lambda url: url.endswith("/reviews/queue?limit=50&topic=jalan"), hold)
+        page.select_option("#f-kecamatan", "")
+        page.focus("#f-topic")
+        page.select_option("#f-topic", "")
+        sync_api.expect(page.locator("#queue-info")).to_contain_text("2 unggahan menunggu")
+        assert len(held) == 1
+        held[0].continue_()
+        page.wait_for_timeout(500)
+        sync_api.expect(page.locator("#queue-info")).to_contain_text("2 unggahan menunggu")
+        page.keyboard.press("a")  # the shortcuts still act on the post shown
+        sync_api.expect(page.locator("#saved-list li")).to_have_count(1)
+        browser.close()
