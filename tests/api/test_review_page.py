@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,22 @@ def server(tiny_model: ModelArtifact, tmp_path: Path) -> Iterator[Server]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def review_page(server: Server, path: str = "/review") -> Iterator[Any]:
+    """Headless Chromium on `path`, signed in with the reviewer's key."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(f"{server.base}{path}")
+        page.fill("#key", server.reviewer_key)
+        page.click("#signin-form button[type=submit]")
+        try:
+            yield page
+        finally:
+            browser.close()
 
 
 def test_review_page_accepts_one_post_and_corrects_another(server: Server, tmp_path: Path) -> None:
@@ -145,12 +162,7 @@ def test_saving_an_unsure_area_unchanged_tags_its_camat_and_lurah(server: Server
     assert answer["area"]["kelurahan"] == "Sawah Lebar" and answer["area"]["confidence"] < 0.7
     predicted = {t["official_id"] for t in answer["tags"]}
     assert "camat-ratu-agung" not in predicted
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(f"{server.base}/review")
-        page.fill("#key", server.reviewer_key)
-        page.click("#signin-form button[type=submit]")
+    with review_page(server) as page:
         sync_api.expect(page.locator("#post")).to_be_visible()
         for _ in range(3):  # the queue's order is the model's to decide
             if page.locator("#post-text").inner_text() == STREET_POST:
@@ -160,7 +172,6 @@ def test_saving_an_unsure_area_unchanged_tags_its_camat_and_lurah(server: Server
         sync_api.expect(page.locator("#reasons")).to_contain_text("wilayah kurang pasti")
         page.click("#save-correction")
         sync_api.expect(page.locator("#saved-list li").first).to_contain_text("Sawah Lebar")
-        browser.close()
 
     db = storage.Database(server.database_url)
     with db.session() as session:
@@ -177,12 +188,7 @@ def test_the_queue_is_filtered_by_kecamatan_and_topic_and_the_address_keeps_it(
 ) -> None:
     """A camat's desk bookmarks /review?kecamatan=...; the filters change the queue shown."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(f"{server.base}/review?kecamatan=Gading%20Cempaka")
-        page.fill("#key", server.reviewer_key)
-        page.click("#signin-form button[type=submit]")
+    with review_page(server, "/review?kecamatan=Gading%20Cempaka") as page:
         sync_api.expect(page.locator("#post-text")).to_have_text(POST_WITH_AREA)
         sync_api.expect(page.locator("#f-kecamatan")).to_have_value("Gading Cempaka")
         sync_api.expect(page.locator("#queue-info")).to_contain_text(
@@ -216,4 +222,3 @@ def test_the_queue_is_filtered_by_kecamatan_and_topic_and_the_address_keeps_it(
         sync_api.expect(page.locator("#queue-info")).to_contain_text("2 unggahan menunggu")
         page.keyboard.press("a")  # the shortcuts still act on the post shown
         sync_api.expect(page.locator("#saved-list li")).to_have_count(1)
-        browser.close()

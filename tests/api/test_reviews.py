@@ -115,34 +115,42 @@ def test_queue_filters_by_topic_and_kecamatan(
     assert queue_ids(client, reviewer_headers, topic="jalan", kecamatan="Ratu Agung") == [c]
 
 
-def test_list_filters_take_a_kecamatan_in_any_case_and_name_an_unknown_one(
-    client: TestClient, settings: Settings, reviewer_headers: dict[str, str]
+@pytest.mark.parametrize(
+    ("field", "wanted", "other", "written", "typo", "detail"),
+    [
+        (
+            "kecamatan",
+            "Ratu Agung",
+            "Selebar",
+            " ratu AGUNG ",
+            "Ratu Agng",
+            "unknown kecamatan 'Ratu Agng'; see GET /areas",
+        ),
+        ("topic", "sampah", "jalan", " SAMPAH ", "samph", "unknown topic 'samph'; topics are: "),
+    ],
+)
+def test_list_filters_take_any_case_and_name_an_unknown_value(
+    client: TestClient,
+    settings: Settings,
+    reviewer_headers: dict[str, str],
+    field: str,
+    wanted: str,
+    other: str,
+    written: str,
+    typo: str,
+    detail: str,
 ) -> None:
     """As a review's correction does: "ratu agung" is Ratu Agung; a typo is a 422, not an
     empty list that looks like no posts."""
-    store_post(settings, "a", kecamatan="Selebar")
-    c = store_post(settings, "c", kecamatan="Ratu Agung")
-    assert queue_ids(client, reviewer_headers, kecamatan=" ratu AGUNG ") == [c]
-    listed = client.get("/posts", params={"kecamatan": "ratu agung"}, headers=reviewer_headers)
+    store_post(settings, "a", **{field: other})
+    c = store_post(settings, "c", **{field: wanted})
+    assert queue_ids(client, reviewer_headers, **{field: written}) == [c]
+    listed = client.get("/posts", params={field: written}, headers=reviewer_headers)
     assert [item["id"] for item in listed.json()["items"]] == [c]
     for path in ("/reviews/queue", "/posts"):
-        typo = client.get(path, params={"kecamatan": "Ratu Agng"}, headers=reviewer_headers)
-        assert typo.status_code == 422
-        assert typo.json()["detail"] == "unknown kecamatan 'Ratu Agng'; see GET /areas"
-
-
-def test_list_filters_take_a_topic_in_any_case_and_name_an_unknown_one(
-    client: TestClient, settings: Settings, reviewer_headers: dict[str, str]
-) -> None:
-    a = store_post(settings, "a", topic="sampah")
-    store_post(settings, "b", topic="jalan")
-    assert queue_ids(client, reviewer_headers, topic="Sampah") == [a]
-    listed = client.get("/posts", params={"topic": " SAMPAH "}, headers=reviewer_headers)
-    assert [item["id"] for item in listed.json()["items"]] == [a]
-    for path in ("/reviews/queue", "/posts"):
-        typo = client.get(path, params={"topic": "samph"}, headers=reviewer_headers)
-        assert typo.status_code == 422
-        assert typo.json()["detail"].startswith("unknown topic 'samph'; topics are: sampah, jalan")
+        answer = client.get(path, params={field: typo}, headers=reviewer_headers)
+        assert answer.status_code == 422
+        assert answer.json()["detail"].startswith(detail)
 
 
 def test_a_topic_filter_may_name_a_label_of_the_active_model_outside_topics_csv(
