@@ -29,15 +29,6 @@ def _open_text(path: Path) -> IO[str]:
     return path.open(encoding="utf-8-sig", newline="", errors="strict")
 
 
-def iter_posts(path: Path) -> Iterator[tuple[int, PostIn]]:
-    """(line or row number, post) from a .jsonl or .csv file, validated one by one; the first
-    invalid row raises `DataFileError` naming it."""
-    for number, post in iter_rows(path):
-        if isinstance(post, str):
-            raise DataFileError(path, number, post)
-        yield number, post
-
-
 def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
     """(line or row number, post, or what is wrong with that row) from a .jsonl or .csv file.
 
@@ -51,8 +42,8 @@ def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
     try:
         with _open_text(path) as fh:
             if suffix == ".jsonl":
-                rows: Iterator[tuple[int, object]] = (
-                    (n, parse_json_line(line)) for n, line in enumerate(fh, start=1) if line.strip()
+                rows: Iterator[tuple[int, PostIn | str]] = (
+                    (n, read_json_line(line)) for n, line in enumerate(fh, start=1) if line.strip()
                 )
             else:
                 reader = dict_reader(fh)
@@ -61,12 +52,12 @@ def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
                 if "text" not in reader.fieldnames:
                     raise DataFileError(path, 1, "missing column 'text'")
                 rows = (
-                    (n, {k: v for k, v in row.items() if k in PostIn.model_fields and v})
+                    (n, read_post({k: v for k, v in row.items() if k in PostIn.model_fields and v}))
                     for n, row in enumerate(reader, start=2)
                 )
-            for number, obj in rows:
+            for number, post in rows:
                 any_rows = True
-                yield number, read_post(obj)
+                yield number, post
     except UnicodeDecodeError as exc:
         raise DataFileError(path, None, f"not valid UTF-8 (byte {exc.start})") from None
     except csv.Error as exc:
@@ -75,14 +66,8 @@ def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
         raise DataFileError(path, None, "file is empty")
 
 
-class _InvalidJSON(str):
-    """A JSONL line that does not parse: what the parser said."""
-
-
 def read_post(obj: object) -> PostIn | str:
     """The row as a post, or what is wrong with it."""
-    if isinstance(obj, _InvalidJSON):
-        return f"invalid JSON ({obj})"
     if not isinstance(obj, dict):
         return "each line must be a JSON object"
     try:
@@ -93,12 +78,13 @@ def read_post(obj: object) -> PostIn | str:
         return f"{field}: {first['msg']}"
 
 
-def parse_json_line(line: str) -> object:
-    """The line's JSON value, or what the parser said of it (`read_post` reports it)."""
+def read_json_line(line: str) -> PostIn | str:
+    """One JSONL line as a post, or what is wrong with it."""
     try:
-        return json.loads(line)
+        obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        return _InvalidJSON(exc.msg)
+        return f"invalid JSON ({exc.msg})"
+    return read_post(obj)
 
 
 @dataclass
@@ -125,12 +111,11 @@ def classify_file(
     done and a second run with the same ids stores nothing twice. With `skip_invalid`, the
     row's line in the output is `{"row": N, "error": "..."}` instead, and the run goes on."""
     result = BatchResult()
-    # results and skipped rows in input order: a skipped row waits for the posts before it
+    # posts and skipped rows in input order, up to CHUNK: a skipped row waits for the posts
+    # before it
     pending: list[PostIn | tuple[int, str]] = []
-    posts = 0
 
     def flush() -> None:
-        nonlocal posts
         if not pending:
             return
         chunk = [p for p in pending if isinstance(p, PostIn)]
@@ -142,7 +127,6 @@ def classify_file(
                 out.write(json.dumps({"row": item[0], "error": item[1]}, ensure_ascii=False) + "\n")
         result.classified += len(chunk)
         pending.clear()
-        posts = 0
         if show_progress:
             print(f"\rclassified {result.classified:,} posts", end="", file=sys.stderr, flush=True)
 
@@ -161,8 +145,7 @@ def classify_file(
                 pending.append((number, post))
                 continue
             pending.append(post)
-            posts += 1
-            if posts >= CHUNK:
+            if len(pending) >= CHUNK:
                 flush()
     except DataFileError:
         flush()  # the rows before a file that stops making sense

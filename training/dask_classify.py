@@ -43,7 +43,7 @@ from api.settings import Settings
 from model.artifact import METADATA_NAME, latest_version, load_artifact
 from model.routing import Directory
 from model.triage import Triage
-from training.batch import parse_json_line, read_post
+from training.batch import read_json_line
 
 CHUNK = 1000  # posts per classify_posts call, as in `tandai classify`
 
@@ -84,7 +84,7 @@ def loaded_models() -> list[str]:
 
 def _post(line: str, path: str) -> PostIn:
     """One JSONL line as `training.batch.iter_rows` reads it."""
-    post = read_post(parse_json_line(line))
+    post = read_json_line(line)
     if isinstance(post, str):
         raise ArchiveError(f"{path}: {post} in {line[:60]!r}")
     return post
