@@ -565,11 +565,14 @@ def _check_topic(directory: Directory, topic: str | None) -> str:
     if topic is None:
         raise RequestRejected(422, "a correction needs a topic (a code from GET /topics)")
     if topic not in directory.topic_codes:
-        raise RequestRejected(
-            422,
-            f"unknown topic {topic!r}; topics are: {', '.join(directory.topic_codes)}",
-        )
+        raise _unknown_topic(directory, topic)
     return topic
+
+
+def _unknown_topic(directory: Directory, topic: str) -> RequestRejected:
+    return RequestRejected(
+        422, f"unknown topic {topic!r}; topics are: {', '.join(directory.topic_codes)}"
+    )
 
 
 def topic_filter(directory: Directory, triage: Triage | None, topic: str | None) -> str | None:
@@ -582,9 +585,7 @@ def topic_filter(directory: Directory, triage: Triage | None, topic: str | None)
     known = {label.lower(): label for label in (*directory.topic_codes, *labels)}
     found = known.get(topic.strip().lower())
     if found is None:
-        raise RequestRejected(
-            422, f"unknown topic {topic!r}; topics are: {', '.join(directory.topic_codes)}"
-        )
+        raise _unknown_topic(directory, topic)
     return found
 
 
