@@ -118,14 +118,11 @@ class SastrawiStemmer(TransformerMixin, BaseEstimator):
             stem_word = _sastrawi().stem_word
             # a step fitted before `keep` existed stems every word, as it was trained
             keep: frozenset[str] = getattr(self, "keep_", frozenset())
-            if keep:
 
-                def stem_or_keep(word: str) -> str:
-                    return word if word in keep else stem_word(word)
+            def stem_or_keep(word: str) -> str:
+                return word if word in keep else stem_word(word)
 
-                fn = lru_cache(maxsize=self.cache_size)(stem_or_keep)
-            else:
-                fn = lru_cache(maxsize=self.cache_size)(stem_word)
+            fn = lru_cache(maxsize=self.cache_size)(stem_or_keep)
             self._cached = fn
         return fn
 
