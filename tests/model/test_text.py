@@ -102,6 +102,16 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         ("nyicil", "mencicil"),
         ("cobain", "cobakan"),
         ("matur nuwun nggih", "terima kasih ya"),
+        # Bengkulu "dak galak" is "does not want"; "galak" alone is the Indonesian "fierce"
+        ("anak2 dak galak makan", "anak anak tidak mau makan"),
+        ("petugas tu galak nian", "petugas itu galak sangat"),
+        ("dulu baru galak datang", "dulu baru mau datang"),
+        # "la" after "tolong" is the particle -lah, not "sudah" (already): no "sudah diganti"
+        ("tolong la diganti, tlg la", "tolong diganti tolong"),
+        ("dak katek lampu", "tidak ada lampu"),
+        # "pk"/"pkl" before a number is "pukul" (o'clock), not "bapak" or street vendors
+        ("padam pk. 10, nyala pkl 14.00", "padam pukul _angka_ nyala pukul _angka_"),
+        ("PKL di trotoar, pk RT", "pedagang kaki lima di trotoar bapak rt"),
         # English mixed in: the service words read as the Indonesian the corpus uses, phrases
         # before words ("street light", "pls fix"); English words that mean something else in
         # Indonesian slang stay ("fix" is "surely", "dump" a photo set), and so does "road to"
