@@ -575,18 +575,25 @@ def _unknown_topic(directory: Directory, topic: str) -> RequestRejected:
     )
 
 
-def topic_filter(directory: Directory, triage: Triage | None, topic: str | None) -> str | None:
+def topic_filter(
+    db: storage.Database, directory: Directory, triage: Triage | None, topic: str | None
+) -> str | None:
     """A list's `topic` filter as written by topics.csv or the active model's labels (a model
-    trained on other labels, such as agencies, returns those), whatever its case; 422 for a
-    label neither holds, so a typo is not answered with an empty list."""
+    trained on other labels, such as agencies, returns those), whatever its case, or exactly as
+    a stored prediction or review carries it (the label of a model since replaced, which old
+    posts keep); 422 for a label none of them holds, so a typo is not answered with an empty
+    list."""
     if topic is None or not topic.strip():
         return None
     labels = triage.labels if triage is not None else []
     known = {label.lower(): label for label in (*directory.topic_codes, *labels)}
     found = known.get(topic.strip().lower())
-    if found is None:
-        raise _unknown_topic(directory, topic)
-    return found
+    if found is not None:
+        return found
+    with db.session() as session:
+        if storage.topic_is_stored(session, topic.strip()):
+            return topic.strip()
+    raise _unknown_topic(directory, topic)
 
 
 def kecamatan_filter(directory: Directory, kecamatan: str | None) -> str | None:

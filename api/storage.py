@@ -705,6 +705,15 @@ def count_posts(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(PostRow)) or 0)
 
 
+def topic_is_stored(session: Session, topic: str) -> bool:
+    """Whether a stored prediction or review carries `topic` as written (a label of an earlier
+    model, say); the prediction's topic is indexed, a review's read only when none has it."""
+    for column in (PredictionRow.topic, ReviewRow.after_topic):
+        if session.scalar(select(literal(True)).where(column == topic).limit(1)):
+            return True
+    return False
+
+
 def _latest_ids(column: Any, key: Any) -> Any:
     """(post_id, newest row id) per post, as a subquery."""
     return select(key.label("post_id"), func.max(column).label("row_id")).group_by(key).subquery()

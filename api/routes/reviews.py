@@ -42,13 +42,14 @@ def list_review_queue(
 ) -> QueueOut:
     """Posts no one has reviewed, most useful first: those flagged `needs_review`, then the
     smallest top-2 margin (never above the confidence), then the lowest confidence. `kecamatan`
-    and `topic` are matched whatever their case; a name not in GET /areas or a label not
-    in GET /topics nor the active model's is a 422."""
+    and `topic` are matched whatever their case (a label only stored posts carry, from a model
+    since replaced, as written); a name not in GET /areas or a label not in GET /topics, the
+    active model's or a stored post's is a 422."""
     return service.review_queue(
         state.db,
         limit=limit,
         offset=offset,
-        topic=service.topic_filter(state.directory, state.triage, topic),
+        topic=service.topic_filter(state.db, state.directory, state.triage, topic),
         kecamatan=service.kecamatan_filter(state.directory, kecamatan),
     )
 
@@ -78,14 +79,15 @@ def list_posts(
 ) -> PostListOut:
     """Stored posts, newest first; `topic` and `kecamatan` match the latest review's labels
     when a post was reviewed, else the prediction's. `kecamatan` and `topic` are matched whatever
-    their case; a name not in GET /areas or a label not in GET /topics nor the active model's
-    is a 422."""
+    their case (a label only stored posts carry, from a model since replaced, as written); a
+    name not in GET /areas or a label not in GET /topics, the active model's or a stored
+    post's is a 422."""
     return service.list_posts(
         state.db,
         limit=limit,
         offset=offset,
         reviewed=reviewed,
-        topic=service.topic_filter(state.directory, state.triage, topic),
+        topic=service.topic_filter(state.db, state.directory, state.triage, topic),
         kecamatan=service.kecamatan_filter(state.directory, kecamatan),
         since=since,
         until=until,

@@ -159,11 +159,50 @@ def test_a_topic_filter_may_name_a_label_of_the_active_model_outside_topics_csv(
     """A model trained on other labels (a city's agencies) returns those as topics."""
 
     directory = Directory.from_dir(settings.data_dir)
+    db = storage.Database(settings.database_url)
+    db.migrate()
 
     agencies = cast(Triage, SimpleNamespace(labels=["Dinas Lingkungan Hidup", "Dinas Sosial"]))
-    assert topic_filter(directory, agencies, "dinas sosial") == "Dinas Sosial"
-    assert topic_filter(directory, None, "Sampah") == "sampah"
-    assert topic_filter(directory, None, None) is None
+    assert topic_filter(db, directory, agencies, "dinas sosial") == "Dinas Sosial"
+    assert topic_filter(db, directory, None, "Sampah") == "sampah"
+    assert topic_filter(db, directory, None, None) is None
+
+
+def test_a_topic_filter_finds_the_posts_of_a_label_only_stored_posts_carry(
+    client: TestClient, settings: Settings, reviewer_headers: dict[str, str]
+) -> None:
+    """Posts classified by a model since replaced (trained on agencies, say) keep its labels;
+    the lists still find them by that label, and a label no post carries is still a 422."""
+    old = store_post(settings, "a", topic="Dinas Sosial")
+    store_post(settings, "b", topic="sampah")
+    assert queue_ids(client, reviewer_headers, topic="Dinas Sosial") == [old]
+    listed = client.get("/posts", params={"topic": "Dinas Sosial"}, headers=reviewer_headers)
+    assert [item["id"] for item in listed.json()["items"]] == [old]
+    for missing in ("Dinas Sosia", "dinas sosial"):  # as stored, not a near miss or another case
+        answer = client.get("/posts", params={"topic": missing}, headers=reviewer_headers)
+        assert answer.status_code == 422, answer.text
+    # a reviewer's correction to a label of that model counts too
+    corrected = store_post(settings, "c", topic="sampah")
+    db = storage.Database(settings.database_url)
+    with db.session() as session:
+        post = storage.get_post(session, corrected)
+        assert post is not None
+        storage.add_review(
+            session,
+            post,
+            reviewer="ani",
+            decision="correct",
+            before_topic="sampah",
+            before_tags=[],
+            after_topic="Dinas Kesehatan",
+            after_tags=[],
+        )
+    assert (
+        client.get("/posts", params={"topic": "Dinas Kesehatan"}, headers=reviewer_headers).json()[
+            "items"
+        ][0]["id"]
+        == corrected
+    )
 
 
 def test_accept_keeps_prediction_and_post_leaves_queue(
