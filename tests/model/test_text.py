@@ -112,6 +112,8 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         # "pk"/"pkl" before a number is "pukul" (o'clock), not "bapak" or street vendors
         ("padam pk. 10, nyala pkl 14.00", "padam pukul _angka_ nyala pukul _angka_"),
         ("PKL di trotoar, pk RT", "pedagang kaki lima di trotoar bapak rt"),
+        # "liat" is "lihat" (look), but "tanah liat" is clay
+        ("jalan tanah liat, liat tu", "jalan tanah liat lihat itu"),
         # English mixed in: the service words read as the Indonesian the corpus uses, phrases
         # before words ("street light", "pls fix"); English words that mean something else in
         # Indonesian slang stay ("fix" is "surely", "dump" a photo set), and so does "road to"
