@@ -634,6 +634,37 @@ JOINED_MIN_LEFT = 2
 JOINED_MIN_RIGHT = 3
 JOINED_SHORT = 3
 JOINED_SHORT_MIN_COUNT = 100
+# A word still unknown, of at least VOWELLESS_MIN_LENGTH letters, that is a word training wrote
+# with at least VOWELLESS_MIN_DROPPED of its vowels left out ("jmbtn", "plyann", "mnmpk": the
+# first letter and every consonant kept, in order) is read as that word, if training wrote it at
+# least TYPO_MIN_COUNT times and VOWELLESS_DOMINANCE times as often as any other word the same
+# letters spell that way, else it stays as written. Shorter forms are as often
+# acronyms ("smkn", "ttl", "sbb") or English ("many") as words; one vowel left out is a typo
+# (above), and a word with one vowel fewer is as often a word of its own or two joined
+# ("ditempat", "kenakan").
+VOWELLESS_MIN_DROPPED = 2
+VOWELLESS_MIN_LENGTH = TYPO_MIN_LENGTH
+VOWELLESS_DOMINANCE = 3
+_DROP_VOWELS = str.maketrans("", "", "".join(sorted(_VOWELS)))
+
+
+def _skeleton(word: str) -> str:
+    """The first letter of `word` and its consonants after it: what it keeps written without
+    vowels."""
+    return word[:1] + word[1:].translate(_DROP_VOWELS)
+
+
+def _spells_without_vowels(short: str, full: str) -> bool:
+    """Whether `short` is `full` with some of its vowels (after the first letter) left out."""
+    if len(short) >= len(full) or short[:1] != full[:1]:
+        return False
+    i = 0
+    for letter in full:
+        if i < len(short) and short[i] == letter:
+            i += 1
+        elif letter not in _VOWELS:
+            return False
+    return i == len(short)
 
 
 def _without_one_letter(word: str) -> set[str]:
@@ -661,13 +692,16 @@ class TypoFixer:
         size: int,
         split_joined: bool = False,
         lexicon: dict[str, str] | None = None,
+        vowels: bool = False,
     ) -> None:
         self._counts = counts
         self._known = known
         self._split_joined = split_joined
         self._lexicon = lexicon or {}
+        self._vowels = vowels
         self._fixed = BoundedWordCache(self._fix, size)
         self._index: tuple[np.ndarray, np.ndarray, list[str]] | None = None
+        self._skeletons: tuple[np.ndarray, np.ndarray, list[str]] | None = None
 
     def _build_index(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         targets = sorted(w for w, n in self._counts.items() if n >= TYPO_MIN_COUNT)
@@ -693,11 +727,12 @@ class TypoFixer:
         return sorted(t for t in found if t != word and DamerauLevenshtein.distance(word, t) == 1)
 
     def _fix(self, word: str) -> str:
-        # a word of TYPO_MIN_LENGTH - 1 letters may be a longer word missing one
-        if len(word) < TYPO_MIN_LENGTH - 1 or not word.isalpha() or word in self._known:
+        if not word.isalpha() or word in self._known:
             return word
         best, most = word, 0
-        for candidate in self.neighbours(word):
+        # a word of TYPO_MIN_LENGTH - 1 letters may be a longer word missing one
+        long_enough = len(word) >= TYPO_MIN_LENGTH - 1
+        for candidate in self.neighbours(word) if long_enough else ():
             # a first letter is rarely mistyped, and names differ there ("rusun", "dusun")
             if (
                 candidate[0] == word[0]
@@ -705,13 +740,44 @@ class TypoFixer:
                 and self._counts[candidate] > most
             ):
                 best, most = candidate, self._counts[candidate]
-        if best == word and self._split_joined:
+        if best == word and self._vowels:
+            best = self.with_vowels(word)
+        if best == word and self._split_joined and long_enough:
             best = self.split(word)
         if best == word:
             return word
         from model.stem import is_indonesian_word  # model.stem imports this module
 
         return word if is_indonesian_word(word) else best
+
+    def _build_skeletons(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        targets = sorted(w for w, n in self._counts.items() if n >= TYPO_MIN_COUNT)
+        hashes = np.array([hash(_skeleton(t)) for t in targets], dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")
+        return hashes[order], order.astype(np.int32), targets
+
+    def with_vowels(self, word: str) -> str:
+        """`word` as the word training wrote that it spells with vowels left out (above);
+        `word` if there is none, or no such word dominates."""
+        if len(word) < VOWELLESS_MIN_LENGTH:
+            return word
+        skeleton = _skeleton(word)
+        if self._skeletons is None:
+            self._skeletons = self._build_skeletons()
+        keys, owners, targets = self._skeletons
+        wanted = hash(skeleton)
+        lo, hi = int(keys.searchsorted(wanted, "left")), int(keys.searchsorted(wanted, "right"))
+        found = sorted(
+            (
+                (self._counts[t], t)
+                for t in (targets[k] for k in owners[lo:hi].tolist())
+                if len(t) - len(word) >= VOWELLESS_MIN_DROPPED and _spells_without_vowels(word, t)
+            ),
+            reverse=True,
+        )
+        if not found or (len(found) > 1 and found[0][0] < VOWELLESS_DOMINANCE * found[1][0]):
+            return word
+        return found[0][1]
 
     def split(self, word: str) -> str:
         """`word` as two words written together ("jalanrusak" -> "jalan rusak", "sdhlama" ->
@@ -871,7 +937,8 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
     edits of the resource files. With `emoji_moods=False` (and in a step fitted before the moods
     existed) every emoji reads as "_emoji_". With `correct_typos` it also counts the words its
     output holds in training (`word_counts_`) and corrects typos against them (`TypoFixer`), and
-    with `split_joined` also reads a word that is no typo as two written together; the area
+    with `split_joined` also reads a word that is no typo as two written together, and with
+    `restore_vowels` a word written without some of its vowels as the word it spells; the area
     resolver's reading (`normalise_clauses_one`) keeps words as written, since another
     city's place names are words this corpus never saw. With `mention_words` the words of the
     handles a post mentions follow it ("@dlhkotabengkulu": the office a post tags); the area
@@ -886,6 +953,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         correct_typos: bool = True,
         split_joined: bool = True,
         mention_words: bool = True,
+        restore_vowels: bool = True,
     ) -> None:
         self.use_lexicon = use_lexicon
         self.split_hashtags = split_hashtags
@@ -893,6 +961,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         self.correct_typos = correct_typos
         self.split_joined = split_joined
         self.mention_words = mention_words
+        self.restore_vowels = restore_vowels
 
     def fit(self, X: Iterable[str], y: object = None) -> TextNormaliser:
         docs = [str(doc) for doc in X]
@@ -972,7 +1041,12 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
             counts = getattr(self, "word_counts_", None)
             if counts is not None:
                 fixer = TypoFixer(
-                    counts, self._vocabulary(), WORD_CACHE_SIZE, self.split_joined, self.lexicon_
+                    counts,
+                    self._vocabulary(),
+                    WORD_CACHE_SIZE,
+                    self.split_joined,
+                    self.lexicon_,
+                    self.restore_vowels,
                 )
                 self._typos_cache = fixer
         return fixer
@@ -988,6 +1062,7 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
         state.setdefault("correct_typos", False)
         state.setdefault("split_joined", False)
         state.setdefault("mention_words", False)
+        state.setdefault("restore_vowels", False)
         super().__setstate__(state)
 
     def normalise_one(self, doc: str) -> str:

@@ -22,6 +22,7 @@ from model.text import (
     MENTION_TOKEN,
     TYPO_MIN_COUNT,
     TYPO_MIN_LENGTH,
+    VOWELLESS_DOMINANCE,
     WORD_CACHE_SIZE,
     BoundedWordCache,
     EitherSet,
@@ -504,6 +505,48 @@ def test_two_words_written_together_are_read_apart() -> None:
         assert fixer.split(word) == word, word
     counts["di"] = short - 1
     assert TypoFixer(counts, frozenset(), 10, True).split("dirusunawa") == "dirusunawa"
+
+
+def test_a_word_written_without_its_vowels_is_read_as_the_word_it_spells() -> None:
+    counts = {"jembatan": 5, "pelayanan": 6, "menumpuk": 3, "semakin": 40, "kelurahan": 3}
+    counts |= {"perbaiki": 6, "pembayaran": 2, "ditempati": 9, "sekolah": 12}
+    fixer = TypoFixer(counts, frozenset(), 10, vowels=True)
+    assert fixer.text("jmbtn plyann mnmpk") == "jembatan pelayanan menumpuk"
+    assert fixer.text("klrhn klurhan") == "kelurahan kelurahan"  # some vowels kept
+    assert fixer.text("skolah") == "sekolah"  # one vowel missing: the typo step's
+    left = [
+        "smkn",  # an acronym of four letters, though "semakin" spells that way
+        "sklh",  # four letters, too
+        "ditempat",  # one vowel fewer than "ditempati": a word of its own ("di tempat")
+        "pmbyrn",  # "pembayaran" is written in 2 posts, fewer than TYPO_MIN_COUNT
+        "pribk",  # an "i" where "perbaiki" has none: not it with vowels left out
+        "jmbtnn",  # a letter "jembatan" does not have
+        "qzxvw",  # nothing spells that way
+    ]
+    for word in left:
+        assert fixer.text(word) == word, word
+    # two words spell that way: the more frequent only if it is VOWELLESS_DOMINANCE times as
+    # frequent as the other ("pelayanan" 6 against "pulayanan" 3), else neither
+    assert VOWELLESS_DOMINANCE == 3
+    rival = TypoFixer(counts | {"pulayanan": 3}, frozenset(), 10, vowels=True)
+    assert rival.text("plynn") == "plynn"
+    rival = TypoFixer(counts | {"pulayanan": 3, "pelayanan": 9}, frozenset(), 10, vowels=True)
+    assert rival.text("plynn") == "pelayanan"
+    assert TypoFixer(counts, frozenset(), 10).text("jmbtn") == "jmbtn"  # fitted without
+
+
+def test_vowels_are_restored_for_the_features_only_and_only_where_fitted_to() -> None:
+    normaliser = _typo_normaliser()
+    assert normaliser.word_counts_["bengkulu"] == 5
+    assert normaliser.normalise_one("kota bngkl") == "kota bengkulu"
+    assert normaliser.normalise_clauses_one("kota bngkl") == "kota bngkl"  # areas: as written
+    assert _typo_normaliser(restore_vowels=False).normalise_one("kota bngkl") == "kota bngkl"
+    older = _typo_normaliser()
+    del older.restore_vowels  # as saved before the step existed
+    loaded = pickle.loads(pickle.dumps(older))
+    assert loaded.get_params()["restore_vowels"] is False
+    assert loaded.normalise_one("kota bngkl") == "kota bngkl"
+    assert loaded.normalise_one("lampi") == "lampu"  # its typo correction as before
 
 
 def test_joined_words_are_split_for_the_features_unless_they_are_words() -> None:
