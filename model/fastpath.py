@@ -55,6 +55,7 @@ from model.gate import ComplaintGate, compose
 from model.lead import LeadingWords
 from model.negation import NegationMarker
 from model.ngrams import char_wb_analyzer, char_wb_ngrams
+from model.recovery import RecoveryMarker
 from model.stem import SastrawiStemmer
 from model.text import BoundedWordCache, TextNormaliser
 
@@ -92,11 +93,14 @@ def _pack(ids: Sequence[int]) -> bytes:
     return array(_COL_CODE, ids).tobytes()
 
 
-def _text_step(step: SastrawiStemmer | LeadingWords | NegationMarker) -> Callable[[str], str]:
+_TextStep = SastrawiStemmer | LeadingWords | NegationMarker | RecoveryMarker
+
+
+def _text_step(step: _TextStep) -> Callable[[str], str]:
     """What a branch's text step does to one text."""
     if isinstance(step, SastrawiStemmer):
         return step.stem_text
-    if isinstance(step, NegationMarker):
+    if isinstance(step, NegationMarker | RecoveryMarker):
         return step.mark_text
     return step.lead_text
 
@@ -160,6 +164,8 @@ class _Branch:
     stemmers: tuple[SastrawiStemmer, ...] = ()
     # NegationMarker steps (after the stemmer): the word after a negation is read marked
     negations: tuple[NegationMarker, ...] = ()
+    # RecoveryMarker steps (after those): a token for a post that says a service works again
+    recoveries: tuple[RecoveryMarker, ...] = ()
     # LeadingWords steps: the branch reads a post's opening words (what kind of post it is)
     leads: tuple[LeadingWords, ...] = ()
     # "words": whitespace-split word n-grams (ngram_range below), "char_wb": char n-grams per
@@ -256,6 +262,7 @@ class _PerToken:
         char: _Branch | None,
         cache_size: int,
         negation: NegationMarker | None = None,
+        recovery: RecoveryMarker | None = None,
     ) -> None:
         self._stem = stemmer.stem_text if stemmer is not None else None
         self._unigrams = ngram_range[0] == 1
@@ -272,6 +279,18 @@ class _PerToken:
         self._negation = negation
         self._negators = negation.negators_ if negation is not None else frozenset()
         self.negated = BoundedWordCache(self._negated, max(2, cache_size // 10))
+        # the recovery marker's token, appended to a post's words: its unigram's column (no
+        # char n-grams: the char branch reads the text before the word branch's steps)
+        self._recovery = recovery
+        if recovery is not None:
+            unigram = self._get(recovery.token) if self._unigrams else None
+            self._recovered = (
+                recovery.token,
+                _pack([unigram]) if unigram is not None else b"",
+                self._pairs.get(recovery.token, _NO_PAIRS)
+                if self._pairs is not None
+                else _NO_PAIRS,
+            )
 
     def _negated(self, token: str) -> tuple[str | None, bytes, dict[str, int]]:
         """`_entry` of a token whose stem the negation marker marks."""
@@ -308,8 +327,13 @@ class _PerToken:
         if self._negation is not None and not self._negators.isdisjoint(stems[:-1]):
             for i in self._negation.marks(stems):
                 stems[i], own[i], follows[i] = self.negated(tokens[i])
+        if self._recovery is not None and self._recovery.recovered(stems):
+            token, cols, following = self._recovered
+            stems.append(token)
+            own.append(cols)
+            follows.append(following)
         parts = own
-        if len(entries) > 1 and (self._pairs is not None or self._longer):
+        if len(stems) > 1 and (self._pairs is not None or self._longer):
             if self._pairs is not None:
                 found = map(dict.get, follows, stems[1:])
                 parts.append(_pack([j for j in found if j is not None]))
@@ -777,7 +801,10 @@ class FastPath:
         stemmer = word.stemmers[0] if word.stemmers else None
         char = chars[0] if chars else None
         negation = word.negations[0] if word.negations else None
-        plan = _PerToken(word, stemmer, word.ngram_range, char, self.word_cache_size, negation)
+        recovery = word.recoveries[0] if word.recoveries else None
+        plan = _PerToken(
+            word, stemmer, word.ngram_range, char, self.word_cache_size, negation, recovery
+        )
         return plan, [b for b in self._branches if b not in words + chars]
 
     def _branch(self, name: str, start: int, text_steps: list[Any], vec: Any) -> _Branch:
@@ -790,10 +817,11 @@ class FastPath:
         if vec.norm not in _NORM_KINDS:
             raise Unsupported(f"branch {name!r} uses norm {vec.norm!r}")
         for step in text_steps:
-            if not isinstance(step, SastrawiStemmer | LeadingWords | NegationMarker):
+            if not isinstance(step, _TextStep):
                 raise Unsupported(f"branch {name!r} has a {type(step).__name__} step")
         stemmers = tuple(s for s in text_steps if isinstance(s, SastrawiStemmer))
         negations = tuple(s for s in text_steps if isinstance(s, NegationMarker))
+        recoveries = tuple(s for s in text_steps if isinstance(s, RecoveryMarker))
         size = len(vec.vocabulary_)
         if set(vec.vocabulary_.values()) != set(range(size)):
             raise Unsupported(f"branch {name!r} has gaps in its vocabulary")
@@ -817,6 +845,7 @@ class FastPath:
             order=order.astype(_COL),
             stemmers=stemmers,
             negations=negations,
+            recoveries=recoveries,
             leads=tuple(s for s in text_steps if isinstance(s, LeadingWords)),
             ngram_range=(int(vec.ngram_range[0]), int(vec.ngram_range[1])),
         )
@@ -829,10 +858,12 @@ class FastPath:
             and vec.tokenizer is None
             and vec.token_pattern == r"\S+"
             and vec.stop_words is None
-            # [stemmer], [marker], [stemmer, marker] or nothing before the vectorizer
+            # [stemmer], [marker], [stemmer, marker] or nothing before the vectorizer, then
+            # perhaps the recovery marker
             and len(stemmers) <= 1
             and len(negations) <= 1
-            and list(text_steps) == [*stemmers, *negations]
+            and len(recoveries) <= 1
+            and list(text_steps) == [*stemmers, *negations, *recoveries]
         ):
             branch.layout = "words"
         if branch.opening:
@@ -934,6 +965,17 @@ class FastPath:
                     " ".join(f"{w} {some[k % len(some)]}" for k, w in enumerate(words))
                     + f" {words[0]} {words[-1]} _angka_ {words[0]} {words[0]}"
                 )
+        # a post that says a service works again, one where a negation turns the state word,
+        # and one where the state word comes too late
+        for b in self._branches:
+            for recovery in b.recoveries:
+                start, state = min(recovery.starts_), min(recovery.states_)
+                turn = min(recovery.turns_, default="qzxv")
+                some = [*picked[:3], "qzxv"]
+                far = " ".join(some[: recovery.window])
+                probes.append(f"{some[0]} {start} {state}")
+                probes.append(f"{start} {turn} {state} {some[1]}")
+                probes.append(f"{start} {far} {state} {start} {start}")
         # texts that open with words the opening-words branches know, after a mention
         for b in self._branches:
             if b.opening:

@@ -52,8 +52,8 @@ class NegationMarker(TransformerMixin, BaseEstimator):
     def fit(self, X: Iterable[str], y: object = None) -> NegationMarker:
         if not self.prefix or any(c.isspace() for c in self.prefix):
             raise ValueError(f"prefix must be a non-empty word, got {self.prefix!r}")
-        self.negators_ = _single_words("negators", self.negators, NEGATORS)
-        self.passes_ = _single_words("passes", self.passes, PASSES) - self.negators_
+        self.negators_ = word_set("negators", self.negators, NEGATORS)
+        self.passes_ = word_set("passes", self.passes, PASSES) - self.negators_
         return self
 
     def marks(self, words: list[str]) -> list[int]:
@@ -85,10 +85,9 @@ class NegationMarker(TransformerMixin, BaseEstimator):
         return np.array([self.mark_text(str(doc)) for doc in X], dtype=object)
 
 
-def _single_words(
-    name: str, value: tuple[str, ...] | None, default: tuple[str, ...]
-) -> frozenset[str]:
-    """A word-list parameter (`default` when None) as a set; refused unless each item is a word."""
+def word_set(name: str, value: tuple[str, ...] | None, default: tuple[str, ...]) -> frozenset[str]:
+    """A word-list parameter of a step (`default` when None) as a set; refused unless each item
+    is a word."""
     words = default if value is None else value
     if isinstance(words, str) or any(not w or w.split() != [w] for w in words):
         raise ValueError(f"{name} must be a sequence of single words, got {words!r}")

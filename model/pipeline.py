@@ -18,6 +18,7 @@ from model.gate import ComplaintGate
 from model.lead import LeadingWords
 from model.negation import NegationMarker
 from model.ngrams import CharNgramTfidf
+from model.recovery import RecoveryMarker
 from model.stem import SastrawiStemmer
 from model.text import TextNormaliser
 
@@ -147,6 +148,7 @@ def build_pipeline(
     emoji_moods: bool = True,
     stem: bool = True,
     negation: bool = True,
+    recovery: bool = True,
     char_ngrams: bool = True,
     opening_words: bool = True,
     gate: bool = True,
@@ -154,8 +156,8 @@ def build_pipeline(
 ) -> Pipeline:
     """normalise (emoji as tokens of their mood, a word training never wrote read as the word
     one typo from it, or else as two words written together) -> (stem -> mark the word after a
-    negation -> word 1-2 gram TF-IDF) + (char_wb 3-6 gram TF-IDF, n-grams of at least one post
-    in 5,000) +
+    negation -> a token for a service that works again -> word 1-2 gram TF-IDF) + (char_wb 3-6
+    gram TF-IDF, n-grams of at least one post in 5,000) +
     (the first two words, marked, 1-2 gram TF-IDF at weight 0.4) -> complaint gate in front of a
     topic classifier (`model.gate.ComplaintGate`).
 
@@ -170,6 +172,8 @@ def build_pipeline(
         word_steps.append(("stem", SastrawiStemmer()))
     if negation:
         word_steps.append(("negate", NegationMarker()))
+    if recovery:
+        word_steps.append(("recover", RecoveryMarker()))
     word_steps.append(("tfidf", _word_tfidf()))
     branches: list[tuple[str, object]] = [("word", Pipeline(word_steps))]
     if char_ngrams:

@@ -247,6 +247,7 @@ ABLATIONS: tuple[tuple[str, ClassifierName, dict[str, bool]], ...] = (
     ("without normalisation", "svc", {"normalise": False}),
     ("without stemming", "svc", {"stem": False}),
     ("without negation marks", "svc", {"negation": False}),
+    ("without the recovery mark", "svc", {"recovery": False}),
     ("without emoji moods", "svc", {"emoji_moods": False}),
     ("without char n-grams", "svc", {"char_ngrams": False}),
     ("without opening words", "svc", {"opening_words": False}),

@@ -21,6 +21,7 @@ from sklearn.svm import LinearSVC
 from model.artifact import ModelArtifact, load_artifact
 from model.fastpath import FastPath, _factorise, word_analyzer
 from model.pipeline import CLASSIFIERS, ClassifierName, build_pipeline
+from model.recovery import TOKEN
 from model.routing import NOT_A_COMPLAINT, Directory, TagPolicy
 from model.stem import SastrawiStemmer
 from model.text import (
@@ -264,6 +265,8 @@ def test_each_classifier(
         {"opening_words": False},
         {"negation": False},
         {"stem": False, "negation": False},
+        {"recovery": False},
+        {"negation": False, "recovery": False},
         {"stem": False, "char_ngrams": False, "opening_words": False},
     ],
     ids=[
@@ -274,6 +277,8 @@ def test_each_classifier(
         "no-opening",
         "no-negation",
         "no-stem-no-negation",
+        "no-recovery",
+        "no-negation-no-recovery",
         "words-only",
     ],
 )
@@ -372,6 +377,8 @@ VARIANTS: dict[str, Callable[[], Pipeline]] = {
     "flat-without-gate": lambda: build_pipeline("svc", calibration_cv=3, gate=False),
     # negation marked before stemming: not the per-token layout, the general path
     "negation-before-stem": lambda: _negation_first(build_pipeline("svc", calibration_cv=3)),
+    # the recovery mark before the negation marks: the general path too
+    "recovery-before-negation": lambda: _recovery_first(build_pipeline("svc", calibration_cv=3)),
     "flat-ensemble-without-gate": lambda: build_pipeline(
         "svc", calibration_cv=3, gate=False
     ).set_params(classify__ensemble=True),
@@ -379,9 +386,17 @@ VARIANTS: dict[str, Callable[[], Pipeline]] = {
 
 
 def _negation_first(pipeline: Pipeline) -> Pipeline:
+    return _word_steps(pipeline, "negate", "stem", "recover", "tfidf")
+
+
+def _recovery_first(pipeline: Pipeline) -> Pipeline:
+    return _word_steps(pipeline, "stem", "recover", "negate", "tfidf")
+
+
+def _word_steps(pipeline: Pipeline, *names: str) -> Pipeline:
     word = pipeline.named_steps["features"].transformer_list[0][1]
     steps = dict(word.steps)
-    word.steps = [("negate", steps["negate"]), ("stem", steps["stem"]), ("tfidf", steps["tfidf"])]
+    word.steps = [(name, steps[name]) for name in names]
     return pipeline
 
 
@@ -444,6 +459,34 @@ def test_negated_words_are_marked_in_the_per_token_plan(
     for text in NEGATED:  # one post at a time, too
         _assert_same(fast, pipeline, [text])
     assert fast._per_token.negated.cache_info().currsize > 0
+
+
+RECOVERED = [
+    "lampu jalan sudah menyala lagi",
+    "air kini lancar, terima kasih",
+    "jalan sudah tidak diperbaiki, sudah tidak menyala",
+    "sudah",
+    "sudah qzxv katabaru nyala",
+    "akhirnya sampah diangkut sudah diangkut sudah",
+]
+
+
+def test_posts_that_say_a_service_works_again_are_marked_in_the_per_token_plan(
+    small_corpus: tuple[list[str], list[str]],
+) -> None:
+    texts, labels = small_corpus
+    extra = ["lampu sudah menyala lagi", "air pdam kini lancar"]
+    pipeline = _fit(
+        build_pipeline("svc", calibration_cv=3), (texts + extra * 3, labels + labels[:2] * 3)
+    )
+    word = pipeline.named_steps["features"].transformer_list[0][1]
+    assert {TOKEN, f"lancar {TOKEN}"} <= set(word[-1].vocabulary_)
+    fast = FastPath(pipeline)
+    assert fast.is_fast, fast.fallback_reason
+    assert fast._per_token is not None and fast._per_token._recovery is not None
+    _assert_same(fast, pipeline, RECOVERED + extra)
+    for text in RECOVERED:  # one post at a time, too
+        _assert_same(fast, pipeline, [text])
 
 
 def test_bigrams_are_indexed_once_by_their_two_words(
