@@ -441,26 +441,6 @@ def test_the_opening_words_are_added_beside_the_per_token_plan(
     )
 
 
-def test_negated_words_are_marked_in_the_per_token_plan(
-    small_corpus: tuple[list[str], list[str]],
-) -> None:
-    texts, labels = small_corpus
-    # posts whose negated words are in the vocabulary, marked, as unigrams and bigrams
-    extra = ["pelayanan tidak ramah sama sekali", "air belum mengalir dari kemarin"]
-    pipeline = _fit(
-        build_pipeline("svc", calibration_cv=3), (texts + extra * 3, labels + labels[:2] * 3)
-    )
-    word = pipeline.named_steps["features"].transformer_list[0][1]
-    assert {"neg_ramah", "neg_alir", "tidak neg_ramah"} <= set(word[-1].vocabulary_)
-    fast = FastPath(pipeline)
-    assert fast.is_fast, fast.fallback_reason
-    assert fast._per_token is not None and fast._per_token._negation is not None
-    _assert_same(fast, pipeline, NEGATED + extra)
-    for text in NEGATED:  # one post at a time, too
-        _assert_same(fast, pipeline, [text])
-    assert fast._per_token.negated.cache_info().currsize > 0
-
-
 RECOVERED = [
     "lampu jalan sudah menyala lagi",
     "air kini lancar, terima kasih",
@@ -471,22 +451,47 @@ RECOVERED = [
 ]
 
 
-def test_posts_that_say_a_service_works_again_are_marked_in_the_per_token_plan(
+@pytest.mark.parametrize(
+    ("extra", "terms", "texts", "step"),
+    [
+        # posts whose negated words are in the vocabulary, marked, as unigrams and bigrams
+        (
+            ["pelayanan tidak ramah sama sekali", "air belum mengalir dari kemarin"],
+            {"neg_ramah", "neg_alir", "tidak neg_ramah"},
+            NEGATED,
+            "_negation",
+        ),
+        # posts that say a service works again: the marker's token, alone and after a word
+        (
+            ["lampu sudah menyala lagi", "air pdam kini lancar"],
+            {TOKEN, f"lancar {TOKEN}"},
+            RECOVERED,
+            "_recovery",
+        ),
+    ],
+    ids=["negation", "recovery"],
+)
+def test_the_word_branch_markers_are_read_in_the_per_token_plan(
+    extra: list[str],
+    terms: set[str],
+    texts: list[str],
+    step: str,
     small_corpus: tuple[list[str], list[str]],
 ) -> None:
-    texts, labels = small_corpus
-    extra = ["lampu sudah menyala lagi", "air pdam kini lancar"]
+    corpus, labels = small_corpus
     pipeline = _fit(
-        build_pipeline("svc", calibration_cv=3), (texts + extra * 3, labels + labels[:2] * 3)
+        build_pipeline("svc", calibration_cv=3), (corpus + extra * 3, labels + labels[:2] * 3)
     )
     word = pipeline.named_steps["features"].transformer_list[0][1]
-    assert {TOKEN, f"lancar {TOKEN}"} <= set(word[-1].vocabulary_)
+    assert terms <= set(word[-1].vocabulary_)
     fast = FastPath(pipeline)
     assert fast.is_fast, fast.fallback_reason
-    assert fast._per_token is not None and fast._per_token._recovery is not None
-    _assert_same(fast, pipeline, RECOVERED + extra)
-    for text in RECOVERED:  # one post at a time, too
+    assert fast._per_token is not None and getattr(fast._per_token, step) is not None
+    _assert_same(fast, pipeline, texts + extra)
+    for text in texts:  # one post at a time, too
         _assert_same(fast, pipeline, [text])
+    if step == "_negation":
+        assert fast._per_token.negated.cache_info().currsize > 0
 
 
 def test_bigrams_are_indexed_once_by_their_two_words(
