@@ -87,7 +87,7 @@ class RecoveryMarker(TransformerMixin, BaseEstimator):
     def recovered(self, words: Sequence[str]) -> bool:
         """Whether `words` say a service works again (the marker's test)."""
         starts, states = self.starts_, self.states_
-        if starts.isdisjoint(words):
+        if starts.isdisjoint(words) or states.isdisjoint(words):  # most posts: two C-level tests
             return False
         window = self.window
         for i, word in enumerate(words):
