@@ -667,6 +667,33 @@ def _spells_without_vowels(short: str, full: str) -> bool:
     return i == len(short)
 
 
+class _KeyIndex:
+    """Words found by string keys derived from them, held as the keys' hashes in sorted NumPy
+    arrays (~12 bytes a key); a hash that collides only lets a word through that the caller's
+    own check turns away."""
+
+    def __init__(self, words: list[str], keys_of: Callable[[str], Iterable[str]]) -> None:
+        keys: list[int] = []
+        owners: list[int] = []
+        for k, word in enumerate(words):
+            for key in keys_of(word):
+                keys.append(hash(key))
+                owners.append(k)
+        hashes = np.array(keys, dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")
+        self._keys = hashes[order]
+        self._owners = np.array(owners, dtype=np.int32)[order]
+        self._words = words
+
+    def find(self, keys: Iterable[str]) -> set[str]:
+        """The words that have one of `keys`."""
+        wanted = np.array([hash(key) for key in keys], dtype=np.int64)
+        lo = self._keys.searchsorted(wanted, "left").tolist()
+        hi = self._keys.searchsorted(wanted, "right").tolist()
+        words, owners = self._words, self._owners
+        return {words[k] for a, b in zip(lo, hi, strict=True) for k in owners[a:b].tolist()}
+
+
 def _without_one_letter(word: str) -> set[str]:
     """`word` and each string it makes with one letter left out: two words are at most one edit
     apart only if these sets of theirs meet (the symmetric-delete test; it also lets a few pairs
@@ -677,12 +704,13 @@ def _without_one_letter(word: str) -> set[str]:
 class TypoFixer:
     """Typo correction (above) over normalised text, the answer for each unknown word cached.
 
-    The words a typo may be read as are indexed, on the first unknown word, by the hashes of
-    `_without_one_letter` of each (sorted NumPy arrays: ~12 bytes a key, ~0.5 MB for this
-    corpus, against ~4 MB as a dict of strings); an unknown word costs a lookup there per letter
-    and a distance on the few words they find (6.5 µs on average, bench/MODEL.md). With
-    `split_joined`, an unknown word no typo explains may be two words written together (`split`;
-    `lexicon` reads its pieces).
+    The words a typo may be read as are indexed, on the first unknown word, by
+    `_without_one_letter` of each (`_KeyIndex`: ~0.5 MB for this corpus, against ~4 MB as a dict
+    of strings); an unknown word costs a lookup there per letter and a distance on the few words
+    they find (6.5 µs on average, bench/MODEL.md). With `vowels`, a word no typo explains may be
+    one of them written without some vowels (`with_vowels`, a second index by their letters
+    without vowels); with `split_joined`, two words written together (`split`; `lexicon` reads
+    its pieces).
     """
 
     def __init__(
@@ -700,30 +728,21 @@ class TypoFixer:
         self._lexicon = lexicon or {}
         self._vowels = vowels
         self._fixed = BoundedWordCache(self._fix, size)
-        self._index: tuple[np.ndarray, np.ndarray, list[str]] | None = None
-        self._skeletons: tuple[np.ndarray, np.ndarray, list[str]] | None = None
+        self._targets: list[str] | None = None
+        self._index: _KeyIndex | None = None  # by each word with one letter left out
+        self._skeletons: _KeyIndex | None = None  # by each word's letters without vowels
 
-    def _build_index(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        targets = sorted(w for w, n in self._counts.items() if n >= TYPO_MIN_COUNT)
-        keys: list[int] = []
-        owners: list[int] = []
-        for k, target in enumerate(targets):
-            for variant in _without_one_letter(target):
-                keys.append(hash(variant))
-                owners.append(k)
-        hashes = np.array(keys, dtype=np.int64)
-        order = np.argsort(hashes, kind="stable")
-        return hashes[order], np.array(owners, dtype=np.int32)[order], targets
+    def _typo_targets(self) -> list[str]:
+        """The words a typo may be read as: those training wrote TYPO_MIN_COUNT times or more."""
+        if self._targets is None:
+            self._targets = sorted(w for w, n in self._counts.items() if n >= TYPO_MIN_COUNT)
+        return self._targets
 
     def neighbours(self, word: str) -> list[str]:
         """The words a typo may be read as that are one edit from `word`, in sorted order."""
         if self._index is None:
-            self._index = self._build_index()
-        keys, owners, targets = self._index
-        wanted = np.array([hash(v) for v in _without_one_letter(word)], dtype=np.int64)
-        lo = keys.searchsorted(wanted, "left").tolist()
-        hi = keys.searchsorted(wanted, "right").tolist()
-        found = {targets[k] for a, b in zip(lo, hi, strict=True) for k in owners[a:b].tolist()}
+            self._index = _KeyIndex(self._typo_targets(), _without_one_letter)
+        found = self._index.find(_without_one_letter(word))
         return sorted(t for t in found if t != word and DamerauLevenshtein.distance(word, t) == 1)
 
     def _fix(self, word: str) -> str:
@@ -750,27 +769,17 @@ class TypoFixer:
 
         return word if is_indonesian_word(word) else best
 
-    def _build_skeletons(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        targets = sorted(w for w, n in self._counts.items() if n >= TYPO_MIN_COUNT)
-        hashes = np.array([hash(_skeleton(t)) for t in targets], dtype=np.int64)
-        order = np.argsort(hashes, kind="stable")
-        return hashes[order], order.astype(np.int32), targets
-
     def with_vowels(self, word: str) -> str:
         """`word` as the word training wrote that it spells with vowels left out (above);
         `word` if there is none, or no such word dominates."""
         if len(word) < VOWELLESS_MIN_LENGTH:
             return word
-        skeleton = _skeleton(word)
         if self._skeletons is None:
-            self._skeletons = self._build_skeletons()
-        keys, owners, targets = self._skeletons
-        wanted = hash(skeleton)
-        lo, hi = int(keys.searchsorted(wanted, "left")), int(keys.searchsorted(wanted, "right"))
+            self._skeletons = _KeyIndex(self._typo_targets(), lambda t: (_skeleton(t),))
         found = sorted(
             (
                 (self._counts[t], t)
-                for t in (targets[k] for k in owners[lo:hi].tolist())
+                for t in self._skeletons.find([_skeleton(word)])
                 if len(t) - len(word) >= VOWELLESS_MIN_DROPPED and _spells_without_vowels(word, t)
             ),
             reverse=True,
