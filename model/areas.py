@@ -29,7 +29,12 @@ words or other cities count only with evidence, as the areas file says per name
 An alias that normalising rewrites is matched only as written, never through a typo or a
 shortened word: "Pd. Jati" reads "pada jati" (the lexicon's "pd"), and "pada mati" is one edit
 from it. So is an alias with a word of two letters: "pos bengkulu" (the post office)
-is one edit from "ps bengkulu".
+is one edit from "ps bengkulu". Such a name or alias written as one word ("pdjati",
+"banyuurip") is matched as written too. A name every word of which the lexicon translates into
+an ordinary word is gone from the text it normalises: Surabaya's "Banyu Urip" (Javanese) reads
+"air hidup", the water coming back on. It counts only after a marker, a place or street word, an
+RT/RW number or a hashtag, or beside its kecamatan ("di Banyu Urip", "kel. Banyu Urip"), and
+never at a clause's edge alone.
 
 A name right after "jalan"/"gang" is a street named after the area and gets a confidence below
 the tagging threshold; so does one after "jalan raya" (or "raya" opening a clause or after "di":
@@ -243,6 +248,10 @@ class Area:
     exact_forms: frozenset[tuple[str, ...]] = frozenset()
     not_preceded_by: frozenset[str] = frozenset()
     not_followed_by: frozenset[str] = frozenset()
+    # forms whose every word the lexicon translated into an ordinary one ("Banyu Urip" reads
+    # "air hidup", the water coming back on), and those written as one word: a place only with
+    # evidence
+    plain_forms: frozenset[tuple[str, ...]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -383,16 +392,34 @@ def _read_areas(path: Path) -> list[Area]:
         aliases = [a.strip() for a in row.get("aliases", "").split("|") if a.strip()]
         forms: list[tuple[str, ...]] = []
         exact: set[tuple[str, ...]] = set()
+        plain: set[tuple[str, ...]] = set()
         for text in [name, *aliases]:
             tokens = _form_tokens(text)
             if not tokens:
                 raise DataFileError(path, number, f"name or alias {text!r} has no letters")
-            rewritten = "".join(tokens) != "".join(_WRITTEN_RE.findall(text.lower()))
+            words = _WRITTEN_RE.findall(text.lower())
+            written = "".join(words)
+            rewritten = "".join(tokens) != written
+            # every word of it translated into an ordinary word: the name is gone ("Banyu
+            # Urip" reads "air hidup"); "Pd. Jati" keeps a word of its own
+            ordinary = (
+                len(tokens) > 1
+                and all(_form_tokens(w) != (w,) for w in words)
+                and all(t in dictionary_words() for t in tokens)
+            )
             for form in (tokens, ("".join(tokens),)):
                 if form not in forms:
                     forms.append(form)
                     if rewritten:
                         exact.add(form)
+                    if ordinary:
+                        plain.add(form)
+            # ...and the name as written in one word, which the lexicon leaves alone
+            # ("banyuurip", where "banyu urip" reads "air hidup"), matched as written too
+            one_word = _form_tokens(written) if rewritten else ()
+            if len(one_word) == 1 and one_word not in forms:
+                forms.append(one_word)
+                exact.add(one_word)
         needs = row.get("needs_context", "").lower()
         if needs not in CONTEXT_KINDS:
             raise DataFileError(
@@ -404,11 +431,23 @@ def _read_areas(path: Path) -> list[Area]:
             needs = "city"
         if needs == "no":
             needs = ""
-        blockers = [
+        not_preceded_by, not_followed_by = (
             frozenset(_form_tokens(w)[-1] for w in row.get(col, "").split("|") if w.strip())
             for col in ("not_preceded_by", "not_followed_by")
-        ]
-        areas.append(Area(name, level, parent, tuple(forms), needs, frozenset(exact), *blockers))
+        )
+        areas.append(
+            Area(
+                name,
+                level,
+                parent,
+                tuple(forms),
+                needs,
+                frozenset(exact),
+                not_preceded_by,
+                not_followed_by,
+                frozenset(plain),
+            )
+        )
     if not kecamatan:
         raise DataFileError(path, None, "no kecamatan rows")
     return areas
@@ -456,6 +495,11 @@ def _elsewhere_only_in_passing(tokens: Sequence[str], i: int) -> bool:
         and tokens[before - 1] == "di"
         and not KIN_WORDS.isdisjoint(tokens[max(0, before - 4) : before - 1])
     )
+
+
+def _after_address_number(tokens: Sequence[str], start: int, before: str) -> bool:
+    """Whether the name at `start` follows an RT/RW number ("RT 03 Semarang")."""
+    return before == NUMBER_TOKEN and start > 1 and tokens[start - 2] in ADDRESS_WORDS
 
 
 def _names_a_street(tokens: Sequence[str], start: int) -> bool:
@@ -929,9 +973,17 @@ class Gazetteer:
         )
         if before in area.not_preceded_by or (after in area.not_followed_by and not facility):
             return False
+        if tuple(tokens[hit.start : hit.end]) in area.plain_forms:
+            # "air hidup" is the water back on unless a place word, a street's or an address
+            # says otherwise ("di Banyu Urip", "jalan Banyu Urip", "RT 3 Banyu Urip"); a marker
+            # or the kecamatan already did
+            if before == HASHTAG_TOKEN or before in PLACE_BEFORE or before in STREET_BEFORE:
+                hit.score = min(hit.score, 0.8)
+                return True
+            return _after_address_number(tokens, hit.start, before)
         if not area.needs_context:
             return True
-        if before == NUMBER_TOKEN and hit.start > 1 and tokens[hit.start - 2] in ADDRESS_WORDS:
+        if _after_address_number(tokens, hit.start, before):
             return True  # "RT 03 Semarang"
         matched = tokens[hit.start : hit.end]
         name_tokens = area.forms[0]

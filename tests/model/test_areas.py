@@ -485,6 +485,62 @@ def test_alias_the_lexicon_rewrites_is_matched_only_as_written(tmp_path: Path) -
     assert areas.resolve(normalise_clauses("tergantung kel. pd jati")).kelurahan == "Padang Jati"
 
 
+@pytest.fixture
+def banyu_urip(tmp_path: Path) -> Gazetteer:
+    """Surabaya's Banyu Urip: the lexicon reads Javanese "banyu" and "urip" as "air" and
+    "hidup", so the name normalises to the words of water coming back on."""
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Sawahan,,,\n"
+        "kelurahan,Banyu Urip,Sawahan,,\n"
+        "kelurahan,Putat Gede,Sawahan,,\n"
+    )
+    return Gazetteer.from_csv(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "air hidup jam 4 pagi, jam 9 mati lagi",
+        "Kamis airmati jam 23.00, Jumat airhidup jam 04.00",
+        "alhamdulillah air sudah hidup",
+        "banyu urip",  # alone it is no more than the words it reads as
+    ],
+)
+def test_a_name_whose_every_word_the_lexicon_translates_needs_evidence(
+    banyu_urip: Gazetteer, text: str
+) -> None:
+    area = next(a for a in banyu_urip.areas if a.name == "Banyu Urip")
+    assert ("air", "hidup") in area.plain_forms and ("airhidup",) in area.plain_forms
+    assert not banyu_urip.resolve(normalise_clauses(text)).found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kelurahan banyu urip banjir",
+        "puskesmas banyu urip obatnya kosong",
+        "sampah menumpuk di banyu urip",
+        "RT 3 RW 4 banyu urip banjir",
+        "banyu urip kec. sawahan banjir",
+        "banyuurip banjir lagi",  # the name as written in one word, which the lexicon keeps
+        "#banyuurip banjir",
+    ],
+)
+def test_a_name_whose_every_word_the_lexicon_translates_is_read_with_evidence(
+    banyu_urip: Gazetteer, text: str
+) -> None:
+    assert banyu_urip.resolve(normalise_clauses(text)).kelurahan == "Banyu Urip"
+
+
+def test_a_name_with_a_word_of_its_own_left_needs_no_more_evidence(banyu_urip: Gazetteer) -> None:
+    # "Putat Gede" reads "putat besar": "putat" is still the name's
+    area = next(a for a in banyu_urip.areas if a.name == "Putat Gede")
+    assert not area.plain_forms
+    assert banyu_urip.resolve(normalise_clauses("putat gede banjir")).kelurahan == "Putat Gede"
+
+
 def test_a_landmark_listed_as_an_alias_reads_as_its_kelurahan(tmp_path: Path) -> None:
     """A city lists the places residents name instead of their kelurahan (a hospital, a market,
     a housing estate) as aliases of the kelurahan they lie in (README, "Another city")."""
