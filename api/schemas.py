@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Source = Literal["instagram", "facebook", "tiktok", "x", "other"]
+
+
+# How far after its arrival a post may say it was posted (clocks and time zones differ).
+POSTED_AT_SLACK = timedelta(days=1)
 
 
 class PostIn(BaseModel):
@@ -45,6 +49,24 @@ class PostIn(BaseModel):
         if not value.strip():
             raise ValueError("text is empty or only whitespace")
         return value
+
+    @field_validator("posted_at")
+    @classmethod
+    def _posted_in_the_past(cls, value: datetime | None) -> datetime | None:
+        """In UTC (a naive time taken as UTC), and not after the post arrives: a day of slack
+        covers a local time sent without its offset (WIB is UTC+7), and keeps every answer
+        deadline a date that exists."""
+        if value is None:
+            return None
+        try:
+            posted = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is out of range") from None
+        now = datetime.now(UTC)
+        if posted > now + POSTED_AT_SLACK:
+            now_text = now.isoformat(timespec="seconds")
+            raise ValueError(f"{posted.isoformat()} is in the future (now is {now_text})")
+        return posted
 
 
 class BatchIn(BaseModel):

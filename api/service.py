@@ -437,8 +437,8 @@ def list_posts(
             reviewed=reviewed,
             topic=topic,
             kecamatan=kecamatan,
-            since=since,
-            until=until,
+            since=None if since is None else _utc(since, "since"),
+            until=None if until is None else _utc(until, "until"),
         )
         return PostListOut(
             items=[post_out(r) for r in rows], total=total, limit=limit, offset=offset

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     )
     tag_lurah: bool = Field(True, description="tag the lurah when a kelurahan is resolved")
     answer_window_hours: float = Field(
-        24.0, gt=0, description="hours officials have to answer; gives respond_by"
+        24.0, gt=0, le=8760, description="hours officials have to answer; gives respond_by"
     )
     max_batch_size: int = Field(1000, ge=1, description="most posts in one /classify/batch")
     max_text_length: int = Field(5000, ge=1, description="most characters in one post")

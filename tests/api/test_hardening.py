@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +206,53 @@ def test_non_finite_numbers_are_422_not_500(sqlite_client: TestClient, raw: byte
     response = _post_raw(sqlite_client, raw, path)
     _assert_rejected(response, 422)
     assert all(isinstance(e, dict) for e in response.json()["errors"])
+
+
+@pytest.mark.parametrize(
+    ("posted_at", "words"),
+    [
+        # an answer deadline past the last date there is once gave a 500
+        ("9999-12-31T23:59:59Z", ("posted_at", "future")),
+        ("9999-12-31T23:00:00-05:00", ("posted_at", "out of range")),
+        ("0001-01-01T00:00:00+01:00", ("posted_at", "out of range")),
+        ("2099-01-01T00:00:00", ("posted_at", "future")),
+    ],
+)
+def test_posted_at_out_of_range_or_in_the_future_is_422(
+    sqlite_client: TestClient, posted_at: str, words: tuple[str, ...]
+) -> None:
+    body = {"text": "sampah menumpuk", "posted_at": posted_at}
+    _assert_rejected(sqlite_client.post("/classify", json=body), 422, *words)
+    batch = sqlite_client.post("/classify/batch", json={"posts": [{"text": "ok"}, body]})
+    _assert_rejected(batch, 422, "posted_at")
+
+
+def test_posted_at_a_few_hours_ahead_is_a_local_time_and_accepted(
+    sqlite_client: TestClient,
+) -> None:
+    """A desk's tool sending WIB (UTC+7) without its offset reads 7 hours ahead."""
+    ahead = (datetime.now(UTC) + timedelta(hours=7)).replace(tzinfo=None, microsecond=0)
+    response = sqlite_client.post("/classify", json={"text": "ok", "posted_at": ahead.isoformat()})
+    assert response.status_code == 200, response.text
+    stored = sqlite_client.get(f"/posts/{response.json()['id']}").json()
+    assert datetime.fromisoformat(stored["posted_at"]) == ahead.replace(tzinfo=UTC)
+    assert datetime.fromisoformat(response.json()["respond_by"]) == ahead.replace(
+        tzinfo=UTC
+    ) + timedelta(hours=24)
+
+
+@pytest.mark.parametrize("bound", ["since", "until"])
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_post_list_bounds_without_a_utc_time_are_422(
+    tiny_model: ModelArtifact, tmp_path: Path, bound: str, value: str
+) -> None:
+    settings = _sqlite_settings(tiny_model, tmp_path)
+    with TestClient(create_app(settings)) as c:
+        headers = bearer(create_key(settings.database_url, "reviewer"))
+        response = c.get("/posts", params={bound: value}, headers=headers)
+        _assert_rejected(response, 422, bound, "out of range")
+        fine = c.get("/posts", params={bound: "2026-01-01T00:00:00+07:00"}, headers=headers)
+        assert fine.status_code == 200, fine.text
 
 
 def test_unknown_fields_are_422_and_named(sqlite_client: TestClient) -> None:

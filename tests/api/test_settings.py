@@ -29,3 +29,13 @@ def test_a_lower_case_level_starts_the_app(
 
     monkeypatch.setenv("TANDAI_LOG_LEVEL", "info")
     create_app(settings.model_copy(update={"log_level": Settings().log_level}))
+
+
+@pytest.mark.parametrize("hours", ["0", "-1", "1e9"])
+def test_an_answer_window_without_a_date_to_answer_by_is_refused(
+    monkeypatch: pytest.MonkeyPatch, hours: str
+) -> None:
+    # a billion hours puts every deadline past the last date there is
+    monkeypatch.setenv("TANDAI_ANSWER_WINDOW_HOURS", hours)
+    with pytest.raises(ValidationError, match="answer_window_hours"):
+        Settings()
