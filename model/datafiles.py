@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -17,6 +19,56 @@ class DataFileError(Exception):
         self.problem = problem
         where = f"{self.path}" if row is None else f"{self.path}, row {row}"
         super().__init__(f"{where}: {problem}")
+
+
+# What to do with a file in another encoding, said with the error.
+SAVE_AS_UTF8 = 'save it as UTF-8 (in a spreadsheet: "CSV UTF-8")'
+
+
+def encoding_of(head: bytes) -> str:
+    """The encoding to read a file with, from its first bytes: UTF-16 after a UTF-16 byte-order
+    mark (a spreadsheet's "Unicode text", tab-separated), else UTF-8 with or without its mark."""
+    return "utf-16" if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+
+
+def open_text(path: Path) -> IO[str]:
+    """`path` opened for reading as text in its encoding (`encoding_of`); a missing file is a
+    `DataFileError`."""
+    if not path.is_file():
+        raise DataFileError(path, None, "file not found")
+    with path.open("rb") as fh:
+        head = fh.read(2)
+    return path.open(encoding=encoding_of(head), newline="", errors="strict")
+
+
+def decode(path: Path, raw: bytes) -> str:
+    """A whole file's text (`encoding_of`), or a `DataFileError` naming the line that is not."""
+    encoding = encoding_of(raw)
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise undecodable(path, exc, f"line {line}") from None
+
+
+def undecodable(path: Path, exc: UnicodeDecodeError, where: str | None = None) -> DataFileError:
+    """The error for text that is not in the encoding it was read with: where (found by reading
+    `path` line by line when not given), and what to do (a spreadsheet on Windows saves "CSV" in
+    its own code page, not UTF-8)."""
+    name = "UTF-16" if exc.encoding.startswith("utf-16") else "UTF-8"
+    if where is None and name == "UTF-8":
+        with path.open("rb") as fh:
+            where = next((f"line {n}" for n, raw in enumerate(fh, 1) if not _is_utf8(raw)), None)
+    problem = f"not valid {name}" + (f" ({where})" if where else "")
+    return DataFileError(path, None, f"{problem}; {SAVE_AS_UTF8}")
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def delimiter_of(header: str) -> str:
@@ -43,17 +95,14 @@ def read_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict
     if not path.is_file():
         raise DataFileError(path, None, "file not found")
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = dict_reader(fh)
-            header = reader.fieldnames or []
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise DataFileError(path, 1, f"missing column(s) {', '.join(missing)}")
-            for number, row in enumerate(reader, start=2):
-                if None in row:
-                    raise DataFileError(path, number, "more cells than header columns")
-                yield number, {k: (v or "").strip() for k, v in row.items()}
-    except UnicodeDecodeError as exc:
-        raise DataFileError(path, None, f"not valid UTF-8 ({exc.reason})") from exc
+        reader = dict_reader(io.StringIO(decode(path, path.read_bytes()), newline=""))
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise DataFileError(path, 1, f"missing column(s) {', '.join(missing)}")
+        for number, row in enumerate(reader, start=2):
+            if None in row:
+                raise DataFileError(path, number, "more cells than header columns")
+            yield number, {k: (v or "").strip() for k, v in row.items()}
     except csv.Error as exc:
         raise DataFileError(path, None, f"malformed CSV ({exc})") from exc

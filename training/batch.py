@@ -16,17 +16,11 @@ from api import service
 from api.schemas import PostIn
 from api.settings import Settings
 from api.storage import Database
-from model.datafiles import DataFileError, dict_reader
+from model.datafiles import DataFileError, dict_reader, open_text, undecodable
 from model.triage import Triage
 
 csv.field_size_limit(10_000_000)
 CHUNK = 1000
-
-
-def _open_text(path: Path) -> IO[str]:
-    if not path.is_file():
-        raise DataFileError(path, None, "file not found")
-    return path.open(encoding="utf-8-sig", newline="", errors="strict")
 
 
 def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
@@ -38,9 +32,9 @@ def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
     suffix = path.suffix.lower()
     if suffix not in {".jsonl", ".csv"}:
         raise DataFileError(path, None, "input must be a .jsonl or .csv file")
-    any_rows = False
+    last = 0  # the last row read
     try:
-        with _open_text(path) as fh:
+        with open_text(path) as fh:
             if suffix == ".jsonl":
                 rows: Iterator[tuple[int, PostIn | str]] = (
                     (n, read_json_line(line)) for n, line in enumerate(fh, start=1) if line.strip()
@@ -56,13 +50,13 @@ def iter_rows(path: Path) -> Iterator[tuple[int, PostIn | str]]:
                     for n, row in enumerate(reader, start=2)
                 )
             for number, post in rows:
-                any_rows = True
+                last = number
                 yield number, post
     except UnicodeDecodeError as exc:
-        raise DataFileError(path, None, f"not valid UTF-8 (byte {exc.start})") from None
+        raise undecodable(path, exc) from None
     except csv.Error as exc:
         raise DataFileError(path, None, f"malformed CSV ({exc})") from None
-    if not any_rows:
+    if not last:
         raise DataFileError(path, None, "file is empty")
 
 

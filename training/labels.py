@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.datafiles import DataFileError, dict_reader
+from model.datafiles import DataFileError, decode, dict_reader
 
 csv.field_size_limit(10_000_000)
 
@@ -52,10 +52,7 @@ def read_labeled(
             raise DataFileError(path, None, "file not found")
         raw = path.read_bytes()
         digest.update(raw)
-        try:
-            content = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DataFileError(path, None, f"not valid UTF-8 (byte {exc.start})") from exc
+        content = decode(path, raw)
         if not content.strip():
             raise DataFileError(path, None, "file is empty")
         # the csv module reads the line breaks itself: a quoted post may hold several lines, and

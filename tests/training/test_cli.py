@@ -102,7 +102,8 @@ def test_train_on_other_labels_with_min_class_size(tmp_path: Path) -> None:
         (b"", "empty"),
         (b"isi,topic\nhalo,sampah\n", "missing column 'text'"),
         (b'text,topic\n"sampah",kucing\n', "row 2: unknown label 'kucing'"),
-        (b"text,topic\n\xff\xfe\xfa,sampah\n", "not valid UTF-8"),
+        (b"text,topic\n\xff\xfe\xfa,sampah\n", "not valid UTF-8 (line 2)"),
+        (b"text,topic\nsampah,sampah\n\x93lampu\x94,lampu_jalan\n", "not valid UTF-8 (line 3)"),
         (b"text,topic\n", "no rows with text"),
     ],
 )
@@ -167,6 +168,15 @@ def test_classify_jsonl_and_csv_in_order(
     stdout = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["topic"] for r in stdout] == [r["topic"] for r in results]
 
+    # ...or as "Unicode text": UTF-16 with its byte-order mark, tabs between the cells
+    unicode_text = tmp_path / "unicode.csv"
+    unicode_text.write_bytes(
+        ("text\tsource\r\n" + "".join(f"{t}\tx\r\n" for t in texts)).encode("utf-16")
+    )
+    assert main(["classify", "--input", str(unicode_text), "--model", str(tiny_model.path)]) == 0
+    stdout = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["topic"] for r in stdout] == [r["topic"] for r in results]
+
 
 def test_classify_store_writes_database(tiny_model: ModelArtifact, tmp_path: Path) -> None:
     from api.storage import Database, count_posts, get_post
@@ -207,7 +217,8 @@ def test_classify_store_writes_database(tiny_model: ModelArtifact, tmp_path: Pat
         ("posts.jsonl", b'["text"]\n', "row 1: each line must be a JSON object"),
         ("posts.jsonl", b'{"text": "   "}\n', "row 1: text"),
         ("posts.csv", b"isi\nhalo\n", "row 1: missing column 'text'"),
-        ("posts.csv", b"text\n\xff\xfe\n", "not valid UTF-8"),
+        ("posts.csv", b"text\n\xff\xfe\n", "not valid UTF-8 (line 2); save it as UTF-8"),
+        ("posts.jsonl", b'{"text": "ok"}\n{"text": "\x93ok\x94"}\n', "not valid UTF-8 (line 2)"),
         ("posts.txt", b"halo\n", "must be a .jsonl or .csv"),
     ],
 )
