@@ -155,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
+    if not 1 <= args.port <= 65535:  # uvicorn would take it modulo 65536, and say the number
+        parser.error(f"--port must be 1 to 65535, not {args.port}")
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, not {args.workers}")
     settings = Settings()
     # Metrics of several worker processes are pooled in a directory set before they start.
     with multiprocess_directory(args.workers):

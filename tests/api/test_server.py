@@ -158,3 +158,19 @@ def test_a_server_process_fits_under_the_stand_in_and_classifies_without_scipy_s
     label, loaded = done.stdout.split()
     assert label in {code for _, code in TINY_CORPUS}
     assert loaded == "False"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--port", "70000"], "--port must be 1 to 65535, not 70000"),
+        (["--workers", "0"], "--workers must be at least 1, not 0"),
+    ],
+)
+def test_a_port_or_worker_count_out_of_range_stops_the_server_before_it_starts(
+    argv: list[str], expected: str
+) -> None:
+    # in a process of its own: importing api.server changes what the process may import
+    done = _run(f"import api.server; api.server.main({argv!r})")
+    assert done.returncode == 2
+    assert expected in done.stderr

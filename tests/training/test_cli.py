@@ -372,3 +372,24 @@ def test_evaluate_takes_a_file_of_one_label(
     # a post read as another complaint is still wrong on the topic
     assert accuracy <= is_complaint
     assert f"on {len(thanks)} posts" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        # uvicorn took 99999 modulo 65536 and said it listened on 99999
+        (["serve", "--port", "99999"], "--port: must be 1 to 65535, not 99999"),
+        (["serve", "--port", "0"], "--port: must be 1 to 65535, not 0"),
+        (["serve", "--workers", "0"], "--workers: must be at least 1, not 0"),
+        (["serve", "--port", "http"], "--port: 'http' is not a whole number"),
+        (["train", "--folds", "-1"], "--folds: must be at least 0, not -1"),
+        (["train", "--min-class-size", "0"], "--min-class-size: must be at least 1, not 0"),
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert expected in capsys.readouterr().err
