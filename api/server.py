@@ -145,10 +145,11 @@ __all__ = ["create_app", "keep_out_unused_imports", "main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
     from api.logging import uvicorn_log_config
     from api.metrics import multiprocess_directory
-    from api.settings import Settings
+    from api.settings import Settings, settings_error
 
     parser = argparse.ArgumentParser(prog="python -m api.server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -159,7 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--port must be 1 to 65535, not {args.port}")
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, not {args.workers}")
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        parser.exit(2, f"{parser.prog}: error: settings: {settings_error(exc)}\n")
     # Metrics of several worker processes are pooled in a directory set before they start.
     with multiprocess_directory(args.workers):
         uvicorn.run(

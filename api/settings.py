@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATABASE_EXAMPLES = "use sqlite:///var/tandai.db or postgresql+psycopg://user:password@host/db"
 
 
 class Settings(BaseSettings):
@@ -59,7 +60,10 @@ class Settings(BaseSettings):
         description="comma-separated origins allowed by CORS; empty (the default) turns CORS off",
     )
     model_poll_seconds: float = Field(
-        5.0, gt=0, description="how often each worker checks the database for the active model"
+        5.0,
+        gt=0,
+        le=86400,
+        description="how often each worker checks the database for the active model",
     )
     promotion_tolerance: float = Field(
         0.005,
@@ -99,7 +103,10 @@ class Settings(BaseSettings):
         "at which a new post is a repeat of an open post with the same topic and kecamatan",
     )
     repeat_window_days: float = Field(
-        7.0, ge=0, description="how far back open posts are compared for repeats; 0 turns it off"
+        7.0,
+        ge=0,
+        le=365,
+        description="how far back open posts are compared for repeats; 0 turns it off",
     )
 
     overdue_webhook_url: str = Field(
@@ -108,8 +115,30 @@ class Settings(BaseSettings):
         "empty (the default) turns the webhook off",
     )
     overdue_check_seconds: float = Field(
-        60.0, gt=0, description="how often each worker looks for newly overdue posts to announce"
+        60.0,
+        gt=0,
+        le=86400,
+        description="how often each worker looks for newly overdue posts to announce",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """SQLite or PostgreSQL ("postgres://", as some hosts write it, is PostgreSQL). The URL
+        is never echoed: it may hold a password."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        value = value.strip()
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"is not a database URL; {DATABASE_EXAMPLES}") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{backend} is not supported; {DATABASE_EXAMPLES}")
+        return value
 
     @field_validator("overdue_webhook_url")
     @classmethod
@@ -133,3 +162,12 @@ class Settings(BaseSettings):
 
     def resolved_model_dir(self) -> Path:
         return self.model_dir if self.model_dir.is_absolute() else Path.cwd() / self.model_dir
+
+
+def settings_error(exc: ValidationError) -> str:
+    """What is wrong with the environment's settings, one line: each variable and why."""
+    problems = []
+    for error in exc.errors():
+        name = "TANDAI_" + "_".join(str(part) for part in error["loc"]).upper()
+        problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from api.settings import Settings
+from pydantic import ValidationError
+
+from api.settings import Settings, settings_error
 from model.artifact import (
     METADATA_NAME,
     ArtifactError,
@@ -326,6 +328,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Fail early, with advice, when there is no usable model (checked without loading it; an
     # ArtifactError is reported by `main` like any other expected failure).
     verify_artifact(*_model_path(settings, None))
+    Directory.from_dir(settings.data_dir)  # the city's files, read as the app will read them
     # The server starts from a fresh interpreter (`api/server.py` says why); same process id.
     argv = [sys.executable, "-m", "api.server", "--host", args.host, "--port", str(args.port)]
     argv += ["--workers", str(args.workers)]
@@ -449,6 +452,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
+    except ValidationError as exc:
+        print(f"tandai: error: settings: {settings_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         return int(args.func(args, settings))
     except (CLIError, DataFileError, ArtifactError) as exc:
         print(f"tandai: error: {exc}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from api.settings import Settings
+from api.settings import Settings, settings_error
 
 
 @pytest.mark.parametrize(("written", "level"), [("warning", "WARNING"), (" Debug ", "DEBUG")])
@@ -39,3 +39,49 @@ def test_an_answer_window_without_a_date_to_answer_by_is_refused(
     monkeypatch.setenv("TANDAI_ANSWER_WINDOW_HOURS", hours)
     with pytest.raises(ValidationError, match="answer_window_hours"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///var/tandai.db", "sqlite:///var/tandai.db"),
+        (" postgresql+psycopg://u@h/db ", "postgresql+psycopg://u@h/db"),
+        # as some hosts write it
+        ("postgres://u:secret@h:5432/db", "postgresql://u:secret@h:5432/db"),
+    ],
+)
+def test_database_urls_of_sqlite_and_postgresql_are_read(
+    monkeypatch: pytest.MonkeyPatch, url: str, expected: str
+) -> None:
+    monkeypatch.setenv("TANDAI_DATABASE_URL", url)
+    assert Settings().database_url == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://u:secret@h/db", "mysql is not supported"),
+        ("u:secret@h/db", "is not a database URL"),
+    ],
+)
+def test_other_database_urls_are_refused_without_echoing_them(
+    monkeypatch: pytest.MonkeyPatch, url: str, expected: str
+) -> None:
+    monkeypatch.setenv("TANDAI_DATABASE_URL", url)
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    message = settings_error(raised.value)
+    assert message.startswith("TANDAI_DATABASE_URL: ")
+    assert expected in message and "sqlite:///" in message
+    assert "secret" not in message
+
+
+def test_every_bad_setting_is_named_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDAI_AUTO_TAG_THRESHOLD", "2")
+    monkeypatch.setenv("TANDAI_REPEAT_WINDOW_DAYS", "1e308")
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    message = settings_error(raised.value)
+    assert "\n" not in message
+    assert "TANDAI_AUTO_TAG_THRESHOLD: Input should be less than or equal to 1" in message
+    assert "TANDAI_REPEAT_WINDOW_DAYS: Input should be less than or equal to 365" in message

@@ -393,3 +393,31 @@ def test_numbers_out_of_range_are_usage_errors(
         main(argv)
     assert exited.value.code == 2
     assert expected in capsys.readouterr().err
+
+
+def test_bad_settings_are_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TANDAI_DATABASE_URL", "mysql://u@h/db")
+    assert main(["keys", "list"]) == 2
+    assert _error(capsys) == (
+        "tandai: error: settings: TANDAI_DATABASE_URL: mysql is not supported; "
+        "use sqlite:///var/tandai.db or postgresql+psycopg://user:password@host/db"
+    )
+
+
+def test_serve_reads_the_city_files_before_it_starts_the_server(
+    tiny_model: ModelArtifact,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def no_exec(*args: object) -> None:
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr("os.execv", no_exec)
+    monkeypatch.setenv("TANDAI_MODEL_DIR", str(tiny_model.path.parent))
+    monkeypatch.setenv("TANDAI_DATABASE_URL", f"sqlite:///{tmp_path / 'tandai.db'}")
+    monkeypatch.setenv("TANDAI_DATA_DIR", str(tmp_path))  # no areas.csv there
+    assert main(["serve"]) == 2
+    assert _error(capsys) == f"tandai: error: {tmp_path / 'areas.csv'}: file not found"
