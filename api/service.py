@@ -961,18 +961,24 @@ def start_retrain(state: AppState, body: RetrainIn, by: Principal) -> RetrainJob
 
 
 def run_retrain_job(state: AppState, job_id: str, body: RetrainIn) -> None:
-    """The body of a retrain job: status, progress and report go to the retrain_jobs row."""
-    from training.retrain import retrain
+    """The body of a retrain job: status, progress and report go to the retrain_jobs row.
 
+    Whatever fails (the retrain, an import it needs, loading the promoted model in this worker)
+    ends the job as failed with the reason: a job left "running" would refuse every later
+    retrain with a 409 for hours."""
     db = state.db
 
     def progress(message: str) -> None:
         with db.session() as session:
             storage.update_retrain_job(session, job_id, progress=message)
 
-    with db.session() as session:
-        storage.update_retrain_job(session, job_id, status="running", started_at=datetime.now(UTC))
     try:
+        from training.retrain import retrain
+
+        with db.session() as session:
+            storage.update_retrain_job(
+                session, job_id, status="running", started_at=datetime.now(UTC)
+            )
         result = retrain(
             state.settings,
             db,
@@ -982,18 +988,19 @@ def run_retrain_job(state: AppState, job_id: str, body: RetrainIn) -> None:
             progress=progress,
         )
     except Exception as exc:
-        log.exception("retrain job %s failed", job_id)
-        with db.session() as session:
-            storage.update_retrain_job(
-                session,
-                job_id,
-                status="failed",
-                finished_at=datetime.now(UTC),
-                error=f"{type(exc).__name__}: {exc}",
-            )
+        _retrain_failed(db, job_id, f"{type(exc).__name__}: {exc}")
         return
     if result.promoted:
-        state.set_triage(make_triage(state.settings, state.directory, result.artifact))
+        try:
+            state.set_triage(make_triage(state.settings, state.directory, result.artifact))
+        except Exception as exc:
+            _retrain_failed(
+                db,
+                job_id,
+                f"version {result.artifact.version} was promoted, but this worker could not "
+                f"load it ({type(exc).__name__}: {exc})",
+            )
+            return
     with db.session() as session:
         storage.update_retrain_job(
             session,
@@ -1002,6 +1009,14 @@ def run_retrain_job(state: AppState, job_id: str, body: RetrainIn) -> None:
             finished_at=datetime.now(UTC),
             progress="done",
             report=result.report,
+        )
+
+
+def _retrain_failed(db: storage.Database, job_id: str, error: str) -> None:
+    log.exception("retrain job %s failed", job_id)
+    with db.session() as session:
+        storage.update_retrain_job(
+            session, job_id, status="failed", finished_at=datetime.now(UTC), error=error
         )
 
 

@@ -351,3 +351,34 @@ def test_retrain_through_the_api_in_the_background(
         assert client.get("/models/retrain/nope", headers=admin).status_code == 404
         bad = client.post("/models/retrain", json={"folds": 99}, headers=admin)
         assert bad.status_code == 422
+
+
+def test_a_retrain_that_fails_to_start_or_to_load_ends_failed_and_frees_the_next(
+    local_settings: Settings, db: storage.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job left "running" refused every later retrain with a 409 for two hours."""
+    import sys
+
+    from api import service
+
+    retrain(local_settings, db)
+    admin = bearer(create_key(local_settings.database_url, "admin"))
+    with TestClient(create_app(local_settings)) as client:
+        with monkeypatch.context() as patched:
+            patched.setitem(sys.modules, "training.retrain", None)  # an import that fails
+            job = client.post("/models/retrain", json={}, headers=admin).json()
+            done = _wait_for_job(client, str(job["id"]), admin)
+        assert done["status"] == "failed", done
+        assert str(done["error"]).startswith("ModuleNotFoundError")
+
+        def cannot_load(*args: object) -> None:
+            raise MemoryError("no room")
+
+        monkeypatch.setattr(service, "make_triage", cannot_load)
+        job = client.post("/models/retrain", json={}, headers=admin)
+        assert job.status_code == 202, job.text  # the failed job holds nothing up
+        done = _wait_for_job(client, str(job.json()["id"]), admin)
+        assert done["status"] == "failed", done
+        assert "was promoted, but this worker could not load it (MemoryError: no room)" in str(
+            done["error"]
+        )
