@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 
 from api import metrics as service_metrics
 from api import middleware, service
@@ -38,6 +39,7 @@ from model.routing import Directory
 __all__ = ["create_app", "tag_policy"]
 
 log = logging.getLogger("tandai")
+DATABASE_RETRY_AFTER_SECONDS = 5
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -103,6 +105,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _rejected(_request: Request, exc: RequestRejected) -> JSONResponse:
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers or None
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        # the server is down, refuses the connection, or a disk is full: the transaction was
+        # rolled back, and a client sends the request again (a post with an external_id or an
+        # Idempotency-Key is stored once however often it is sent)
+        log.error(
+            "the database failed: %s",
+            type(exc.orig).__name__ if exc.orig is not None else "OperationalError",
+            exc_info=exc,
+        )
+        return JSONResponse(
+            {"detail": "the database is unavailable; retry later"},
+            status_code=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
 
     for module in (

@@ -630,3 +630,33 @@ def test_schema_documents_the_limits() -> None:
     documented = SCHEMA["paths"]["/classify"]["post"]["responses"]
     assert {"200", "400", "413", "422", "429", "503"} <= set(documented)
     assert "Retry-After" in documented["429"]["headers"]
+
+
+def test_a_database_that_fails_is_a_503_with_retry_after_not_a_500(
+    tiny_model: ModelArtifact, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from api import service
+
+    settings = _sqlite_settings(tiny_model, tmp_path, batch_requires_key=False)
+    with TestClient(create_app(settings)) as c:
+        stored = c.post("/classify", json={"text": "sampah menumpuk"}).json()["id"]
+
+        def disk_full(*args: object, **kwargs: object) -> None:
+            raise OperationalError(
+                "INSERT INTO posts ...", {}, Exception("database or disk is full")
+            )
+
+        monkeypatch.setattr(service, "_classify_and_store", disk_full)
+        monkeypatch.setattr(service.storage, "get_post", disk_full)
+        for response in (
+            c.post("/classify", json={"text": "jalan berlubang"}),
+            c.post("/classify/batch", json={"posts": [{"text": "a"}, {"text": "b"}]}),
+            c.get(f"/posts/{stored}"),
+        ):
+            _assert_rejected(response, 503, "database is unavailable")
+            assert response.headers["retry-after"] == "5"
+        monkeypatch.undo()
+        assert c.post("/classify", json={"text": "jalan berlubang"}).status_code == 200
+    assert count_stored_posts(settings.database_url) == 2
