@@ -279,6 +279,14 @@ def store_posts(
     raise RequestRejected(409, "the same post is being stored by another request; retry")
 
 
+def key_reused() -> RequestRejected:
+    """A retry sends the same post again; another post under the same key would get the first
+    post's answer and never be stored."""
+    return RequestRejected(
+        422, "this Idempotency-Key was sent before with another post; use a new key for each post"
+    )
+
+
 def _batch_key(key: str | None, index: int, size: int) -> str | None:
     if key is None:
         return None
@@ -307,8 +315,17 @@ def _classify_and_store(
             keys = [("dedup", post.dedup_key)] if post.dedup_key else []
             if post.idempotency_key:
                 keys.append(("idem", post.idempotency_key))
-            row = by_idem.get(post.idempotency_key or "") or by_dedup.get(post.dedup_key or "")
+            by_key = by_idem.get(post.idempotency_key or "")
+            row = by_key or by_dedup.get(post.dedup_key or "")
             earlier = next((first_of[k] for k in keys if k in first_of), None)
+            # the text first sent under this post's Idempotency-Key, stored or in this group
+            keyed = by_key.text if by_key is not None else None
+            if earlier is not None and post.idempotency_key:
+                before = new_posts[earlier]
+                if before.idempotency_key == post.idempotency_key:
+                    keyed = before.text
+            if keyed is not None and keyed != post.text:
+                raise key_reused()
             if row is not None:
                 answers[i] = _stored_with_repeats(session, row)
             elif earlier is not None:

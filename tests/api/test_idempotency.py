@@ -33,11 +33,30 @@ def test_same_platform_post_is_stored_once(client: TestClient, settings: Setting
 def test_idempotency_key_returns_the_first_result(client: TestClient, settings: Settings) -> None:
     headers = {"Idempotency-Key": "retry-7f3a"}
     first = client.post("/classify", json={"text": "jalan berlubang"}, headers=headers).json()
-    again = client.post("/classify", json={"text": "sampah bau"}, headers=headers).json()
+    again = client.post("/classify", json={"text": "jalan berlubang"}, headers=headers).json()
     assert again == first
     assert count_stored_posts(settings.database_url) == 1
     fresh = client.post("/classify", json={"text": "jalan berlubang"}).json()
     assert fresh["id"] != first["id"]
+
+
+def test_an_idempotency_key_sent_again_with_another_post_is_a_422(
+    client: TestClient, settings: Settings, reviewer_headers: dict[str, str]
+) -> None:
+    """It once answered with the first post's result: a 200 for a post never stored."""
+    headers = {"Idempotency-Key": "retry-7f3a"}
+    client.post("/classify", json={"text": "jalan berlubang"}, headers=headers)
+    other = client.post("/classify", json={"text": "sampah bau"}, headers=headers)
+    assert other.status_code == 422, other.text
+    assert "Idempotency-Key was sent before with another post" in other.json()["detail"]
+    batch = {"posts": [{"text": "lampu mati"}, {"text": "air keruh"}]}
+    batch_headers = {**reviewer_headers, "Idempotency-Key": "batch-1"}
+    assert client.post("/classify/batch", json=batch, headers=batch_headers).status_code == 200
+    assert client.post("/classify/batch", json=batch, headers=batch_headers).status_code == 200
+    changed = {"posts": [{"text": "lampu mati"}, {"text": "air keruh sekali"}]}
+    response = client.post("/classify/batch", json=changed, headers=batch_headers)
+    assert response.status_code == 422, response.text
+    assert count_stored_posts(settings.database_url) == 3
 
 
 def test_bad_idempotency_key_is_a_422(client: TestClient, settings: Settings) -> None:

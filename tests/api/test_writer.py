@@ -290,3 +290,25 @@ def test_old_repeat_vectors_are_dropped_at_the_trims_and_a_failure_stops_nothing
     writer.close()
     assert writer.groups == 5
     assert count_stored_posts(db.url) == 5
+
+
+def test_one_idempotency_key_on_two_posts_in_one_group_stores_the_first_only(
+    db: storage.Database, settings: Settings, triage: Triage
+) -> None:
+    """The group fails as a whole on the second post and is done again request by request: the
+    first request is stored, the second refused; a plain retry gets the first answer."""
+    writer = GroupWriter(db, settings, max_group_posts=100)
+    keyed = [
+        storage.NewPost("jalan berlubang", idempotency_key="k1"),
+        storage.NewPost("sampah bau", idempotency_key="k1"),
+        storage.NewPost("jalan berlubang", idempotency_key="k1"),
+    ]
+    futures = [writer.submit(triage, [p], NOW) for p in keyed]
+    writer.start()
+    first = futures[0].result(timeout=30)
+    with pytest.raises(service.RequestRejected) as refused:
+        futures[1].result(timeout=30)
+    assert refused.value.status_code == 422
+    assert futures[2].result(timeout=30) == first
+    writer.close()
+    assert count_stored_posts(settings.database_url) == 1
