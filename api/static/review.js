@@ -195,7 +195,7 @@ function showCurrent() {
 
   $("topic").textContent = `${state.topicName.get(p.topic.label) || p.topic.label} · ${percent(p.topic.confidence)}`;
   $("alternatives").textContent = p.topic.alternatives.length
-    ? "Lainnya: " + p.topic.alternatives
+    ? "Kemungkinan lain: " + p.topic.alternatives
       .map((a) => `${state.topicName.get(a.label) || a.label} ${percent(a.confidence)}`).join(", ")
     : "";
   $("area").textContent = describeArea(p.area);

@@ -107,6 +107,8 @@ def test_review_page_accepts_one_post_and_corrects_another(server: Server, tmp_p
         sync_api.expect(page.locator("#who")).to_contain_text("ani")
         sync_api.expect(page.locator("#post")).to_be_visible()
 
+        # the runner-up topics, not the topic "Lainnya"
+        sync_api.expect(page.locator("#alternatives")).to_contain_text("Kemungkinan lain: ")
         accepted_text = page.locator("#post-text").inner_text()
         if accepted_text == POST_WITH_AREA:
             sync_api.expect(page.locator("#post-text mark.evidence")).to_have_text("Padang Harapan")
