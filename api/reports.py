@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -162,8 +162,15 @@ def to_table(rows: Sequence[ReportRow], group_by: str, window: timedelta) -> str
     return "\n".join(lines)
 
 
-def bar_chart_svg(rows: Sequence[ReportRow], window: timedelta, title: str) -> str:
-    """Horizontal bars: share answered within the window per group, rendered server-side."""
+def bar_chart_svg(
+    rows: Sequence[ReportRow],
+    window: timedelta,
+    title: str,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """Horizontal bars: share answered within the window per group, rendered server-side;
+    each group read by `labels` where it has one ("Camat Gading Cempaka" for
+    "camat-gading-cempaka")."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -173,11 +180,12 @@ def bar_chart_svg(rows: Sequence[ReportRow], window: timedelta, title: str) -> s
     hours = window.total_seconds() / 3600
     height = max(2.0, 0.38 * len(shown) + 1.2)
     fig, ax = plt.subplots(figsize=(8.5, height))
-    labels = [r.group if len(r.group) <= 45 else r.group[:44] + "…" for r in shown]
+    names = [(labels or {}).get(r.group, r.group) for r in shown]
+    ticks = [n if len(n) <= 45 else n[:44] + "…" for n in names]
     shares = [100 * r.share_within_window for r in shown]
     colours = ["#2e7d32" if s >= 80 else "#f9a825" if s >= 50 else "#c62828" for s in shares]
     ax.barh(range(len(shown)), shares, color=colours)
-    ax.set_yticks(range(len(shown)), labels, fontsize=8)
+    ax.set_yticks(range(len(shown)), ticks, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"% dijawab dalam {hours:g} jam")

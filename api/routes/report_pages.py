@@ -60,8 +60,12 @@ def response_report_fragment(
     chart = None
     if by_office:
         with service.CHART_LOCK:
+            # office codes stay short (DLH); a camat or lurah, tagged as itself, by name
             svg = reports.bar_chart_svg(
-                by_office, report.window, f"Dijawab dalam {hours:g} jam, per perangkat daerah"
+                by_office,
+                report.window,
+                f"Dijawab dalam {hours:g} jam, per perangkat daerah",
+                {o.official_id: o.name for o in directory.officials},
             )
         chart = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode()
     return templates.TemplateResponse(

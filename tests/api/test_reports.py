@@ -53,3 +53,13 @@ def test_csv_table_and_chart() -> None:
     assert "<= 24 h" in table and "DLH" in table
     svg = bar_chart_svg(rows, DAY, "Respons per OPD")
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+
+
+def test_the_chart_reads_a_camat_tagged_as_itself_by_name() -> None:
+    rows = summarise([ob("1", "camat-selebar", 3), ob("2", "DLH", None)], "office", DAY, T0)
+    plain = bar_chart_svg(rows, DAY, "Respons per OPD")
+    named = bar_chart_svg(rows, DAY, "Respons per OPD", {"camat-selebar": "Camat Selebar"})
+    # matplotlib writes each label's text in the SVG's comments
+    assert "camat-selebar" in plain and "Camat Selebar" not in plain
+    assert "Camat Selebar" in named and "camat-selebar" not in named
+    assert "DLH" in named  # a group without a name keeps its code
