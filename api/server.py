@@ -147,19 +147,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
     from pydantic import ValidationError
 
+    from api.arguments import add_server_arguments
     from api.logging import uvicorn_log_config
     from api.metrics import multiprocess_directory
     from api.settings import Settings, settings_error
 
     parser = argparse.ArgumentParser(prog="python -m api.server", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
+    add_server_arguments(parser)
     args = parser.parse_args(argv)
-    if not 1 <= args.port <= 65535:  # uvicorn would take it modulo 65536, and say the number
-        parser.error(f"--port must be 1 to 65535, not {args.port}")
-    if args.workers < 1:
-        parser.error(f"--workers must be at least 1, not {args.workers}")
     try:
         settings = Settings()
     except ValidationError as exc:

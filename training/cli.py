@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from api.arguments import add_server_arguments, whole_number
 from api.settings import Settings, settings_error
 from model.artifact import (
     METADATA_NAME,
@@ -269,22 +270,6 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least `minimum` (and at most `maximum`)."""
-
-    def read(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-        if number < minimum or (maximum is not None and number > maximum):
-            bound = f"{minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, not {number}")
-        return number
-
-    return read
-
-
 def _instant(value: str) -> datetime:
     """An ISO-8601 date or date-time for argparse; without a zone it is UTC."""
     try:
@@ -360,9 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_at_least(1, 65535), default=8000)
-    serve.add_argument("--workers", type=_at_least(1), default=1)
+    add_server_arguments(serve)
     serve.set_defaults(func=cmd_serve)
 
     train = sub.add_parser("train", help="train a model version from labeled CSV files")
@@ -371,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label-column", default="topic")
     train.add_argument(
         "--min-class-size",
-        type=_at_least(1),
+        type=whole_number(1),
         default=1,
         help="drop labels with fewer rows than this",
     )
@@ -379,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--classifier", choices=CLASSIFIERS, default="svc")
     train.add_argument(
         "--folds",
-        type=_at_least(0),
+        type=whole_number(0),
         default=5,
         help="cross-validation folds recorded in metadata (0 to skip)",
     )

@@ -163,8 +163,8 @@ def test_a_server_process_fits_under_the_stand_in_and_classifies_without_scipy_s
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--port", "70000"], "--port must be 1 to 65535, not 70000"),
-        (["--workers", "0"], "--workers must be at least 1, not 0"),
+        (["--port", "70000"], "argument --port: must be 1 to 65535, not 70000"),
+        (["--workers", "0"], "argument --workers: must be at least 1, not 0"),
     ],
 )
 def test_a_port_or_worker_count_out_of_range_stops_the_server_before_it_starts(
