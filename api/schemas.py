@@ -10,6 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 Source = Literal["instagram", "facebook", "tiktok", "x", "other"]
 
 
+def utc(value: datetime) -> datetime:
+    """`value` in UTC (a naive value is taken as UTC); a ValueError when it has no UTC
+    equivalent (a time zone pushes it past the first or the last date there is)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is out of range") from None
+
+
 # How far after its arrival a post may say it was posted (clocks and time zones differ).
 POSTED_AT_SLACK = timedelta(days=1)
 
@@ -58,10 +69,7 @@ class PostIn(BaseModel):
         deadline a date that exists."""
         if value is None:
             return None
-        try:
-            posted = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError(f"{value.isoformat()} is out of range") from None
+        posted = utc(value)
         now = datetime.now(UTC)
         if posted > now + POSTED_AT_SLACK:
             now_text = now.isoformat(timespec="seconds")

@@ -46,6 +46,7 @@ from api.schemas import (
     TagOut,
     TopicAlternative,
     TopicOut,
+    utc,
 )
 from api.settings import Settings
 from model.areas import MARKERS, AreaMatch
@@ -1049,13 +1050,11 @@ CHART_LOCK = threading.Lock()  # matplotlib's pyplot is not thread-safe
 
 
 def _utc(value: datetime, name: str) -> datetime:
-    """`value` in UTC (a naive value is taken as UTC); 422 when it has no UTC equivalent."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+    """`value` in UTC (`schemas.utc`); 422 when it has no UTC equivalent."""
     try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise RequestRejected(422, f"{name}: {value.isoformat()} is out of range") from None
+        return utc(value)
+    except ValueError as exc:
+        raise RequestRejected(422, f"{name}: {exc}") from None
 
 
 def response_out(row: storage.ResponseRow) -> ResponseOut:

@@ -48,9 +48,10 @@ def response_report_fragment(
     )
     rows = report.rows(group_by)
     directory = state.directory
+    official_names = {o.official_id: o.name for o in directory.officials}
     names: dict[str, str] = {}
     if group_by in ("office", "official"):
-        names = {o.official_id: o.name for o in directory.officials}
+        names = dict(official_names)
     if group_by == "office":
         names.update({code: office.name for code, office in directory.offices.items()})
     elif group_by == "topic":
@@ -65,7 +66,7 @@ def response_report_fragment(
                 by_office,
                 report.window,
                 f"Dijawab dalam {hours:g} jam, per perangkat daerah",
-                {o.official_id: o.name for o in directory.officials},
+                official_names,
             )
         chart = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode()
     return templates.TemplateResponse(
