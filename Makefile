@@ -6,6 +6,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 CHROMIUM ?= /usr/bin/chromium
+# pytest-xdist workers for `make test` (auto: one per core); each test file runs whole in one.
+TEST_WORKERS ?= auto
 
 .PHONY: run test install install-test lint typecheck pytest train browser clean
 
@@ -47,7 +49,7 @@ browser:
 	fi
 
 pytest: install-test browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
@@ -26,6 +26,9 @@ DATA_DIR = PROJECT_DIR / "data"
 POSTGRES_URL = os.environ.get(
     "TANDAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+# `make test` runs the suite in parallel workers (pytest-xdist); each has a PostgreSQL
+# database of its own ("test_gw0", "test_gw1"), since every test empties the one it uses.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 # A handful of posts per topic: enough for a model that tells them apart, fast to train.
 TINY_CORPUS: list[tuple[str, str]] = [
@@ -113,16 +116,39 @@ def count_stored_posts(database_url: str) -> int:
         db.dispose()
 
 
-def postgres_available() -> str | None:
-    """None when PostgreSQL answers, else the reason it cannot be used."""
+def worker_database_url(url: str, worker: str) -> str:
+    """`url` itself outside parallel runs; else the same server's database named after the
+    worker ("test" -> "test_gw1"), created when it does not exist yet."""
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if not found:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """This worker's PostgreSQL test database; the test skips, saying why, where no server
+    answers."""
+    try:
+        url = worker_database_url(POSTGRES_URL, XDIST_WORKER)
+        engine = create_engine(url)
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         engine.dispose()
     except (OperationalError, ImportError) as exc:
-        return f"PostgreSQL at {POSTGRES_URL} does not answer: {str(exc).splitlines()[0]}"
-    return None
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} does not answer: {str(exc).splitlines()[0]}")
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -131,12 +157,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tandai.db'}"
         return
-    reason = postgres_available()
-    if reason:
-        pytest.skip(reason)
-    drop_all_tables(POSTGRES_URL)
-    yield POSTGRES_URL
-    drop_all_tables(POSTGRES_URL)
+    url = request.getfixturevalue("postgres_url")
+    drop_all_tables(url)
+    yield url
+    drop_all_tables(url)
 
 
 def drop_all_tables(url: str) -> None:
