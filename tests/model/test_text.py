@@ -93,6 +93,8 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         ("namonyo lurahnyo", "namanya lurahnya"),
         ("mato perih", "mata perih"),
         ("bulan ko", "bulan ini"),
+        # its ta- is Indonesian ter-
+        ("rumah kami tagenang, siring tasumbat", "rumah kami tergenang selokan tersumbat"),
         # Jakartan -in and nasal verbs
         ("sampah dikumpulin di pinggir jalan", "sampah dikumpulkan di pinggir jalan"),
         ("ngumpulin berkas", "mengumpulkan berkas"),
