@@ -351,9 +351,28 @@ def validation_error_body(errors: list[dict[str, Any]], shown: int = 5) -> dict[
     return {"detail": "; ".join(lines[:shown] + more), "errors": safe}
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _is_json_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def not_json_hint(content_type: str | None) -> str:
+    """The 422 detail for a body sent as something other than JSON (FastAPI reads a body as
+    JSON only under a JSON Content-Type: `curl -d` alone sends a form)."""
+    sent = f"it was sent as {content_type!r}" if content_type else "it was sent without one"
+    return f"the request body must be JSON sent with Content-Type: application/json; {sent}"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = list(exc.errors()) if isinstance(exc, RequestValidationError) else []
-    return JSONResponse(validation_error_body(errors), status_code=422)
+    body = validation_error_body(errors)
+    content_type = request.headers.get("content-type")
+    whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in errors)
+    if whole_body and not _is_json_type(content_type or ""):
+        body["detail"] = not_json_hint(content_type)
+    return JSONResponse(body, status_code=422)
 
 
 # -- OpenAPI -------------------------------------------------------------------------------------

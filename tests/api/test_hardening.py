@@ -149,6 +149,37 @@ def test_lone_surrogate_in_other_fields_is_422(sqlite_client: TestClient, field:
     assert "\ud800" not in detail
 
 
+@pytest.mark.parametrize(
+    ("content_type", "said"),
+    [
+        ("text/plain", "'text/plain'"),
+        ("application/x-www-form-urlencoded", "'application/x-www-form-urlencoded'"),  # curl -d
+        (None, "without one"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/classify", "/classify/batch"])
+def test_a_json_body_sent_without_the_json_content_type_says_so(
+    sqlite_client: TestClient, tmp_path: Path, content_type: str | None, said: str, path: str
+) -> None:
+    body = {"text": "sampah menumpuk"} if path == "/classify" else {"posts": [{"text": "x"}]}
+    headers = {"content-type": content_type} if content_type else {}
+    response = sqlite_client.post(path, content=json.dumps(body).encode(), headers=headers)
+    _assert_rejected(response, 422, "Content-Type: application/json", said)
+    assert count_stored_posts(f"sqlite:///{tmp_path / 'tandai.db'}") == 0
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/x+json"])
+def test_json_content_types_with_parameters_or_suffixes_are_read(
+    sqlite_client: TestClient, content_type: str
+) -> None:
+    body = json.dumps({"text": "sampah menumpuk"}).encode()
+    response = sqlite_client.post("/classify", content=body, headers={"content-type": content_type})
+    assert response.status_code == 200, response.text
+    wrong = sqlite_client.post("/classify", content=b"[1]", headers={"content-type": content_type})
+    _assert_rejected(wrong, 422, "request body")
+    assert "Content-Type" not in wrong.json()["detail"]
+
+
 def test_invalid_utf8_body_is_400(sqlite_client: TestClient) -> None:
     _assert_rejected(_post_raw(sqlite_client, b'{"text": "sampah \xff\xfe"}'), 400, "body")
 
