@@ -8,6 +8,8 @@ import json
 import math
 import re
 import shutil
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -15,8 +17,11 @@ import numpy as np
 import pytest
 
 from api.settings import PROJECT_DIR
+from model.areas import AreaMatch
 from model.artifact import ModelArtifact
+from model.triage import Classification, TopicScore
 from tests.conftest import TINY_CORPUS, write_labels
+from training.labels import LabeledData
 from training.report import (
     ConfiguredPipeline,
     deduplicate,
@@ -40,6 +45,7 @@ def _bench(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -380,3 +386,75 @@ def test_robustness_reads_the_held_out_posts_changed_one_way_at_a_time(
         assert first[name](text) == second[name](text)
     assert first["two letters swapped (1 in 5 words)"]("kapan")[0] == "k"
     assert module.perturbations(0)["emoji stripped"](text) == text[:-1]  # the space stays
+
+
+# --- bench/probes.py ---------------------------------------------------------------------------
+
+
+def _read(text: str, label: str, kecamatan: str = "", kelurahan: str = "") -> Classification:
+    return Classification(
+        model_version="v",
+        topic=TopicScore(label, 0.9),
+        alternatives=[],
+        area=AreaMatch(kecamatan or None, kelurahan or None, 0.9 if kecamatan else 0.0),
+        tags=[],
+        needs_review=text.startswith("?"),
+        review_reasons=[],
+        respond_by=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_probe_scores_count_each_kind_of_misreading() -> None:
+    probes = _bench("probes")
+    rows = [
+        # (text, label, kecamatan, kelurahan), then what the service read
+        (
+            ("sampah di Jitra", "sampah", "Teluk Segara", "Jitra"),
+            ("sampah", "Teluk Segara", "Jitra"),
+        ),
+        (("jalan rusak", "jalan", "", ""), ("bukan_keluhan", "", "")),  # complaint read as none
+        (("?makasih", "bukan_keluhan", "", ""), ("jalan", "", "")),  # reviewed
+        (("makasih pak", "bukan_keluhan", "Selebar", ""), ("bukan_keluhan", "", "")),
+        (("banjir lagi", "banjir_drainase", "", ""), ("jalan", "Selebar", "Betungan")),
+    ]
+    data = LabeledData(
+        texts=[r[0][0] for r in rows],
+        labels=[r[0][1] for r in rows],
+        kecamatan=[r[0][2] for r in rows],
+        kelurahan=[r[0][3] for r in rows],
+        sources=[],
+        sha256="",
+        dropped={},
+    )
+    results = [_read(want[0], *got) for want, got in rows]
+    score = probes.score_probe("x_probe", data, results)
+    assert (score.posts, score.topic_right, score.complaint_right) == (5, 2, 3)
+    assert (score.complaints_as_none, score.none_as_complaints) == (1, 1)
+    assert score.wrong_unreviewed == 2  # "jalan rusak" and "banjir lagi"; "?makasih" reviewed
+    assert (score.kelurahan_right, score.kelurahan_named) == (1, 1)
+    assert (score.kecamatan_right, score.kecamatan_named) == (1, 2)
+    assert (score.area_where_none, score.none_named) == (1, 3)
+    assert len(score.errors) == 4
+    total = probes.ProbeScore("all")
+    total.add(score)
+    total.add(score)
+    table = probes.format_table([score, total])
+    assert "| x_probe | 5 | 0.400 | 0.600 | 1 | 1 | 2 | 1 / 1 | 1 / 2 | 1 / 3 |" in table
+    assert "| all | 10 | 0.400 | 0.600 | 2 | 2 | 4 | 2 / 2 | 2 / 4 | 2 / 6 |" in table
+
+
+def test_probes_script_reads_probe_files_with_a_model(
+    tiny_model: ModelArtifact,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TANDAI_DATABASE_URL", f"sqlite:///{tmp_path / 'tandai.db'}")
+    probe = write_labels(tmp_path / "tiny_probe.csv", TINY_CORPUS[:6])
+    probes = _bench("probes")
+    assert len(probes.probe_files()) >= 4  # the shipped probes
+    probes.main([str(probe), "--model", str(tiny_model.path), "--show-errors"])
+    out = capsys.readouterr().out
+    assert f"model {tiny_model.version}; 6 posts in 1 probe(s)" in out
+    row = next(line for line in out.splitlines() if line.startswith("| tiny_probe |"))
+    assert row.split("|")[2].strip() == "6"
