@@ -86,6 +86,7 @@ def tag_policy(settings: Settings) -> TagPolicy:
     return TagPolicy(
         auto_tag_threshold=settings.auto_tag_threshold,
         review_threshold=settings.review_threshold,
+        no_complaint_review_threshold=settings.no_complaint_review_threshold,
         margin_threshold=settings.margin_threshold,
         area_threshold=settings.area_threshold,
         tag_lurah=settings.tag_lurah,

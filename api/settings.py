@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     review_threshold: float = Field(
         0.7, ge=0, le=1, description="topic confidence below which a person reviews first"
     )
+    no_complaint_review_threshold: float = Field(
+        0.85,
+        ge=0,
+        le=1,
+        description="confidence below which a post read as no complaint is reviewed (nobody is "
+        "tagged for it, so a complaint misread so is lost unless a person looks)",
+    )
     margin_threshold: float = Field(
         0.2, ge=0, le=1, description="top-2 probability margin below which a person reviews"
     )

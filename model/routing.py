@@ -51,6 +51,10 @@ class TagPolicy:
 
     auto_tag_threshold: float = 0.6
     review_threshold: float = 0.7
+    # A post read as no complaint is tagged to nobody: a complaint misread so is lost unless a
+    # person looks, so that reading is reviewed below a higher confidence (bench/MODEL.md, "A
+    # complaint read as none").
+    no_complaint_review_threshold: float = 0.85
     margin_threshold: float = 0.2
     area_threshold: float = 0.7
     tag_lurah: bool = True
@@ -193,8 +197,8 @@ def decide_tags(
     """The officials to tag for one post, whether a person must look first, and why."""
     reasons: list[str] = []
     if topic == NOT_A_COMPLAINT:
-        if confidence < policy.review_threshold:
-            reasons.append(f"bukan keluhan, tetapi keyakinan rendah ({confidence:.2f})")
+        if confidence < max(policy.review_threshold, policy.no_complaint_review_threshold):
+            reasons.append(f"bukan keluhan, tetapi keyakinan kurang ({confidence:.2f})")
         return TagDecision([], bool(reasons), reasons)
     if confidence < policy.review_threshold:
         reasons.append(f"keyakinan topik rendah ({confidence:.2f})")

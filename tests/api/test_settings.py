@@ -85,3 +85,16 @@ def test_every_bad_setting_is_named_on_one_line(monkeypatch: pytest.MonkeyPatch)
     assert "\n" not in message
     assert "TANDAI_AUTO_TAG_THRESHOLD: Input should be less than or equal to 1" in message
     assert "TANDAI_REPEAT_WINDOW_DAYS: Input should be less than or equal to 365" in message
+
+
+def test_the_no_complaint_review_threshold_reaches_the_tag_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from api.service import tag_policy
+
+    assert tag_policy(Settings()).no_complaint_review_threshold == 0.85
+    monkeypatch.setenv("TANDAI_NO_COMPLAINT_REVIEW_THRESHOLD", "0.9")
+    assert tag_policy(Settings()).no_complaint_review_threshold == 0.9
+    monkeypatch.setenv("TANDAI_NO_COMPLAINT_REVIEW_THRESHOLD", "1.5")
+    with pytest.raises(ValidationError, match="no_complaint_review_threshold"):
+        Settings()

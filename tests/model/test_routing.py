@@ -37,6 +37,33 @@ def test_not_a_complaint_has_no_tags(directory: Directory) -> None:
     assert decision.tags == [] and not decision.needs_review
 
 
+@pytest.mark.parametrize(
+    ("confidence", "reviewed"), [(0.69, True), (0.75, True), (0.849, True), (0.85, False)]
+)
+def test_a_post_read_as_no_complaint_is_reviewed_below_its_own_threshold(
+    directory: Directory, confidence: float, reviewed: bool
+) -> None:
+    # nobody is tagged for it, so a complaint misread so is lost unless a person looks: the bar
+    # is higher than for a complaint's topic (0.75 would go out unreviewed as "sampah")
+    decision = decide_tags("bukan_keluhan", confidence, 0.9, GADING, directory, POLICY)
+    assert decision.tags == [] and decision.needs_review is reviewed
+    if reviewed:
+        assert decision.review_reasons == [
+            f"bukan keluhan, tetapi keyakinan kurang ({confidence:.2f})"
+        ]
+    assert not decide_tags("sampah", 0.75, 0.9, GADING, directory, POLICY).needs_review
+
+
+def test_the_no_complaint_threshold_is_a_setting_and_never_below_the_review_one(
+    directory: Directory,
+) -> None:
+    relaxed = TagPolicy(no_complaint_review_threshold=0.0)
+    assert not decide_tags("bukan_keluhan", 0.75, 0.9, GADING, directory, relaxed).needs_review
+    assert decide_tags("bukan_keluhan", 0.65, 0.9, GADING, directory, relaxed).needs_review
+    strict = TagPolicy(no_complaint_review_threshold=0.99)
+    assert decide_tags("bukan_keluhan", 0.95, 0.9, GADING, directory, strict).needs_review
+
+
 def test_lurah_tagging_can_be_switched_off(directory: Directory) -> None:
     policy = TagPolicy(tag_lurah=False)
     assert _ids(decide_tags("sampah", 0.94, 0.9, GADING, directory, policy)) == [
