@@ -43,7 +43,8 @@ def main() -> None:
     )
     print(f"{len(data.texts)} posts, {cv.folds}-fold CV in {time.perf_counter() - started:.0f} s")
     print(
-        f"thresholds: auto-tag {policy.auto_tag_threshold}, review {policy.review_threshold}, "
+        f"thresholds: auto-tag {policy.auto_tag_threshold}, review {policy.review_threshold} "
+        f"(no complaint {policy.no_complaint_review_threshold}), "
         f"margin {policy.margin_threshold}, area {policy.area_threshold}, "
         f"lurah {policy.tag_lurah}"
     )
