@@ -143,6 +143,12 @@ PLACE_BEFORE = FACILITY_BEFORE | frozenset(
         "alfamart",
         "terminal",
         "dekat",
+        # behind, in front of, beside, across from ("lorong belakang Pasar Baru")
+        "belakang",
+        "depan",
+        "samping",
+        "sebelah",
+        "seberang",
         "lewat",
         "arah",
         "jalur",

@@ -56,6 +56,9 @@ def gazetteer() -> Gazetteer:
         ("truk batu bara lewat Kandang tengah malam", "Kampung Melayu", "Kandang"),
         ("antrean kendaraan dari arah Penurunan sampai pasar", "Ratu Samban", "Penurunan"),
         ("pembakaran sampah di belakang ruko Panorama", "Singaran Pati", "Panorama"),
+        ("pesta miras di lorong belakang pasar baru tiap malam", "Teluk Segara", "Pasar Baru"),
+        ("parkir liar depan pasar baru bikin macet", "Teluk Segara", "Pasar Baru"),
+        ("genangan di seberang Panorama sampai ke jalan", "Singaran Pati", "Panorama"),
         ("Kandang Limon RT 15", "Muara Bangka Hulu", "Kandang Limun"),
         ("Rawa Makmur Permi retak", "Muara Bangka Hulu", "Rawa Makmur Permai"),
         ("Sidomulyo tergenang", "Gading Cempaka", "Sidomulyo"),
@@ -175,6 +178,8 @@ def test_finds_area(gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: 
         # a place word before a name holds no more than the file's blockers around it
         "motor saya lewat jembatan kecil di kebun",
         "bau dari dekat kandang ayam tetangga",
+        "sampah dibuang di belakang kandang sapi warga",
+        "rumah di depan jembatan kecil itu retak",
         "arah penurunan harga cabai minggu ini",
         # the file's blockers hold at a clause's start too ("jembatan kecil di ...")
         "kantor kelurahan lama. jembatan kecil di kebun roboh",
