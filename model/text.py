@@ -5,8 +5,9 @@ placeholder tokens, emoji to a token of their mood (`load_emoji_moods`: "😡" -
 "🙃" -> "_emojisindir_", others "_emoji_"), squeezed elongations ("parahhh" -> "parah"), split
 hashtags ("#sampahmenumpuk" -> "sampah menumpuk"), the words of mentioned handles after the
 post ("@dlhkotabengkulu": the office it tags), a slang/dialect lexicon ("dak" -> "tidak"; also
-the English words residents mix in, "garbage" -> "sampah", kind `english`) whose phrases
-never span a comma or a sentence mark, and colloquial word forms made formal (`formal_word`:
+the English words residents mix in, "garbage" -> "sampah", kind `english`; idioms as one
+word, "air mata" -> "airmata", kind `idiom`: tears are not water) whose phrases never span a
+comma or a sentence mark, and colloquial word forms made formal (`formal_word`:
 "ngumpulin" -> "mengumpulkan", "namonyo" -> "namanya").
 The output is what the area resolver reads; stemming comes after it.
 """
