@@ -10,12 +10,40 @@ reads those files instead of the corpus (a new round of posts, before it joins).
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from api.settings import PROJECT_DIR
 from model.areas import Gazetteer
 from model.text import normalise_clauses
 from training.labels import default_label_files, read_labeled
+
+
+@dataclass(kw_only=True)
+class AreaTally:
+    """The areas read for labeled posts against their kecamatan/kelurahan columns: kelurahan
+    right where the columns name one, kecamatan right where they name one, and an area given
+    where they name none (`bench/probes.py` keeps one per probe)."""
+
+    kelurahan_named: int = 0
+    kelurahan_right: int = 0
+    kecamatan_named: int = 0
+    kecamatan_right: int = 0
+    none_named: int = 0
+    area_where_none: int = 0
+
+    def count(self, want: tuple[str, str], got: tuple[str, str]) -> None:
+        """One post: `want` and `got` are (kecamatan, kelurahan), "" where there is none."""
+        kecamatan, kelurahan = want
+        if kelurahan:
+            self.kelurahan_named += 1
+            self.kelurahan_right += got[1] == kelurahan
+        if kecamatan:
+            self.kecamatan_named += 1
+            self.kecamatan_right += got[0] == kecamatan
+        else:
+            self.none_named += 1
+            self.area_where_none += bool(got[0])
 
 
 def _share(hits: int, total: int) -> str:
@@ -33,26 +61,18 @@ def main() -> None:
     data_dir = Path(args.data_dir)
     gazetteer = Gazetteer.from_data_dir(data_dir)
     data = read_labeled(args.labels or default_label_files(data_dir), min_labels=1)
-    kel_total = kel_ok = kec_total = kec_ok = empty_total = empty_found = 0
+    tally = AreaTally()
     errors = []
     for text, kec, kel in zip(data.texts, data.kecamatan, data.kelurahan, strict=True):
         match = gazetteer.resolve(normalise_clauses(text))
         got = (match.kecamatan or "", match.kelurahan or "")
-        if kel:
-            kel_total += 1
-            kel_ok += got[1] == kel
-        if kec:
-            kec_total += 1
-            kec_ok += got[0] == kec
-        else:
-            empty_total += 1
-            empty_found += bool(match.kecamatan)
+        tally.count((kec, kel), got)
         if got != (kec, kel):
             errors.append((text, (kec, kel), got, match.evidence))
     print(f"posts                         {len(data.texts)}")
-    print(f"kelurahan exact match         {_share(kel_ok, kel_total)}")
-    print(f"kecamatan match               {_share(kec_ok, kec_total)}")
-    print(f"area found where none named   {_share(empty_found, empty_total)}")
+    print(f"kelurahan exact match         {_share(tally.kelurahan_right, tally.kelurahan_named)}")
+    print(f"kecamatan match               {_share(tally.kecamatan_right, tally.kecamatan_named)}")
+    print(f"area found where none named   {_share(tally.area_where_none, tally.none_named)}")
     if args.show_errors:
         for text, want, got, evidence in errors:
             print(f"\nwant {want} got {got} evidence {evidence!r}\n  {text}")

@@ -1,6 +1,6 @@
 """Every probe in bench/data read by a model the way the service reads a post.
 
-    python bench/probes.py [--model VERSION_DIR] [--show-errors] [FILE ...]
+    python -m bench.probes [--model VERSION_DIR] [--show-errors] [FILE ...]
 
 A probe is a file of posts written apart from the corpus and kept out of it (bench/MODEL.md
 says who wrote each and for what; tests/training/test_label_files.py checks that no corpus post
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.settings import PROJECT_DIR, Settings
+from bench.area_report import AreaTally
 from model.routing import NOT_A_COMPLAINT
 from model.triage import Classification
 from training.labels import LabeledData, read_labeled
@@ -32,7 +33,9 @@ def probe_files(directory: Path = PROBE_DIR) -> list[Path]:
 
 
 @dataclass
-class ProbeScore:
+class ProbeScore(AreaTally):
+    """One probe's row: its topic counts, and its areas as `AreaTally` counts them."""
+
     name: str
     posts: int = 0
     topic_right: int = 0
@@ -40,12 +43,6 @@ class ProbeScore:
     complaints_as_none: int = 0
     none_as_complaints: int = 0
     wrong_unreviewed: int = 0
-    kelurahan_named: int = 0
-    kelurahan_right: int = 0
-    kecamatan_named: int = 0
-    kecamatan_right: int = 0
-    none_named: int = 0
-    area_where_none: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: ProbeScore) -> None:
@@ -67,15 +64,7 @@ def score_probe(name: str, data: LabeledData, results: Sequence[Classification])
         score.none_as_complaints += read and not truly
         score.wrong_unreviewed += got != label and not result.needs_review
         area = (result.area.kecamatan or "", result.area.kelurahan or "")
-        if kelurahan:
-            score.kelurahan_named += 1
-            score.kelurahan_right += area[1] == kelurahan
-        if kecamatan:
-            score.kecamatan_named += 1
-            score.kecamatan_right += area[0] == kecamatan
-        else:
-            score.none_named += 1
-            score.area_where_none += bool(area[0])
+        score.count((kecamatan, kelurahan), area)
         if got != label or area != (kecamatan, kelurahan):
             review = "reviewed" if result.needs_review else "NOT reviewed"
             score.errors.append(
