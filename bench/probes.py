@@ -102,7 +102,7 @@ def format_table(scores: Sequence[ProbeScore]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from training.cli import _triage
+    from training.cli import CLIError, _triage
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help="probe files (default: all)")
@@ -110,7 +110,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args(argv)
     settings = Settings()
-    triage = _triage(settings, args.model)
+    try:
+        triage = _triage(settings, args.model)
+    except CLIError as exc:
+        raise SystemExit(f"probes: {exc}") from None
     files = args.files or probe_files()
     scores = []
     for path in files:
