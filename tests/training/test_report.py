@@ -458,3 +458,16 @@ def test_probes_script_reads_probe_files_with_a_model(
     assert f"model {tiny_model.version}; 6 posts in 1 probe(s)" in out
     row = next(line for line in out.splitlines() if line.startswith("| tiny_probe |"))
     assert row.split("|")[2].strip() == "6"
+
+
+def test_probes_script_without_a_model_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDAI_DATABASE_URL", f"sqlite:///{tmp_path / 'tandai.db'}")
+    monkeypatch.setenv("TANDAI_MODEL_DIR", str(tmp_path / "models"))
+    probes = _bench("probes")
+    with pytest.raises(SystemExit) as exited:
+        probes.main([])
+    message = str(exited.value.code)
+    assert message.startswith("probes: no trained model in ")
+    assert "\n" not in message
