@@ -153,6 +153,11 @@ PLACE_BEFORE = FACILITY_BEFORE | frozenset(
         "arah",
         "jalur",
         "ruko",
+        # the offices that serve an area are named after it ("polsek Selebar"), and so is its
+        # coast ("pesisir Sumber Jaya")
+        "polsek",
+        "koramil",
+        "pesisir",
         # Javanese "neng" (at), kept as written since it is also a way to call a girl ("nang"
         # is "di" after the lexicon)
         "neng",

@@ -71,6 +71,8 @@ def gazetteer() -> Gazetteer:
         ("gorong-gorong menuju TPU Lingkar Barat retak", "Gading Cempaka", "Lingkar Barat"),
         ("gorong2 masuk perumnas lingkar timur tersumbat", "Singaran Pati", "Lingkar Timur"),
         ("perahu nelayan di pantai Bajak terbakar", "Teluk Segara", "Bajak"),
+        ("antri SKCK polsek Selebar dr subuh", "Selebar", None),
+        ("mangrove di pesisir Sumber Jaya dibabat habis", "Kampung Melayu", "Sumber Jaya"),
         # a name of several words that opens or ends a clause
         (
             "Saluran di Jl. Salak Raya, Lingkar Timur, penuh lumpur",
