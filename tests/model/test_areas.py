@@ -73,6 +73,9 @@ def gazetteer() -> Gazetteer:
         ("perahu nelayan di pantai Bajak terbakar", "Teluk Segara", "Bajak"),
         ("antri SKCK polsek Selebar dr subuh", "Selebar", None),
         ("mangrove di pesisir Sumber Jaya dibabat habis", "Kampung Melayu", "Sumber Jaya"),
+        # "TPS", the garbage point or the polling station, named after its area
+        ("TPS Lingkar Barat dibakar lagi", "Gading Cempaka", "Lingkar Barat"),
+        ("C6 blm nyampe, tps 06 Tengah Padang", "Teluk Segara", "Tengah Padang"),
         # a name of several words that opens or ends a clause
         (
             "Saluran di Jl. Salak Raya, Lingkar Timur, penuh lumpur",

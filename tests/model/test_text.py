@@ -64,6 +64,9 @@ _FITTED_PLAIN = TextNormaliser(use_lexicon=False, split_hashtags=False).fit(["sa
         ("kel. Sawah Lebar kec. Ratu Agung", "kelurahan sawah lebar kecamatan ratu agung"),
         ("Jl. Merapi RT.05", "jalan merapi rt _angka_"),
         ("#jalanrusak", "jalan rusak"),
+        # "TPS" is both the garbage point and the polling station: left as written
+        ("nyoblos di TPS 07", "mencoblos di tps _angka_"),
+        ("TPS penuh sampah", "tps penuh sampah"),
         ("ｓａｍｐａｈ", "sampah"),  # full-width letters, NFKC
         ("zero\u200bwidth\u202ebidi", "zero width bidi"),
         ("baris\\npertama", "baris pertama"),
