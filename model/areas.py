@@ -90,7 +90,10 @@ from model.text import (
 
 LEVELS = ("kecamatan", "kelurahan")
 CONTEXT_KINDS = ("", "no", "word", "city")
-MARKERS = frozenset({"kelurahan", "kecamatan", "desa", "lurah", "camat"})
+# "sekelurahan Semarang gelap": the whole kelurahan, a marker as well
+MARKERS = frozenset(
+    {"kelurahan", "kecamatan", "desa", "lurah", "camat", "sekelurahan", "sekecamatan"}
+)
 # Between a marker and the name, whose it is: "kelurahan kami Semarang" (after the lexicon,
 # "kelurahan ambo" and "kelurahan kito" read the same way).
 OWNERS = frozenset({"kami", "saya", "kita", "aku"})
@@ -371,6 +374,17 @@ def _owned_after(tokens: list[str], start: int, words: frozenset[str]) -> bool:
     """Whether the name at `start` follows whose it is, right after one of `words`
     ("kelurahan kami Semarang", "rumah saya Jembatan Kecil")."""
     return start > 1 and tokens[start - 1] in OWNERS and tokens[start - 2] in words
+
+
+def _overlaps_in_part(hit: _Hit, others: Sequence[_Hit]) -> bool:
+    """Whether `hit` shares some tokens with one of `others` without either holding the other."""
+    return any(
+        o.start < hit.end
+        and hit.start < o.end
+        and not (hit.start <= o.start and o.end <= hit.end)
+        and not (o.start <= hit.start and hit.end <= o.end)
+        for o in others
+    )
 
 
 def _form_tokens(text: str) -> tuple[str, ...]:
@@ -690,6 +704,27 @@ class Gazetteer:
                             hits.append(_Hit(area, i, i + size, ABBREVIATED_SCORE))
         return hits
 
+    def _initial_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
+        """Right after "kelurahan"/"kecamatan"/"desa", a name of several words whose first word
+        is cut to its initial and the others are written in full ("kel. P. Harapan", "kec.
+        S. Pati"), when only one area reads so. Without the marker a lone letter says too
+        little ("p" is "pak" as often as "Padang")."""
+        hits: list[_Hit] = []
+        n = len(tokens)
+        for i in range(1, n - 1):
+            initial = tokens[i]
+            if len(initial) != 1 or not initial.isalpha() or tokens[i - 1] not in FUZZY_MARKERS:
+                continue
+            for size in range(min(MAX_NAME_TOKENS, n - i), 1, -1):
+                if (i, i + size) in exact:
+                    break
+                entries = self._partial.get(("", *tokens[i + 1 : i + size]), ())
+                areas = {area for area, word in entries if word[0] == initial}
+                if len(areas) == 1:
+                    hits.append(_Hit(areas.pop(), i, i + size, ABBREVIATED_SCORE))
+                    break
+        return hits
+
     def _joined_short_areas(self, token: str) -> tuple[Area, ...]:
         """The names of several words `token` writes as one word with one of them shortened
         ("sawahlbr": Sawah Lebar, "pgrdewa": Pagar Dewa): the others in full, around a short
@@ -887,12 +922,18 @@ class Gazetteer:
 
     def _resolve(self, tokens: list[str]) -> AreaMatch:
         hits = self._exact_hits(tokens)
+        exact = list(hits)
         spans = {(h.start, h.end) for h in hits}
         hits += self._shortened_hits(tokens, spans)
+        hits += self._initial_hits(tokens, spans)
         hits += self._joined_shortened_hits(tokens, spans)
         fuzzy = self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
         if fuzzy and hits:
             fuzzy = [f for f in fuzzy if not self._swallows_exact(f, hits, tokens)]
+        if fuzzy and exact:
+            # a typo read across part of a name written exactly is no name: "gang tengah padang
+            # mati" is Tengah Padang, not "padang mati" one letter from Padang Jati
+            fuzzy = [f for f in fuzzy if not _overlaps_in_part(f, exact)]
         hits += fuzzy
         # A name inside a longer name ("kandang" in "kandang limun") is not a hit of its own.
         hits = [

@@ -41,6 +41,16 @@ def gazetteer() -> Gazetteer:
         ("sampah di anggut numpuk", "Ratu Samban", None),
         ("Anggut Dalam banjir", "Ratu Samban", "Anggut Dalam"),
         ("Tj. Agung banjir", "Sungai Serut", "Tanjung Agung"),
+        # after a marker, a name's first word cut to its initial
+        (
+            "anjing liar di sekitar SD di kel. P. Harapan makin banyak",
+            "Gading Cempaka",
+            "Padang Harapan",
+        ),
+        ("kel. s. lebar baru banjir", "Ratu Agung", "Sawah Lebar Baru"),
+        ("jalan rusak di kec. S. Pati", "Singaran Pati", None),
+        # "sekelurahan": the whole kelurahan, a marker
+        ("mati lampu lagi, sekelurahan Semarang gelap gulita", "Sungai Serut", "Semarang"),
         ("Kp. Bali sampah", "Teluk Segara", "Kampung Bali"),
         ("daerah Panorama macet", "Singaran Pati", "Panorama"),
         ("bidan di pustu Bajak minta uang", "Teluk Segara", "Bajak"),
@@ -676,6 +686,8 @@ def test_a_name_of_a_kecamatan_and_a_kelurahan_after_the_kelurahan_word_is_the_k
         "petugas merokok an dalam keadaan jendela terbuka",
         # letters that neither touch on a keyboard nor are spelt alike: another name, not a typo
         "lampu mati di kelurahan simomulyo",
+        # a lone initial says a name only after a marker
+        "semoga p harapan warga kali ini didengar",
         "sudah dilaporkan ke dinas sumberdaya air",
     ],
 )
@@ -925,3 +937,29 @@ def test_a_place_elsewhere_may_not_begin_or_end_a_name_of_the_city(tmp_path: Pat
     gazetteer = Gazetteer.from_data_dir(tmp_path)
     assert gazetteer.resolve(normalise_clauses("Padang Harapan, Palembang")).found
     assert gazetteer.resolve(normalise_clauses("banjir di Palembang")).outside is None
+
+
+def test_an_initial_after_a_marker_reads_a_name_only_when_one_area_fits(tmp_path: Path) -> None:
+    path = tmp_path / "areas.csv"
+    path.write_text(
+        "level,name,kecamatan,aliases,needs_context\n"
+        "kecamatan,Timur,,,\n"
+        "kelurahan,Kebun Mas,Timur,,\n"
+        "kelurahan,Kampung Mas,Timur,,\n"
+        "kelurahan,Padang Mas,Timur,,\n"
+    )
+    gazetteer = Gazetteer.from_csv(path)
+    assert gazetteer.resolve(normalise_clauses("banjir di kel. P. Mas")).kelurahan == "Padang Mas"
+    assert gazetteer.resolve(normalise_clauses("banjir di kel. K. Mas")).kelurahan is None
+    assert gazetteer.resolve(normalise_clauses("banjir di P. Mas")).kelurahan is None
+
+
+def test_a_name_written_in_full_is_not_read_again_as_a_typo_across_its_words(
+    gazetteer: Gazetteer,
+) -> None:
+    """ "padang mati" is one letter from Padang Jati, but "padang" belongs to Tengah Padang,
+    written in full (after "gang": a street named after it, so below the tagging threshold)."""
+    match = gazetteer.resolve(normalise_clauses("PJU di gang Tengah Padang mati 2 minggu"))
+    assert (match.kecamatan, match.kelurahan) == ("Teluk Segara", "Tengah Padang")
+    assert not match.ambiguous
+    assert match.confidence < 0.7
