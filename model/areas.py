@@ -155,6 +155,8 @@ PLACE_BEFORE = FACILITY_BEFORE | frozenset(
         "lewat",
         "arah",
         "jalur",
+        # a bus or angkot route named after where it goes ("angkot jurusan Panorama")
+        "jurusan",
         "ruko",
         # the offices that serve an area are named after it ("polsek Selebar"), and so is its
         # coast ("pesisir Sumber Jaya")

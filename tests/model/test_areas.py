@@ -53,6 +53,7 @@ def gazetteer() -> Gazetteer:
         ("mati lampu lagi, sekelurahan Semarang gelap gulita", "Sungai Serut", "Semarang"),
         ("Kp. Bali sampah", "Teluk Segara", "Kampung Bali"),
         ("daerah Panorama macet", "Singaran Pati", "Panorama"),
+        ("angkot jurusan Panorama jarang nian lewat", "Singaran Pati", "Panorama"),
         ("bidan di pustu Bajak minta uang", "Teluk Segara", "Bajak"),
         ("anak dicat silver di perempatan Lingkar Timur", "Singaran Pati", "Lingkar Timur"),
         ("Lingkar Timur kering kerontang", "Singaran Pati", "Lingkar Timur"),
