@@ -224,3 +224,19 @@ def test_the_queue_is_filtered_by_kecamatan_and_topic_and_the_address_keeps_it(
         sync_api.expect(page.locator("#queue-info")).to_contain_text("2 unggahan menunggu")
         page.keyboard.press("a")  # the shortcuts still act on the post shown
         sync_api.expect(page.locator("#saved-list li")).to_have_count(1)
+
+
+def test_the_page_fits_a_phone_screen(server: Server) -> None:
+    """At a phone's width nothing runs off the side: the list of officials to add as a tag holds
+    long names, and a select sized to its widest option widened the page beyond the screen."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with review_page(server) as page:
+        sync_api.expect(page.locator("#post")).to_be_visible()
+        page.set_viewport_size({"width": 390, "height": 844})
+        widths = page.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth,"
+            " document.getElementById('c-add-tag').getBoundingClientRect().right]"
+        )
+        page_width, screen_width, select_right = widths
+        assert page_width <= screen_width, widths
+        assert select_right <= screen_width, widths
