@@ -838,6 +838,10 @@ class Gazetteer:
                 continue
             if e.area is fuzzy.area:
                 return True
+            if e.area.level == "kecamatan" and fuzzy.area.kecamatan == e.area.name:
+                # the typo names a kelurahan of the kecamatan written exactly ("anggut bawa" for
+                # Anggut Bawah, "anggut" being Ratu Samban's): it narrows the place, never moves it
+                continue
             written = "".join(tokens[e.start : e.end])
             # the name cut between two of its words, as (head, tail) spelled without spaces
             cuts = [

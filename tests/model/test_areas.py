@@ -40,6 +40,8 @@ def gazetteer() -> Gazetteer:
         # the three Anggut kelurahan of one kecamatan: the bare name says which kecamatan
         ("sampah di anggut numpuk", "Ratu Samban", None),
         ("Anggut Dalam banjir", "Ratu Samban", "Anggut Dalam"),
+        # a typo of one of them narrows the kecamatan "anggut" names, though "bawa" is a word
+        ("kebakaran 2 rumah di Anggut Bawa malem tadi", "Ratu Samban", "Anggut Bawah"),
         ("Tj. Agung banjir", "Sungai Serut", "Tanjung Agung"),
         # after a marker, a name's first word cut to its initial
         (
