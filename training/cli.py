@@ -26,6 +26,7 @@ from model.datafiles import DataFileError
 from model.pipeline import CLASSIFIERS
 from model.routing import Directory
 from model.triage import Triage
+from training.train import TooFewPosts
 
 EXIT_USAGE = 2
 SKIPPED_SHOWN = 20  # skipped rows named one by one on stderr; the rest are counted
@@ -440,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args, settings))
-    except (CLIError, DataFileError, ArtifactError) as exc:
+    except (CLIError, DataFileError, ArtifactError, TooFewPosts) as exc:
         print(f"tandai: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

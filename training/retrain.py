@@ -37,7 +37,7 @@ from model.pipeline import ClassifierName
 from model.routing import Directory
 from training.evaluate import evaluate_model
 from training.labels import default_label_files, read_labeled
-from training.train import train_and_save
+from training.train import check_class_sizes, train_and_save
 
 Progress = Callable[[str], None]
 REPORT_NAME = "report.json"
@@ -241,6 +241,7 @@ def retrain(
         allowed_labels=allowed,
         min_class_size=min_class_size,
     )
+    check_class_sizes(data.labels, cv_folds)
     train_idx, held_idx = split_holdout(data.texts, data.labels, settings.holdout_percent)
     train_texts = [data.texts[i] for i in train_idx]
     train_labels = [data.labels[i] for i in train_idx]

@@ -27,6 +27,42 @@ def _quiet(_msg: str) -> None:
     return None
 
 
+class TooFewPosts(ValueError):
+    """A label with too few posts to fit (or cross-validate) the model; the message says which
+    and what to do."""
+
+
+# Calibration fits the temperature on out-of-fold decisions of at least two folds, each of which
+# needs every label on its training side; cross-validation then splits a label's posts once more.
+MIN_POSTS_TO_FIT = 2
+MIN_POSTS_TO_CROSS_VALIDATE = 3
+
+
+def check_class_sizes(labels: list[str], cv_folds: int) -> None:
+    """`TooFewPosts` when a label has fewer posts than fitting the model needs (2), or than
+    cross-validating it needs (3) when `cv_folds` >= 2; scikit-learn would fail deep inside
+    calibration with a message about folds."""
+    need = MIN_POSTS_TO_CROSS_VALIDATE if cv_folds >= 2 else MIN_POSTS_TO_FIT
+    counts = Counter(labels)
+    small = sorted((label for label, n in counts.items() if n < need), key=lambda x: (counts[x], x))
+    if not small:
+        return
+    listed = ", ".join(f"{label!r} ({counts[label]})" for label in small[:5])
+    more = f" and {len(small) - 5} more" if len(small) > 5 else ""
+    why = (
+        "calibrating and cross-validating the model need at least 3 posts of each label"
+        if need == MIN_POSTS_TO_CROSS_VALIDATE
+        else "calibrating the model needs at least 2 posts of each label"
+    )
+    skip_cv = (
+        ", or skip cross-validation (--folds 0)" if need == MIN_POSTS_TO_CROSS_VALIDATE else ""
+    )
+    raise TooFewPosts(
+        f"too few posts for {len(small)} label(s): {listed}{more}; {why}. Add posts of those "
+        f"labels, leave them out (--min-class-size {need}){skip_cv}"
+    )
+
+
 # Three calibration folds calibrate nearly as well as five on both corpora (bench/MODEL.md) with
 # four linear fits instead of six.
 MAX_CALIBRATION_FOLDS = 3
@@ -164,7 +200,9 @@ def train_and_save(
     progress: Progress = _quiet,
     extra_metadata: dict[str, Any] | None = None,
 ) -> ModelArtifact:
-    """Cross-validate (unless cv_folds < 2), fit on everything, and save one version."""
+    """Cross-validate (unless cv_folds < 2), fit on everything, and save one version.
+    `TooFewPosts` before any work when a label has too few posts for that."""
+    check_class_sizes(labels, cv_folds)
     meta: dict[str, Any] = {
         "classifier": classifier,
         "n_train": len(texts),

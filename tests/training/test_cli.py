@@ -118,6 +118,22 @@ def test_train_bad_input_is_one_line_exit_2(
     assert expected in message
 
 
+def test_train_names_labels_with_too_few_posts_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [*TINY_CORPUS, ("listrik padam dari subuh", "listrik")]
+    labels = write_labels(tmp_path / "labels.csv", rows)
+    for args in (["--folds", "0"], ["--output", str(tmp_path / "out")]):
+        assert main(["train", "--data", str(labels), *args]) == 2
+        message = _error(capsys)
+        assert "'listrik' (1)" in message
+        assert "--min-class-size" in message
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
+    # leaving it out as the message says trains
+    assert main(["train", "--data", str(labels), "--folds", "0", "--min-class-size", "2"]) == 0
+
+
 def test_classify_and_serve_without_model_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

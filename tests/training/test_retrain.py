@@ -35,7 +35,7 @@ from training.retrain import (
     split_holdout,
     text_key,
 )
-from training.train import train_and_save
+from training.train import TooFewPosts, train_and_save
 
 KEYWORDS = {
     "sampah": ["sampah", "bau", "tps", "menumpuk", "diangkut", "plastik", "busuk", "tong"],
@@ -263,6 +263,22 @@ def test_an_active_model_whose_files_are_gone_is_named_not_silently_skipped(
     )
     assert f"note: {note}" in messages
     assert messages[-1].startswith("promoted: ")
+
+
+def test_a_label_with_too_few_posts_stops_the_retrain_before_any_version(
+    local_settings: Settings, db: storage.Database, data_dir: Path
+) -> None:
+    rows = [
+        *synthetic_corpus(15),
+        ("lampu jalan mati", "lampu_jalan"),
+        ("pju padam", "lampu_jalan"),
+    ]
+    write_labels(data_dir / "labels" / "posts.csv", rows)
+    with pytest.raises(TooFewPosts, match="'lampu_jalan' \\(2\\)"):
+        retrain(local_settings, db, cv_folds=5)
+    assert list_versions(local_settings.resolved_model_dir()) == []
+    # without cross-validation two posts are enough
+    assert retrain(local_settings, db, cv_folds=0).promoted
 
 
 def test_a_worse_candidate_is_recorded_but_not_promoted(

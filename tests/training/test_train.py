@@ -4,6 +4,7 @@ large corpora calibrate on one held-out split with a single linear fit."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,11 +21,14 @@ from training.train import (
     MAX_CALIBRATION_FOLDS,
     PARALLEL_FROM_POSTS,
     CVResult,
+    TooFewPosts,
     calibration_folds,
     calibration_split,
+    check_class_sizes,
     fit_pipeline,
     linear_fits,
     new_pipeline,
+    train_and_save,
     training_jobs,
 )
 
@@ -132,3 +136,65 @@ def test_cross_validation_records_the_routing_threshold() -> None:
 def test_cross_validation_records_no_threshold_when_none_reaches_the_target() -> None:
     routing = _cv([0.9, 0.8], [False, True]).summary()["routing"]
     assert routing == {"target": ROUTING_TARGET, "threshold": None, "routed": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("counts", "cv_folds", "named"),
+    [
+        ({"a": 3, "b": 3}, 5, None),
+        ({"a": 2, "b": 2}, 0, None),
+        ({"a": 2, "b": 3}, 5, ["'a' (2)"]),
+        ({"a": 2, "b": 3}, 1, None),  # fewer than 2 folds: no cross-validation
+        ({"a": 1, "b": 2, "c": 5}, 0, ["'a' (1)"]),
+        ({"a": 1, "b": 2, "c": 5}, 2, ["'a' (1)", "'b' (2)"]),
+    ],
+)
+def test_labels_with_too_few_posts_are_named_before_any_fit(
+    counts: dict[str, int], cv_folds: int, named: list[str] | None
+) -> None:
+    labels = [label for label, n in counts.items() for _ in range(n)]
+    if named is None:
+        check_class_sizes(labels, cv_folds)
+        return
+    with pytest.raises(TooFewPosts) as caught:
+        check_class_sizes(labels, cv_folds)
+    message = str(caught.value)
+    for label in named:
+        assert label in message
+    assert "'c'" not in message
+    assert ("--folds 0" in message) is (cv_folds >= 2)
+    assert f"--min-class-size {3 if cv_folds >= 2 else 2}" in message
+
+
+def test_every_label_size_the_check_lets_through_trains(tmp_path: Path) -> None:
+    """The check's minimums are the real ones: with every label at the minimum, fitting (and
+    cross-validating) works."""
+    kept = ("sampah", "jalan", "bukan_keluhan")
+    rows = [(text, label) for text, label in TINY_CORPUS if label in kept]
+    for cv_folds, size in ((0, 2), (5, 3)):
+        by_label: dict[str, list[str]] = {}
+        for text, label in rows:
+            by_label.setdefault(label, []).append(text)
+        texts = [t for ts in by_label.values() for t in ts[:size]]
+        labels = [label for label, ts in by_label.items() for _ in ts[:size]]
+        check_class_sizes(labels, cv_folds)
+        artifact = train_and_save(
+            texts,
+            labels,
+            tmp_path / f"m{cv_folds}",
+            data_sha256="t",
+            data_files=[],
+            cv_folds=cv_folds,
+        )
+        assert artifact.labels == sorted(by_label)
+        # one post fewer of one label is refused, before anything is written
+        with pytest.raises(TooFewPosts):
+            train_and_save(
+                texts[1:],
+                labels[1:],
+                tmp_path / f"refused{cv_folds}",
+                data_sha256="t",
+                data_files=[],
+                cv_folds=cv_folds,
+            )
+        assert not (tmp_path / f"refused{cv_folds}").exists()
