@@ -71,7 +71,7 @@ MIGRATION_LOCK_ID = 0x74616E646169
 BASELINE_REVISION = "0001"
 # The newest migration in MIGRATIONS_DIR (a test holds it to alembic's own head): a database
 # already there is left alone without importing alembic, ~5 MB of a server's memory.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 REVIEW_DECISIONS = ("accept", "correct", "reject")
 KEY_ROLES = ("reviewer", "admin")
@@ -157,9 +157,16 @@ class PostRow(Base):
 class PredictionRow(Base):
     __tablename__ = "predictions"
     # the repeat search reads the original posts of one topic in one kecamatan over the last
-    # days, newest first
+    # days, newest first, and their post ids from the index alone (migration 0008)
     __table_args__ = (
-        Index("ix_predictions_repeat_candidates", "topic", "kecamatan", "original", "created_at"),
+        Index(
+            "ix_predictions_repeat_candidates",
+            "topic",
+            "kecamatan",
+            "original",
+            "created_at",
+            "post_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -249,9 +256,12 @@ class ResponseRow(Base):
     history: each row keeps the status the case had from then on)."""
 
     __tablename__ = "responses"
+    # a post's answers in order, its latest first when read backwards: the repeat search's
+    # latest status of each candidate without a sort (migration 0008)
+    __table_args__ = (Index("ix_responses_post_latest", "post_id", "responded_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"), index=True)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"))
     # an official id of officials.csv, or null when an office answered as a whole
     official_id: Mapped[str | None] = mapped_column(String(200))
     # the office code the answer speaks for (the official's office when an official answered)

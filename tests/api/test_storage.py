@@ -275,7 +275,9 @@ def test_the_repeat_search_reads_original_predictions_through_their_index(
     tmp_path: Path,
 ) -> None:
     """The candidates' query is served by the index that leads with (topic, kecamatan,
-    original): repeats of a viral complaint are never scanned."""
+    original): repeats of a viral complaint are never scanned. The index holds the post ids
+    (no prediction row is read), and each candidate's latest answer comes from the answers'
+    index in order, without a sort (migration 0008)."""
     db = Database(f"sqlite:///{tmp_path / 'p.db'}")
     db.migrate()
     executed: list[tuple[str, object]] = []
@@ -293,4 +295,9 @@ def test_the_repeat_search_reads_original_predictions_through_their_index(
         plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
     db.dispose()
     details = " | ".join(str(row[-1]) for row in plan)
-    assert "ix_predictions_repeat_candidates (topic=? AND kecamatan=? AND original=?" in details
+    assert (
+        "COVERING INDEX ix_predictions_repeat_candidates (topic=? AND kecamatan=? AND original=?"
+        in details
+    )
+    assert "responses USING INDEX ix_responses_post_latest (post_id=?)" in details
+    assert "TEMP B-TREE" not in details
