@@ -10,40 +10,13 @@ reads those files instead of the corpus (a new round of posts, before it joins).
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
 from api.settings import PROJECT_DIR
 from model.areas import Gazetteer
 from model.text import normalise_clauses
 from training.labels import default_label_files, read_labeled
-
-
-@dataclass(kw_only=True)
-class AreaTally:
-    """The areas read for labeled posts against their kecamatan/kelurahan columns: kelurahan
-    right where the columns name one, kecamatan right where they name one, and an area given
-    where they name none (`bench/probes.py` keeps one per probe)."""
-
-    kelurahan_named: int = 0
-    kelurahan_right: int = 0
-    kecamatan_named: int = 0
-    kecamatan_right: int = 0
-    none_named: int = 0
-    area_where_none: int = 0
-
-    def count(self, want: tuple[str, str], got: tuple[str, str]) -> None:
-        """One post: `want` and `got` are (kecamatan, kelurahan), "" where there is none."""
-        kecamatan, kelurahan = want
-        if kelurahan:
-            self.kelurahan_named += 1
-            self.kelurahan_right += got[1] == kelurahan
-        if kecamatan:
-            self.kecamatan_named += 1
-            self.kecamatan_right += got[0] == kecamatan
-        else:
-            self.none_named += 1
-            self.area_where_none += bool(got[0])
+from training.tag_eval import AreaTally
 
 
 def _share(hits: int, total: int) -> str:

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.settings import PROJECT_DIR, Settings
-from bench.area_report import AreaTally
 from model.routing import NOT_A_COMPLAINT
 from model.triage import Classification
 from training.labels import LabeledData, read_labeled
+from training.tag_eval import AreaTally
 
 PROBE_DIR = PROJECT_DIR / "bench" / "data"
 

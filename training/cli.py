@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -203,7 +204,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from training.evaluate import evaluate_model, format_report, known_labels_only
+    from training.evaluate import evaluate_model, format_report
     from training.labels import default_label_files, read_labeled
 
     artifact = _resolve_model(settings, Path(args.model) if args.model else None)
@@ -213,13 +214,16 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     # rows of labels the model never learned (agencies training dropped as too small, say)
     # cannot be read right: they are counted and named, and the rest scored
     known = set(artifact.labels)
-    texts, labels, unknown = known_labels_only(data.texts, data.labels, known)
-    if not texts:
+    keep = [i for i, label in enumerate(data.labels) if label in known]
+    unknown = Counter(label for label in data.labels if label not in known)
+    if not keep:
         shown = ", ".join(repr(label) for label in sorted(known)[:8])
         shown += ", ..." if len(known) > 8 else ""
         raise DataFileError(
             files[0], None, f"no row has a label the model knows (its labels: {shown})"
         )
+    texts = [data.texts[i] for i in keep]
+    labels = [data.labels[i] for i in keep]
     routing = artifact.metadata.get("cv", {}).get("routing") or {}
     report = evaluate_model(artifact.pipeline, texts, labels, routing.get("threshold"))
     print(f"model {artifact.version} on {len(texts)} posts from {len(files)} file(s)")
@@ -231,6 +235,24 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
             f"{named}{more}"
         )
     print(format_report(report))
+    # areas and tags: where the rows say where posts are (a file whose rows name no area at all
+    # does not label areas), for a model of this city's topics
+    kecamatan = [data.kecamatan[i] for i in keep]
+    kelurahan = [data.kelurahan[i] for i in keep]
+    areas = args.label_column == "topic" and any(kecamatan + kelurahan)
+    if not areas and not args.errors:
+        return 0
+    from training.evaluate import area_and_tag_report, misread_rows, write_misread
+
+    triage = _triage(settings, artifact.path)
+    results = triage.classify(texts)
+    if areas:
+        print()
+        print(area_and_tag_report(results, labels, kecamatan, kelurahan, triage))
+    if args.errors:
+        rows = misread_rows(texts, labels, kecamatan, kelurahan, results, areas=areas)
+        write_misread(Path(args.errors), rows, args.label_column)
+        _progress(f"{len(rows)} misread post(s) written to {args.errors}")
     return 0
 
 
@@ -392,6 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", help="model version directory (default: newest)")
     evaluate.add_argument("--text-column", default="text")
     evaluate.add_argument("--label-column", default="topic")
+    evaluate.add_argument(
+        "--errors",
+        help="write the posts read wrong (topic, or area where the rows name areas) to this CSV",
+    )
     evaluate.set_defaults(func=cmd_evaluate)
 
     classify = sub.add_parser("classify", help="classify a .jsonl or .csv file of posts")

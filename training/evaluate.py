@@ -1,10 +1,13 @@
-"""Scoring a model on labeled posts: accuracy, macro-F1, per-class figures, confusion."""
+"""Scoring a model on labeled posts: accuracy, macro-F1, per-class figures, confusion; and,
+where the posts' areas are labeled, the areas and tags the service gives them."""
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import (
@@ -16,6 +19,8 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline
 
 from model.routing import NOT_A_COMPLAINT
+from model.triage import Classification, Triage
+from training.tag_eval import AreaTally, score_classifications
 
 # Posts routed without a person are to be right this often: training records the confidence
 # that reaches it in cross-validation, and `tandai evaluate` applies that to new posts.
@@ -233,3 +238,124 @@ def _routing_lines(at_model: Selection | None, best: Selection, target: float) -
     else:
         lines.append("  no threshold reaches it on these posts")
     return lines
+
+
+def _share(hits: int, total: int, of: str) -> str:
+    if not total:
+        return f"-       (no post {of})"
+    return f"{hits / total:.4f}  ({hits} of {total} posts {of})"
+
+
+def area_and_tag_report(
+    results: Sequence[Classification],
+    topics: Sequence[str],
+    kecamatan: Sequence[str],
+    kelurahan: Sequence[str],
+    triage: Triage,
+) -> str:
+    """The areas the service read for labeled posts against their kecamatan and kelurahan
+    columns, and their tags against what the labeled topic and area would tag (offices of the
+    topic, camat, lurah). Rows naming an area the city's areas file does not hold are counted
+    and left out (a file of another city's posts, read with this city's data)."""
+    gazetteer = triage.directory.gazetteer
+    kecamatan_names = set(gazetteer.kecamatan_names)
+    foreign: Counter[str] = Counter()
+    scored: list[int] = []
+    for i, (kec, kel) in enumerate(zip(kecamatan, kelurahan, strict=True)):
+        if kec and kec not in kecamatan_names:
+            foreign[kec] += 1
+        elif kel and gazetteer.kelurahan_of.get(kel) != kec:
+            foreign[f"{kel} ({kec or 'no kecamatan'})"] += 1
+        else:
+            scored.append(i)
+    tally = AreaTally()
+    for i in scored:
+        area = results[i].area
+        tally.count((kecamatan[i], kelurahan[i]), (area.kecamatan or "", area.kelurahan or ""))
+    tags = score_classifications(
+        [results[i] for i in scored],
+        [topics[i] for i in scored],
+        [kecamatan[i] for i in scored],
+        [kelurahan[i] for i in scored],
+        triage.directory,
+        triage.policy,
+    )
+    lines = ["areas (the rows' kecamatan and kelurahan against the areas read)"]
+    if foreign:
+        named = ", ".join(f"{name!r}" for name, _ in foreign.most_common(3))
+        lines.append(
+            f"  left out {foreign.total()} posts naming areas the city's areas file does not "
+            f"hold, or a kelurahan under another kecamatan: {named}"
+            + (", ..." if len(foreign) > 3 else "")
+        )
+    one, none = "that name one", "that name none"
+    lines += [
+        f"  kelurahan right        {_share(tally.kelurahan_right, tally.kelurahan_named, one)}",
+        f"  kecamatan right        {_share(tally.kecamatan_right, tally.kecamatan_named, one)}",
+        f"  area read, none named  {_share(tally.area_where_none, tally.none_named, none)}",
+        "",
+        "tags (against what the labeled topic and area would tag: its offices, camat, lurah)",
+        f"  precision  {tags.precision:.4f}  ({tags.correct} of {tags.predicted} tags given)",
+        f"  recall     {tags.recall:.4f}  ({tags.correct} of {tags.gold} tags owed)",
+        f"  tagged without review: {tags.auto_share:.1%} of posts ({tags.auto_posts} of "
+        f"{tags.posts}), precision {tags.auto_precision:.4f}, recall {tags.auto_recall:.4f}",
+        f"  a camat of another kecamatan tagged on a complaint: {tags.wrong_camat}",
+    ]
+    return "\n".join(lines)
+
+
+MISREAD_COLUMNS = (
+    "text",
+    "label",
+    "predicted",
+    "confidence",
+    "kecamatan",
+    "kelurahan",
+    "read_kecamatan",
+    "read_kelurahan",
+    "area_confidence",
+    "area_evidence",
+    "needs_review",
+)
+
+
+def misread_rows(
+    texts: Sequence[str],
+    topics: Sequence[str],
+    kecamatan: Sequence[str],
+    kelurahan: Sequence[str],
+    results: Sequence[Classification],
+    *,
+    areas: bool,
+) -> list[list[str]]:
+    """The posts whose topic (or, with `areas`, whose kecamatan or kelurahan) was read wrong,
+    as rows of `MISREAD_COLUMNS`, in the order of the input."""
+    rows = []
+    for text, topic, kec, kel, r in zip(texts, topics, kecamatan, kelurahan, results, strict=True):
+        read = (r.area.kecamatan or "", r.area.kelurahan or "")
+        if r.topic.label == topic and (not areas or read == (kec, kel)):
+            continue
+        rows.append(
+            [
+                text,
+                topic,
+                r.topic.label,
+                f"{r.topic.confidence:.4f}",
+                kec,
+                kel,
+                *read,
+                f"{r.area.confidence:.2f}",
+                r.area.evidence or "",
+                "yes" if r.needs_review else "no",
+            ]
+        )
+    return rows
+
+
+def write_misread(path: Path, rows: Sequence[Sequence[str]], label_column: str = "label") -> None:
+    """`misread_rows` as a CSV file with a header, the label's column named as in the labeled
+    file (UTF-8 with a byte-order mark, so that a spreadsheet reads it as UTF-8)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([label_column if c == "label" else c for c in MISREAD_COLUMNS])
+        writer.writerows(rows)

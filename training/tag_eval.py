@@ -1,9 +1,14 @@
-"""How good are the tags? Precision and recall of `decide_tags` against labeled posts.
+"""How good are the areas and the tags? The area resolver and `decide_tags` against labeled
+posts.
 
-The gold tags of a labeled post are what a correct prediction would tag: the offices routed
-from its topic (none for `bukan_keluhan`), the camat of its kecamatan and the lurah of its
-kelurahan. Predicted tags come from the model's (cross-validated) probabilities, the area
-resolver and the tag rules, exactly as the service computes them.
+Areas: the kelurahan read right where a post's columns name one, the kecamatan where they name
+one, and an area read where they name none (`AreaTally`).
+
+Tags: the gold tags of a labeled post are what a correct prediction would tag: the offices
+routed from its topic (none for `bukan_keluhan`), the camat of its kecamatan and the lurah of
+its kelurahan. Predicted tags come from the model's probabilities (cross-validated in
+`bench/tag_report.py`), the area resolver and the tag rules, exactly as the service computes
+them (`score_tags`), or from the service's own classifications (`score_classifications`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,36 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.areas import AreaMatch
-from model.routing import NOT_A_COMPLAINT, Directory, TagPolicy, decide_tags
+from model.routing import NOT_A_COMPLAINT, Directory, Tag, TagPolicy, decide_tags
 from model.text import normalise_clauses
+from model.triage import Classification
+
+
+@dataclass(kw_only=True)
+class AreaTally:
+    """The areas read for labeled posts against their kecamatan/kelurahan columns: kelurahan
+    right where the columns name one, kecamatan right where they name one, and an area given
+    where they name none (`bench/probes.py` keeps one per probe)."""
+
+    kelurahan_named: int = 0
+    kelurahan_right: int = 0
+    kecamatan_named: int = 0
+    kecamatan_right: int = 0
+    none_named: int = 0
+    area_where_none: int = 0
+
+    def count(self, want: tuple[str, str], got: tuple[str, str]) -> None:
+        """One post: `want` and `got` are (kecamatan, kelurahan), "" where there is none."""
+        kecamatan, kelurahan = want
+        if kelurahan:
+            self.kelurahan_named += 1
+            self.kelurahan_right += got[1] == kelurahan
+        if kecamatan:
+            self.kecamatan_named += 1
+            self.kecamatan_right += got[0] == kecamatan
+        else:
+            self.none_named += 1
+            self.area_where_none += bool(got[0])
 
 
 def gold_tags(
@@ -80,22 +113,58 @@ def score_tags(
         margin = confidence - (float(row[order[1]]) if len(order) > 1 else 0.0)
         area = directory.gazetteer.resolve(normalise_clauses(text))
         decision = decide_tags(classes[order[0]], confidence, margin, area, directory, policy)
-        predicted = {t.official.official_id for t in decision.tags}
-        gold = gold_tags(topics[i], kecamatan[i], kelurahan[i], directory, policy)
-        hit = len(predicted & gold)
-        s.posts += 1
-        s.predicted += len(predicted)
-        s.gold += len(gold)
-        s.correct += hit
-        if topics[i] != NOT_A_COMPLAINT:
-            s.wrong_camat += sum(
-                1
-                for t in decision.tags
-                if t.official.role == "camat" and t.official.kecamatan != kecamatan[i]
-            )
-        if not decision.needs_review:
-            s.auto_posts += 1
-            s.auto_predicted += len(predicted)
-            s.auto_correct += hit
-            s.auto_gold += len(gold)
+        _count(
+            s,
+            decision.tags,
+            decision.needs_review,
+            topics[i],
+            kecamatan[i],
+            kelurahan[i],
+            directory,
+            policy,
+        )
     return s
+
+
+def score_classifications(
+    results: Sequence[Classification],
+    topics: Sequence[str],
+    kecamatan: Sequence[str],
+    kelurahan: Sequence[str],
+    directory: Directory,
+    policy: TagPolicy,
+) -> TagScores:
+    """Score the tags of the service's classifications (`Triage.classify`) of labeled posts."""
+    s = TagScores(0, 0, 0, 0, 0, 0, 0, 0, 0)
+    for result, topic, kec, kel in zip(results, topics, kecamatan, kelurahan, strict=True):
+        _count(s, result.tags, result.needs_review, topic, kec, kel, directory, policy)
+    return s
+
+
+def _count(
+    s: TagScores,
+    tags: Sequence[Tag],
+    needs_review: bool,
+    topic: str,
+    kecamatan: str,
+    kelurahan: str,
+    directory: Directory,
+    policy: TagPolicy,
+) -> None:
+    """One post's predicted tags against its gold tags, into `s`."""
+    predicted = {t.official.official_id for t in tags}
+    gold = gold_tags(topic, kecamatan, kelurahan, directory, policy)
+    hit = len(predicted & gold)
+    s.posts += 1
+    s.predicted += len(predicted)
+    s.gold += len(gold)
+    s.correct += hit
+    if topic != NOT_A_COMPLAINT:
+        s.wrong_camat += sum(
+            1 for t in tags if t.official.role == "camat" and t.official.kecamatan != kecamatan
+        )
+    if not needs_review:
+        s.auto_posts += 1
+        s.auto_predicted += len(predicted)
+        s.auto_correct += hit
+        s.auto_gold += len(gold)

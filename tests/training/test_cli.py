@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import warnings
@@ -319,6 +320,51 @@ def test_evaluate_prints_metrics(
     out = capsys.readouterr().out
     for word in ("accuracy", "macro-F1", "precision", "recall", "confusion matrix", "sampah"):
         assert word in out
+
+
+def test_evaluate_scores_areas_and_tags_where_the_rows_name_areas(
+    tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        (
+            "sampah menumpuk di kel. Padang Harapan dak diangkut",
+            "sampah",
+            "Gading Cempaka",
+            "Padang Harapan",
+        ),
+        ("jalan berlubang besar di Sawah Lebar, bahaya", "jalan", "Ratu Agung", "Sawah Lebar"),
+        # labeled with the wrong kecamatan: Kebun Tebeng is in Ratu Agung
+        ("banjir lagi di Kebun Tebeng, selokan tersumbat", "banjir_drainase", "Selebar", ""),
+        ("terima kasih pak wali atas kerja kerasnya", "bukan_keluhan", "", ""),
+        # another city's kecamatan: not in this city's areas file
+        ("macet parah di Gubeng tiap sore", "jalan", "Gubeng", ""),
+    ]
+    path = tmp_path / "areas.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "topic", "kecamatan", "kelurahan"])
+        writer.writerows(rows)
+    errors = tmp_path / "misread.csv"
+    args = ["evaluate", "--data", str(path), "--model", str(tiny_model.path)]
+    assert main([*args, "--errors", str(errors)]) == 0
+    out = capsys.readouterr().out
+    assert "left out 1 posts naming areas the city's areas file does not hold" in out
+    assert "'Gubeng'" in out
+    assert "kelurahan right        1.0000  (2 of 2 posts that name one)" in out
+    assert "kecamatan right        0.6667  (2 of 3 posts that name one)" in out
+    assert "area read, none named  0.0000  (0 of 1 posts that name none)" in out
+    assert "tags (against what the labeled topic and area would tag" in out
+    with errors.open(encoding="utf-8-sig", newline="") as fh:
+        misread = list(csv.DictReader(fh))
+    texts = [row["text"] for row in misread]
+    assert rows[2][0] in texts  # the area differs from its row's
+    assert rows[0][0] not in texts and rows[1][0] not in texts
+    wrong = misread[texts.index(rows[2][0])]
+    assert (wrong["kecamatan"], wrong["read_kecamatan"]) == ("Selebar", "Ratu Agung")
+    # a file whose rows name no area (empty columns) scores the topic only
+    plain = write_labels(tmp_path / "plain.csv", [(t, topic) for t, topic, _, _ in rows[:4]])
+    assert main(["evaluate", "--data", str(plain), "--model", str(tiny_model.path)]) == 0
+    assert "areas (" not in capsys.readouterr().out
 
 
 def test_evaluate_routes_at_the_threshold_training_recorded(
