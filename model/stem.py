@@ -8,8 +8,9 @@ and neither the stemmer nor its cache is pickled into the model artifact.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache, lru_cache
+from importlib import resources
 
 import numpy as np
 from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
@@ -85,26 +86,71 @@ KEEP_WHOLE: tuple[str, ...] = (
 )
 
 
+# Endings Sastrawi takes off before anything else: a form of `stem_fixes()` with one of them
+# ("pemadamnya", "bersihkanlah") gets the form's root.
+PARTICLES: tuple[str, ...] = ("nya", "lah", "kah", "pun", "ku", "mu")
+
+
+@cache
+def stem_fixes() -> dict[str, str]:
+    """Affixed words Sastrawi reads as another root, with their root (model/resources/
+    stems.tsv, written here by hand): it takes the first dictionary word an affix rule leaves,
+    so "pemadaman" (an outage, from "padam") is "madam", "berserakan" (strewn, "serak") is
+    "sera", "perawatan" (care, "rawat") is "awat", "bersihkan" (clean it) is "sih". Each was
+    checked against Sastrawi's own reading."""
+    text = resources.files("model").joinpath("resources/stems.tsv").read_text(encoding="utf-8")
+    fixes: dict[str, str] = {}
+    for line in text.splitlines()[1:]:
+        if line.strip():
+            form, root = line.split("\t")
+            fixes[form] = root
+    return fixes
+
+
+def _fixed_root(word: str, fixes: Mapping[str, str]) -> str | None:
+    root = fixes.get(word)
+    if root is not None or not fixes:
+        return root
+    for particle in PARTICLES:
+        if word.endswith(particle):
+            root = fixes.get(word[: -len(particle)])
+            if root is not None:
+                return root
+    return None
+
+
 class SastrawiStemmer(TransformerMixin, BaseEstimator):
     """Stem each whitespace-separated token of normalised text with Sastrawi.
 
     `cache_size` bounds the per-process word cache. Placeholder tokens (`_url_`), numbers and
     words of three letters or fewer pass through unchanged, and so do the words of `keep`
     (default `KEEP_WHOLE`: "sebelum", "setelah", ... that Sastrawi would strip to other words).
+    With `fix_roots` the words of `stem_fixes()` (and those with a particle after them) get
+    their right root instead of Sastrawi's; the step keeps the table it was fitted with.
     """
 
     # what a step pickled before the parameter existed reads (its `get_params`, a refit)
     keep: tuple[str, ...] | None = None
 
-    def __init__(self, cache_size: int = 50_000, keep: tuple[str, ...] | None = None) -> None:
+    # what a step pickled before the parameter existed reads: Sastrawi's roots, as it was trained
+    fix_roots: bool = False
+
+    def __init__(
+        self,
+        cache_size: int = 50_000,
+        keep: tuple[str, ...] | None = None,
+        fix_roots: bool = True,
+    ) -> None:
         self.cache_size = cache_size
         self.keep = keep
+        self.fix_roots = fix_roots
 
     def fit(self, X: Iterable[str], y: object = None) -> SastrawiStemmer:
         words = KEEP_WHOLE if self.keep is None else self.keep
         if isinstance(words, str) or any(not w or w.split() != [w] for w in words):
             raise ValueError(f"keep must be a sequence of single words, got {words!r}")
         self.keep_ = frozenset(words)
+        self.fixes_ = dict(stem_fixes()) if self.fix_roots else {}
         self.__dict__.pop("_cached", None)
         self.n_features_in_ = 1
         # Stemming the training text now leaves the cache warm for the first requests.
@@ -118,9 +164,14 @@ class SastrawiStemmer(TransformerMixin, BaseEstimator):
             stem_word = _sastrawi().stem_word
             # a step fitted before `keep` existed stems every word, as it was trained
             keep: frozenset[str] = getattr(self, "keep_", frozenset())
+            # a step fitted before the table existed takes Sastrawi's roots, as it was trained
+            fixes: dict[str, str] = getattr(self, "fixes_", {})
 
             def stem_or_keep(word: str) -> str:
-                return word if word in keep else stem_word(word)
+                if word in keep:
+                    return word
+                root = _fixed_root(word, fixes)
+                return root if root is not None else stem_word(word)
 
             fn = lru_cache(maxsize=self.cache_size)(stem_or_keep)
             self._cached = fn

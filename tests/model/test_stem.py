@@ -6,7 +6,7 @@ import pytest
 from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
-from model.stem import SastrawiStemmer, _sastrawi, stemmer_words
+from model.stem import SastrawiStemmer, _sastrawi, stem_fixes, stemmer_words
 from model.text import dictionary_words
 
 
@@ -95,3 +95,37 @@ def test_a_step_fitted_before_keep_existed_stems_as_it_was_trained() -> None:
     old.__setstate__(state)
     assert old.get_params()["keep"] is None
     assert list(old.transform(["sebelum hujan"])) == ["belum hujan"]
+
+
+def test_every_fixed_root_corrects_a_reading_of_sastrawi() -> None:
+    """The table holds only words Sastrawi reads as another root, each with a root of the
+    dictionary: an entry that agrees with Sastrawi, or a root no word could have, is a slip."""
+    fixes = stem_fixes()
+    assert len(fixes) >= 50
+    for form, root in fixes.items():
+        assert _sastrawi().stem_word(form) != root, form
+        assert root in stemmer_words(), (form, root)
+        assert form.isalpha() and form == form.lower(), form
+
+
+def test_the_step_gives_the_fixed_roots_with_or_without_a_particle() -> None:
+    step = SastrawiStemmer().fit([])
+    text = "pemadaman listrik lagi, sampah berserakan, bersihkanlah perawatannya dikurangi"
+    assert list(step.transform([text.replace(",", "")])) == [
+        "padam listrik lagi sampah serak bersih rawat kurang"
+    ]
+    # Sastrawi's own readings, which the table corrects
+    assert list(SastrawiStemmer(fix_roots=False).fit([]).transform(["pemadaman berserakan"])) == [
+        "madam sera"
+    ]
+
+
+def test_a_step_fitted_before_the_fixed_roots_stems_as_it_was_trained() -> None:
+    step = SastrawiStemmer().fit([])
+    state = step.__getstate__()
+    state.pop("fix_roots")
+    state.pop("fixes_")
+    old = SastrawiStemmer.__new__(SastrawiStemmer)
+    old.__setstate__(state)
+    assert old.get_params()["fix_roots"] is False
+    assert list(old.transform(["pemadaman"])) == ["madam"]
