@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -28,6 +29,9 @@ from model.pipeline import CLASSIFIERS
 from model.routing import Directory
 from model.triage import Triage
 from training.train import TooFewPosts
+
+if TYPE_CHECKING:
+    from training.labels import LabeledData
 
 EXIT_USAGE = 2
 SKIPPED_SHOWN = 20  # skipped rows named one by one on stderr; the rest are counted
@@ -227,6 +231,9 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     routing = artifact.metadata.get("cv", {}).get("routing") or {}
     report = evaluate_model(artifact.pipeline, texts, labels, routing.get("threshold"))
     print(f"model {artifact.version} on {len(texts)} posts from {len(files)} file(s)")
+    trained = trained_on(artifact.metadata, files, data)
+    if trained:
+        print(trained)
     if unknown:
         named = ", ".join(f"{label!r} ({n})" for label, n in unknown.most_common(5))
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
@@ -254,6 +261,32 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         write_misread(Path(args.errors), rows, args.label_column)
         _progress(f"{len(rows)} misread post(s) written to {args.errors}")
     return 0
+
+
+def trained_on(metadata: dict[str, Any], files: Sequence[Path], data: LabeledData) -> str:
+    """A note when the model was trained on these posts (one of the files, or the same posts
+    and labels as its training data); "" otherwise. Such scores say how well the model fits
+    what it learnt, not how it reads posts it has not seen."""
+    from training.labels import pairs_sha256
+
+    trained_files = {Path(p).resolve() for p in metadata.get("data_files") or []}
+    shared = [p for p in files if p.resolve() in trained_files]
+    digest = metadata.get("data_sha256")
+    if not shared and digest not in {data.sha256, pairs_sha256(data.texts, data.labels)}:
+        return ""
+    which = f"{len(shared)} of these files" if shared else "these posts"
+    cv = metadata.get("cv") or {}
+    scores = (
+        f"; its {cv['folds']}-fold cross-validation on its training posts: accuracy "
+        f"{cv['accuracy']:.4f}, "
+        f"macro-F1 {cv['macro_f1']:.4f}"
+        if {"folds", "accuracy", "macro_f1"} <= cv.keys()
+        else ""
+    )
+    return (
+        f"note: the model was trained on {which}, so the scores below say how well it fits "
+        f"them, not how it reads new posts{scores} (held-out posts: bench/data/*_probe.csv)"
+    )
 
 
 def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:

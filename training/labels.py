@@ -25,6 +25,15 @@ class LabeledData:
     dropped: dict[str, int]
 
 
+def pairs_sha256(texts: list[str], labels: list[str]) -> str:
+    """SHA-256 of (text, label) pairs in order: what a retrain records as its data's digest
+    (files and reviews together), so a later reading of the same posts can be recognised."""
+    digest = hashlib.sha256()
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(f"{text}\t{label}\n".encode())
+    return digest.hexdigest()
+
+
 def default_label_files(data_dir: Path) -> list[Path]:
     return sorted((data_dir / "labels").glob("*.csv"))
 

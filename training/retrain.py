@@ -36,7 +36,7 @@ from model.artifact import (
 from model.pipeline import ClassifierName
 from model.routing import Directory
 from training.evaluate import evaluate_model
-from training.labels import default_label_files, read_labeled
+from training.labels import default_label_files, pairs_sha256, read_labeled
 from training.train import check_class_sizes, train_and_save
 
 Progress = Callable[[str], None]
@@ -76,10 +76,7 @@ class TrainingSet:
     files_sha256: str = ""
 
     def sha256(self) -> str:
-        digest = hashlib.sha256()
-        for text, label in zip(self.texts, self.labels, strict=True):
-            digest.update(f"{text}\t{label}\n".encode())
-        return digest.hexdigest()
+        return pairs_sha256(self.texts, self.labels)
 
 
 def gather_training_set(

@@ -367,6 +367,29 @@ def test_evaluate_scores_areas_and_tags_where_the_rows_name_areas(
     assert "areas (" not in capsys.readouterr().out
 
 
+def test_evaluate_says_when_the_model_was_trained_on_the_posts_it_scores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = write_labels(tmp_path / "labels.csv", TINY_CORPUS)
+    model = tmp_path / "model"
+    assert main(["train", "--data", str(labels), "--output", str(model), "--folds", "2"]) == 0
+    capsys.readouterr()
+    cv = load_artifact(model).metadata["cv"]
+    copy = tmp_path / "elsewhere" / "same.csv"
+    copy.parent.mkdir()
+    shutil.copy(labels, copy)
+    for path, which in ((labels, "1 of these files"), (copy, "these posts")):
+        assert main(["evaluate", "--data", str(path), "--model", str(model)]) == 0
+        out = capsys.readouterr().out
+        assert f"note: the model was trained on {which}, so the scores below say" in out
+        assert f"accuracy {cv['accuracy']:.4f}, macro-F1 {cv['macro_f1']:.4f}" in out
+    # some of those posts in a file of their own are not recognised (the model keeps no
+    # training text, only its files and their digest): no note
+    part = write_labels(tmp_path / "part.csv", TINY_CORPUS[:10])
+    assert main(["evaluate", "--data", str(part), "--model", str(model)]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_evaluate_routes_at_the_threshold_training_recorded(
     tiny_model: ModelArtifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
