@@ -85,14 +85,19 @@ def test_the_words_kept_whole_are_a_parameter() -> None:
         SastrawiStemmer(keep="sebelum").fit([])  # type: ignore[arg-type]
 
 
-def test_a_step_fitted_before_keep_existed_stems_as_it_was_trained() -> None:
-    """An artifact's stemmer pickled without `keep` reads every word through Sastrawi."""
-    step = SastrawiStemmer().fit([])
-    state = step.__getstate__()
-    state.pop("keep")
-    state.pop("keep_")
+def _fitted_before(*attributes: str) -> SastrawiStemmer:
+    """A fitted step as unpickled from an artifact made before `attributes` existed."""
+    state = SastrawiStemmer().fit([]).__getstate__()
+    for name in attributes:
+        state.pop(name)
     old = SastrawiStemmer.__new__(SastrawiStemmer)
     old.__setstate__(state)
+    return old
+
+
+def test_a_step_fitted_before_keep_existed_stems_as_it_was_trained() -> None:
+    """An artifact's stemmer pickled without `keep` reads every word through Sastrawi."""
+    old = _fitted_before("keep", "keep_")
     assert old.get_params()["keep"] is None
     assert list(old.transform(["sebelum hujan"])) == ["belum hujan"]
 
@@ -121,11 +126,6 @@ def test_the_step_gives_the_fixed_roots_with_or_without_a_particle() -> None:
 
 
 def test_a_step_fitted_before_the_fixed_roots_stems_as_it_was_trained() -> None:
-    step = SastrawiStemmer().fit([])
-    state = step.__getstate__()
-    state.pop("fix_roots")
-    state.pop("fixes_")
-    old = SastrawiStemmer.__new__(SastrawiStemmer)
-    old.__setstate__(state)
+    old = _fitted_before("fix_roots", "fixes_")
     assert old.get_params()["fix_roots"] is False
     assert list(old.transform(["pemadaman"])) == ["madam"]
