@@ -895,6 +895,16 @@ class Gazetteer:
                 keys.append(key)
         return tuple(keys)
 
+    def area_problem(self, kecamatan: str, kelurahan: str) -> str | None:
+        """What is wrong with a labeled (kecamatan, kelurahan) pair ("" where none is named) for
+        this city's areas, or None: a kecamatan it does not hold, or a kelurahan that is not in
+        the kecamatan named."""
+        if kecamatan and kecamatan not in self.kecamatan_names:
+            return f"unknown kecamatan {kecamatan!r}"
+        if kelurahan and self.kelurahan_of.get(kelurahan) != kecamatan:
+            return f"kelurahan {kelurahan!r} is not in kecamatan {kecamatan!r}"
+        return None
+
     def resolve(self, normalised: str) -> AreaMatch:
         """The area a post names, with the evidence span and a confidence; NO_AREA if none."""
         tokens = normalised.split()

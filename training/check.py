@@ -100,12 +100,9 @@ def _check_labels(data_dir: Path, directory: Directory, found: DataCheck) -> Non
         for number, row in read_rows(path, ("text", "topic")):
             kec = (row.get("kecamatan") or "").strip()
             kel = (row.get("kelurahan") or "").strip()
-            if kec and kec not in gazetteer.kecamatan_names:
-                raise DataFileError(path, number, f"unknown kecamatan {kec!r} (areas.csv)")
-            if kel and gazetteer.kelurahan_of.get(kel) != kec:
-                raise DataFileError(
-                    path, number, f"kelurahan {kel!r} is not in kecamatan {kec!r} (areas.csv)"
-                )
+            problem = gazetteer.area_problem(kec, kel)
+            if problem is not None:
+                raise DataFileError(path, number, f"{problem} (areas.csv)")
     counts = Counter(data.labels)
     places = sum(1 for k in data.kecamatan if k)
     found.lines.append(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,7 +207,15 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from training.evaluate import evaluate_model, format_report
+    from training.evaluate import (
+        area_and_tag_report,
+        evaluate_model,
+        evaluate_predictions,
+        format_report,
+        known_label_rows,
+        misread_rows,
+        write_misread,
+    )
     from training.labels import default_label_files, read_labeled
 
     artifact = _resolve_model(settings, Path(args.model) if args.model else None)
@@ -218,8 +225,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     # rows of labels the model never learned (agencies training dropped as too small, say)
     # cannot be read right: they are counted and named, and the rest scored
     known = set(artifact.labels)
-    keep = [i for i, label in enumerate(data.labels) if label in known]
-    unknown = Counter(label for label in data.labels if label not in known)
+    keep, unknown = known_label_rows(data.labels, known)
     if not keep:
         shown = ", ".join(repr(label) for label in sorted(known)[:8])
         shown += ", ..." if len(known) > 8 else ""
@@ -228,8 +234,27 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         )
     texts = [data.texts[i] for i in keep]
     labels = [data.labels[i] for i in keep]
-    routing = artifact.metadata.get("cv", {}).get("routing") or {}
-    report = evaluate_model(artifact.pipeline, texts, labels, routing.get("threshold"))
+    kecamatan = [data.kecamatan[i] for i in keep]
+    kelurahan = [data.kelurahan[i] for i in keep]
+    # areas and tags: where the rows say where posts are (a file whose rows name no area at all
+    # does not label areas), for a model of this city's topics
+    areas = args.label_column == "topic" and any(kecamatan + kelurahan)
+    threshold = (artifact.metadata.get("cv", {}).get("routing") or {}).get("threshold")
+    results = None
+    if areas or args.errors:
+        # the service's own reading, whose topics (the fast path's, the pipeline's to 1e-9)
+        # are scored too: the posts are classified once
+        triage = _triage(settings, artifact.path)
+        results = triage.classify(texts)
+        report = evaluate_predictions(
+            labels,
+            [r.topic.label for r in results],
+            [r.topic.confidence for r in results],
+            artifact.labels,
+            threshold,
+        )
+    else:
+        report = evaluate_model(artifact.pipeline, texts, labels, threshold)
     print(f"model {artifact.version} on {len(texts)} posts from {len(files)} file(s)")
     trained = trained_on(artifact.metadata, files, data)
     if trained:
@@ -242,17 +267,8 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
             f"{named}{more}"
         )
     print(format_report(report))
-    # areas and tags: where the rows say where posts are (a file whose rows name no area at all
-    # does not label areas), for a model of this city's topics
-    kecamatan = [data.kecamatan[i] for i in keep]
-    kelurahan = [data.kelurahan[i] for i in keep]
-    areas = args.label_column == "topic" and any(kecamatan + kelurahan)
-    if not areas and not args.errors:
+    if results is None:
         return 0
-    from training.evaluate import area_and_tag_report, misread_rows, write_misread
-
-    triage = _triage(settings, artifact.path)
-    results = triage.classify(texts)
     if areas:
         print()
         print(area_and_tag_report(results, labels, kecamatan, kelurahan, triage))

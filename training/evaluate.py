@@ -113,13 +113,23 @@ def choose_threshold(
     return apply_threshold(conf, ok, float(ranked[feasible[-1]]))
 
 
+def known_label_rows(
+    labels: Sequence[str], known: Container[str]
+) -> tuple[list[int], Counter[str]]:
+    """Where the posts whose label a model was trained on are, and how many of each other label
+    were left out (a later file of the same kind may hold labels training dropped as too
+    small)."""
+    keep = [i for i, label in enumerate(labels) if label in known]
+    unknown = Counter(label for label in labels if label not in known)
+    return keep, unknown
+
+
 def known_labels_only(
     texts: Sequence[str], labels: Sequence[str], known: Container[str]
 ) -> tuple[list[str], list[str], Counter[str]]:
-    """The posts whose label a model was trained on, and how many of each other label were left
-    out (a later file of the same kind may hold labels training dropped as too small)."""
-    keep = [i for i, label in enumerate(labels) if label in known]
-    unknown = Counter(label for label in labels if label not in known)
+    """The posts whose label a model was trained on, and the others counted
+    (`known_label_rows`)."""
+    keep, unknown = known_label_rows(labels, known)
     return [texts[i] for i in keep], [labels[i] for i in keep], unknown
 
 
@@ -177,10 +187,24 @@ def evaluate_model(
     classes = [str(c) for c in pipeline.classes_]
     top = proba.argmax(axis=1)
     y_pred = [classes[i] for i in top]
+    confidence = proba[np.arange(len(top)), top]
+    return evaluate_predictions(labels, y_pred, confidence, classes, route_threshold, target)
+
+
+def evaluate_predictions(
+    labels: list[str],
+    y_pred: list[str],
+    confidence: Sequence[float] | np.ndarray,
+    classes: Sequence[str],
+    route_threshold: float | None = None,
+    target: float = ROUTING_TARGET,
+) -> EvaluationReport:
+    """`evaluate_model`'s scores from a model's top label and its confidence for each post
+    (`classes`: every label the model gives), e.g. the service's own classifications."""
     report = score_predictions(
         labels, y_pred, NOT_A_COMPLAINT if NOT_A_COMPLAINT in classes else None
     )
-    confidence = proba[np.arange(len(top)), top]
+    confidence = np.asarray(confidence, dtype=np.float64)
     correct = np.asarray(labels, dtype=object) == np.asarray(y_pred, dtype=object)
     if route_threshold is not None:
         report.routing = apply_threshold(confidence, correct, route_threshold)
@@ -258,16 +282,14 @@ def area_and_tag_report(
     topic, camat, lurah). Rows naming an area the city's areas file does not hold are counted
     and left out (a file of another city's posts, read with this city's data)."""
     gazetteer = triage.directory.gazetteer
-    kecamatan_names = set(gazetteer.kecamatan_names)
     foreign: Counter[str] = Counter()
     scored: list[int] = []
     for i, (kec, kel) in enumerate(zip(kecamatan, kelurahan, strict=True)):
-        if kec and kec not in kecamatan_names:
-            foreign[kec] += 1
-        elif kel and gazetteer.kelurahan_of.get(kel) != kec:
-            foreign[f"{kel} ({kec or 'no kecamatan'})"] += 1
-        else:
+        problem = gazetteer.area_problem(kec, kel)
+        if problem is None:
             scored.append(i)
+        else:
+            foreign[problem] += 1
     tally = AreaTally()
     for i in scored:
         area = results[i].area
@@ -282,7 +304,7 @@ def area_and_tag_report(
     )
     lines = ["areas (the rows' kecamatan and kelurahan against the areas read)"]
     if foreign:
-        named = ", ".join(f"{name!r}" for name, _ in foreign.most_common(3))
+        named = "; ".join(problem for problem, _ in foreign.most_common(3))
         lines.append(
             f"  left out {foreign.total()} posts naming areas the city's areas file does not "
             f"hold, or a kelurahan under another kecamatan: {named}"

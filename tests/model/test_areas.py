@@ -966,3 +966,18 @@ def test_a_name_written_in_full_is_not_read_again_as_a_typo_across_its_words(
     assert (match.kecamatan, match.kelurahan) == ("Teluk Segara", "Tengah Padang")
     assert not match.ambiguous
     assert match.confidence < 0.7
+
+
+def test_a_labeled_area_pair_is_checked_against_the_city(gazetteer: Gazetteer) -> None:
+    assert gazetteer.area_problem("", "") is None
+    assert gazetteer.area_problem("Ratu Agung", "") is None
+    assert gazetteer.area_problem("Ratu Agung", "Sawah Lebar") is None
+    assert gazetteer.area_problem("Gubeng", "") == "unknown kecamatan 'Gubeng'"
+    assert (
+        gazetteer.area_problem("Selebar", "Sawah Lebar")
+        == "kelurahan 'Sawah Lebar' is not in kecamatan 'Selebar'"
+    )
+    assert (
+        gazetteer.area_problem("", "Sawah Lebar")
+        == "kelurahan 'Sawah Lebar' is not in kecamatan ''"
+    )
