@@ -52,6 +52,11 @@ word's first ("pagar dwea" is Pagar Dewa, "tambak asri" is not Tambaksari), and 
 word as written is itself an Indonesian word ("meninggal" is not a typo of "Menanggal"). A name
 that needs context is another city's after "kota" or "pemkot" ("warga kota Surabaya kecamatan
 ...").
+A name typed with vowels left out, in every word or some ("kmpung bli", "tnjung agng", "pdang
+harpan", "btungan"), is read when each word keeps its first letter and every consonant in order
+(and may end in its last letter typed twice, "jitraa"), none is a word of its own, and a name of
+one word has five letters or more written, two vowels at most left out, and is no Indonesian
+word ("lempung", clay, is not Lempuing); it counts as a typo does.
 A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
 Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
 `elsewhere.csv` lists those places (provinces, regencies, cities). A post that names none of
@@ -86,6 +91,8 @@ from model.text import (
     dictionary_words,
     load_lexicon,
     normalise_text,
+    skeleton,
+    spells_without_vowels,
 )
 
 LEVELS = ("kecamatan", "kelurahan")
@@ -236,6 +243,15 @@ SHORTEST_FUZZY_WORD = 2
 ABBREVIATED_MIN_LEN = 2
 ABBREVIATED_MAX_LEN = 5
 ABBREVIATED_SCORE = 0.8
+# A name whose words are written with vowels left out, each word or only some ("kmpung bli",
+# "tnjung agng", "pdang harpan", "btungan"): every consonant of each word kept, in order, and its
+# first letter; a word may end in its last letter typed twice ("jitraa"). Such a hit scores this,
+# and reads as a typo (a name that is an ordinary word needs a marker). A name of one word is
+# read so only from VOWELLESS_NAME_MIN_LEN letters written, with at most VOWELLESS_NAME_MAX_DROPPED
+# vowels left out ("lmpng" is Lampung as well as Lempuing), and not from a word of the language.
+VOWELLESS_SCORE = 0.8
+VOWELLESS_NAME_MIN_LEN = 5
+VOWELLESS_NAME_MAX_DROPPED = 2
 # A name written as one word with one word shortened ("sawahlbr") has at least this many letters.
 JOINED_SHORT_MIN_LEN = 5
 VOWELS = frozenset("aiueo")
@@ -353,6 +369,12 @@ def _swapped(written: str, meant: str, *word_starts: Container[int]) -> bool:
 def _word_starts(words: Sequence[str]) -> frozenset[int]:
     """Where each of `words` starts in the words joined: (0, 6, 11) for "sawah lebar baru"."""
     return frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0))
+
+
+def _tail_squeezed(token: str) -> str:
+    """`token` without the second of two equal last letters ("jitraa", "belerr"): a key held a
+    moment too long."""
+    return token[:-1] if len(token) > 3 and token[-1] == token[-2] else token
 
 
 def _abbreviates(short: str, word: str) -> bool:
@@ -640,6 +662,26 @@ class Gazetteer:
             head, tail = "".join(partial[:k]), "".join(partial[k + 1 :])
             for area, word in entries:
                 self._joined_partial.setdefault(head, []).append((area, word, tail))
+        # the names by the skeletons of their words (`skeleton`: the first letter and the
+        # consonants), for names written with vowels left out
+        self._skeletons: dict[tuple[str, ...], list[tuple[Area, tuple[str, ...]]]] = {}
+        for area in self.areas:
+            for form in area.forms:
+                if form in area.exact_forms or min(map(len, form)) <= SHORTEST_FUZZY_WORD:
+                    continue
+                named = self._skeletons.setdefault(tuple(map(skeleton, form)), [])
+                if (area, form) not in named:
+                    named.append((area, form))
+        # a name's first word's skeleton -> the numbers of words of the names it begins
+        self._skeleton_sizes: dict[str, list[int]] = {}
+        for bones in self._skeletons:
+            counts = self._skeleton_sizes.setdefault(bones[0], [])
+            if len(bones) not in counts:
+                counts.append(len(bones))
+        self._skeleton_words = frozenset(bone for bones in self._skeletons for bone in bones)
+        # a written word's skeleton, or "" where it is no name word's (most words): computed
+        # once per word
+        self._bones = BoundedWordCache(self._bone_of, FUZZY_CACHE_SIZE)
         self._joined_short = BoundedWordCache(self._joined_short_areas, FUZZY_CACHE_SIZE)
         # whether a written word shortens any word of a name: computed once per word
         self._shortens = BoundedWordCache(self._shortens_a_name_word, FUZZY_CACHE_SIZE)
@@ -773,6 +815,55 @@ class Gazetteer:
                 hits.extend(_Hit(area, i, i + 1, ABBREVIATED_SCORE) for area in areas)
         hits.sort(key=lambda h: h.start)  # in the order of the text, as the other hits
         return hits
+
+    def _vowelless_hits(self, tokens: list[str], spans: set[tuple[int, int]]) -> list[_Hit]:
+        """Names whose words are written with vowels left out (VOWELLESS_SCORE, above): a
+        window whose words have the skeletons of a name's words, each its word or that word
+        `spells_without_vowels`, one at least not as the name writes it."""
+        hits: list[_Hit] = []
+        bones = self._bones.many(tokens)
+        sizes_of = self._skeleton_sizes
+        n = len(tokens)
+        for i in [i for i, bone in enumerate(bones) if bone in sizes_of]:
+            for size in sizes_of[bones[i]]:
+                if i + size > n or (i, i + size) in spans:
+                    continue
+                for area, form in self._skeletons.get(tuple(bones[i : i + size]), ()):
+                    written = tokens[i : i + size]
+                    if self._spells_name([_tail_squeezed(t) for t in written], written, form):
+                        hits.append(_Hit(area, i, i + size, VOWELLESS_SCORE, fuzzy=True))
+        return hits
+
+    def _bone_of(self, token: str) -> str:
+        """The skeleton of `token` with a doubled last letter squeezed, or "" when that is no
+        skeleton of a name's word."""
+        if not token.isalpha():
+            return ""
+        bone = skeleton(_tail_squeezed(token))
+        return bone if bone in self._skeleton_words else ""
+
+    def _spells_name(self, window: list[str], tokens: list[str], form: tuple[str, ...]) -> bool:
+        """Whether the words of `window` (`tokens` with a doubled last letter squeezed) write
+        the name `form` with vowels left out: each word as the name writes it or spelling it
+        without some vowels, and neither a word of the language (`self._words`) nor, for a
+        name of one word, an Indonesian word or fewer than VOWELLESS_NAME_MIN_LEN letters."""
+        if tuple(tokens) == form:
+            return False  # written exactly: an exact hit's, or none where the data says so
+        for word, token, name_word in zip(window, tokens, form, strict=True):
+            if word == name_word and token == word:
+                continue
+            if token in self._words or not (
+                word == name_word or spells_without_vowels(word, name_word)
+            ):
+                return False
+        if len(form) == 1:
+            word = window[0]
+            return (
+                len(word) >= VOWELLESS_NAME_MIN_LEN
+                and len(form[0]) - len(word) <= VOWELLESS_NAME_MAX_DROPPED
+                and not is_indonesian_word(tokens[0])
+            )
+        return True
 
     def _fuzzy_hits(self, tokens: list[str], exact: set[tuple[int, int]]) -> list[_Hit]:
         """Windows of one to three tokens whose joined form is one or two edits from a name
@@ -943,6 +1034,7 @@ class Gazetteer:
         hits += self._shortened_hits(tokens, spans)
         hits += self._initial_hits(tokens, spans)
         hits += self._joined_shortened_hits(tokens, spans)
+        hits += self._vowelless_hits(tokens, {(h.start, h.end) for h in hits})
         fuzzy = self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
         if fuzzy and hits:
             fuzzy = [f for f in fuzzy if not self._swallows_exact(f, hits, tokens)]

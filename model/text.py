@@ -649,13 +649,13 @@ VOWELLESS_DOMINANCE = 3
 _DROP_VOWELS = str.maketrans("", "", "".join(sorted(_VOWELS)))
 
 
-def _skeleton(word: str) -> str:
+def skeleton(word: str) -> str:
     """The first letter of `word` and its consonants after it: what it keeps written without
     vowels."""
     return word[:1] + word[1:].translate(_DROP_VOWELS)
 
 
-def _spells_without_vowels(short: str, full: str) -> bool:
+def spells_without_vowels(short: str, full: str) -> bool:
     """Whether `short` is `full` with some of its vowels (after the first letter) left out."""
     if len(short) >= len(full) or short[:1] != full[:1]:
         return False
@@ -776,12 +776,12 @@ class TypoFixer:
         if len(word) < VOWELLESS_MIN_LENGTH:
             return word
         if self._skeletons is None:
-            self._skeletons = _KeyIndex(self._typo_targets(), lambda t: (_skeleton(t),))
+            self._skeletons = _KeyIndex(self._typo_targets(), lambda t: (skeleton(t),))
         found = sorted(
             (
                 (self._counts[t], t)
-                for t in self._skeletons.find([_skeleton(word)])
-                if len(t) - len(word) >= VOWELLESS_MIN_DROPPED and _spells_without_vowels(word, t)
+                for t in self._skeletons.find([skeleton(word)])
+                if len(t) - len(word) >= VOWELLESS_MIN_DROPPED and spells_without_vowels(word, t)
             ),
             reverse=True,
         )

@@ -797,6 +797,52 @@ def test_words_that_look_like_a_joined_shortened_name_are_not_places(
 
 
 @pytest.mark.parametrize(
+    ("text", "kecamatan", "kelurahan"),
+    [
+        # every word of the name typed without some of its vowels
+        ("anjing liar bnyk nian di kmpung bli skrg", "Teluk Segara", "Kampung Bali"),
+        ("airnyo kruh di pdang harpan ni", "Gading Cempaka", "Padang Harapan"),
+        ("TRUK SAMPAH DK LWAT2 LAH SMINGGU DI TNJUNG AGNG!!!", "Sungai Serut", "Tanjung Agung"),
+        ("angin kncang td sore atap rmh trbang di tlk sgara", "Teluk Segara", None),
+        ("pmbakaran sampah di blakang pndok tiap sore", "Ratu Samban", "Belakang Pondok"),
+        # a name of one word, one vowel left out, or its last letter typed twice
+        ("abrasi di pntai malabro mkin parah", "Teluk Segara", "Malabero"),
+        ("jlnke prumahan di btungan lah 5 thun dak diaspal", "Selebar", "Betungan"),
+        ("anak2 sd di jitraa bsok ujian", "Teluk Segara", "Jitra"),
+        # after a marker, with a doubled last letter too
+        ("pungli di kntor kelurahan pdang nangkaa", "Singaran Pati", "Padang Nangka"),
+        ("lampu jln di kel jmbatan kcil mati smua", "Singaran Pati", "Jembatan Kecil"),
+    ],
+)
+def test_a_name_written_with_vowels_left_out(
+    gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert (match.kecamatan, match.kelurahan) == (kecamatan, kelurahan)
+    assert match.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a name that is an ordinary word, so written, needs a marker as a typo does
+        "pkl makan badan jalan di pnurunan",
+        "brkas ktp aku ilang",
+        # the words of a name in another order, or one of them only
+        "mau bli kmpung durian",
+        # a name of one word with three vowels left out: "lmpng" is Lampung as well
+        "baru pulang dari lmpng",
+        # a word of the language that is a name without a vowel: "lempung" (clay), Lempuing
+        "tanah lempung di halaman becek terus",
+    ],
+)
+def test_words_that_spell_a_name_without_vowels_only_in_part_are_not_places(
+    gazetteer: Gazetteer, text: str
+) -> None:
+    assert gazetteer.resolve(normalise_clauses(text)).kecamatan is None
+
+
+@pytest.mark.parametrize(
     ("text", "kelurahan"),
     [
         # the word after the name would make it an ordinary phrase ("jembatan kecil dari kayu")
