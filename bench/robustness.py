@@ -9,8 +9,11 @@ version's own model is fitted on every post), and reads them as written and chan
 at a time: upper case, letters repeated, two neighbouring letters swapped or one letter dropped
 in a fifth of the words of five letters or more (never the first letter), vowels dropped from
 three in ten words, a seventh of the spaces removed, emoji or punctuation stripped. It prints
-accuracy and `is_complaint` accuracy for each, and the change from the posts as written. The
-changes are drawn from a seeded generator: the same seed, the same posts.
+accuracy and `is_complaint` accuracy for each, and the change from the posts as written; then
+the areas the service reads from the same changed posts (the city's `data/areas.csv`, the model's
+normaliser): the kelurahan right of those that name one, the kecamatan right of those that name
+one, and the posts naming none given an area. The changes are drawn from a seeded generator:
+the same seed, the same posts.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ import numpy as np
 
 from api.settings import PROJECT_DIR
 from bench.surabaya_transfer import load_model
+from model.areas import Gazetteer
 from training.evaluate import complaint_accuracy
 from training.labels import default_label_files, read_labeled
 from training.retrain import split_holdout
+from training.tag_eval import AreaTally
 
 _VOWELS = re.compile(r"[aeiouAEIOU]")
 _NOT_EMOJI = re.compile(r"[^\x00-\u2fff]")
@@ -112,19 +117,30 @@ def main(argv: list[str] | None = None) -> int:
         what = f"all {len(held)} posts (it records no held-out part: it may have seen them)"
     texts = [data.texts[i] for i in held]
     truth = np.array([data.labels[i] for i in held])
+    places = [(data.kecamatan[i], data.kelurahan[i]) for i in held]
     labels = np.array([str(c) for c in fast.classes_])
+    gazetteer = Gazetteer.from_data_dir(PROJECT_DIR / "data")
 
     print(f"model {artifact.version} on {what}; seed {args.seed}\n")
-    print(f"{'posts':<36} {'accuracy':>8} {'change':>7}  {'is_complaint':>12} {'change':>7}")
+    print(
+        f"{'posts':<36} {'accuracy':>8} {'change':>7}  {'is_complaint':>12} {'change':>7}  "
+        f"{'kelurahan':>9} {'kecamatan':>9} {'false area':>10}"
+    )
     base: tuple[float, float] | None = None
     for name, change in perturbations(args.seed).items():
-        pred = labels[fast.predict_proba([change(t) for t in texts]).argmax(axis=1)]
+        changed = [change(t) for t in texts]
+        pred = labels[fast.predict_proba(changed).argmax(axis=1)]
         accuracy = float(np.mean(pred == truth))
         gate = complaint_accuracy(truth, pred)
         base = base or (accuracy, gate)
+        tally = AreaTally()
+        for clauses, want in zip(fast.normalise_clauses(changed), places, strict=True):
+            match = gazetteer.resolve(clauses)
+            tally.count(want, (match.kecamatan or "", match.kelurahan or ""))
         print(
             f"{name:<36} {accuracy:8.4f} {accuracy - base[0]:+7.4f}  {gate:12.4f} "
-            f"{gate - base[1]:+7.4f}"
+            f"{gate - base[1]:+7.4f}  {tally.kelurahan_right / tally.kelurahan_named:9.4f} "
+            f"{tally.kecamatan_right / tally.kecamatan_named:9.4f} {tally.area_where_none:10d}"
         )
     return 0
 

@@ -55,8 +55,9 @@ that needs context is another city's after "kota" or "pemkot" ("warga kota Surab
 A name typed with vowels left out, in every word or some ("kmpung bli", "tnjung agng", "pdang
 harpan", "btungan"), is read when each word keeps its first letter and every consonant in order
 (and may end in its last letter typed twice, "jitraa"), none is a word of its own, and a name of
-one word has five letters or more written, two vowels at most left out, and is no Indonesian
-word ("lempung", clay, is not Lempuing); it counts as a typo does.
+one word has five letters or more written, two vowels at most left out, and neither is nor
+spells without vowels an Indonesian word ("lempung", clay, is not Lempuing, nor "anggt", a
+member, Anggut); it counts as a typo does.
 A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
 Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
 `elsewhere.csv` lists those places (provinces, regencies, cities). A post that names none of
@@ -71,6 +72,7 @@ brau" is Sawah Lebar Baru.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Container, Iterable, Mapping, Sequence
@@ -248,7 +250,8 @@ ABBREVIATED_SCORE = 0.8
 # first letter; a word may end in its last letter typed twice ("jitraa"). Such a hit scores this,
 # and reads as a typo (a name that is an ordinary word needs a marker). A name of one word is
 # read so only from VOWELLESS_NAME_MIN_LEN letters written, with at most VOWELLESS_NAME_MAX_DROPPED
-# vowels left out ("lmpng" is Lampung as well as Lempuing), and not from a word of the language.
+# vowels left out ("lmpng" is Lampung as well as Lempuing), and not from a word of the language
+# or one that spells a word of the language without vowels ("anggt" is "anggota" too).
 VOWELLESS_SCORE = 0.8
 VOWELLESS_NAME_MIN_LEN = 5
 VOWELLESS_NAME_MAX_DROPPED = 2
@@ -834,6 +837,18 @@ class Gazetteer:
                         hits.append(_Hit(area, i, i + size, VOWELLESS_SCORE, fuzzy=True))
         return hits
 
+    @functools.cached_property
+    def _words_by_skeleton(self) -> dict[str, list[str]]:
+        """The dictionary's words by skeleton, for the skeletons of one-word names only ("anggt"
+        is "anggota", a member, as well as Anggut): built when a post first needs it."""
+        single = {bones[0] for bones in self._skeletons if len(bones) == 1}
+        found: dict[str, list[str]] = {}
+        for word in dictionary_words():
+            bone = skeleton(word)
+            if bone in single:
+                found.setdefault(bone, []).append(word)
+        return found
+
     def _bone_of(self, token: str) -> str:
         """The skeleton of `token` with a doubled last letter squeezed, or "" when that is no
         skeleton of a name's word."""
@@ -862,6 +877,10 @@ class Gazetteer:
                 len(word) >= VOWELLESS_NAME_MIN_LEN
                 and len(form[0]) - len(word) <= VOWELLESS_NAME_MAX_DROPPED
                 and not is_indonesian_word(tokens[0])
+                and not any(
+                    spells_without_vowels(word, other)
+                    for other in self._words_by_skeleton.get(skeleton(word), ())
+                )
             )
         return True
 

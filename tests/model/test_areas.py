@@ -834,6 +834,8 @@ def test_a_name_written_with_vowels_left_out(
         "baru pulang dari lmpng",
         # a word of the language that is a name without a vowel: "lempung" (clay), Lempuing
         "tanah lempung di halaman becek terus",
+        # a word of the language without its vowels: "anggt" (anggota, a member), Anggut
+        "anggt dewan dak pernah turun ke lapangan",
     ],
 )
 def test_words_that_spell_a_name_without_vowels_only_in_part_are_not_places(
