@@ -58,6 +58,11 @@ harpan", "btungan"), is read when each word keeps its first letter and every con
 one word has five letters or more written, two vowels at most left out, and neither is nor
 spells without vowels an Indonesian word ("lempung", clay, is not Lempuing, nor "anggt", a
 member, Anggut); it counts as a typo does.
+A name written onto the word before it ("diKebun Geran", "kejalan gedang", "wargapagar dewa",
+"KelKebun Beler", "dikelurahanPondok Besi") is read as if written apart, when what is written
+onto "di", "ke", "dari", "warga", "daerah" or a marker is a name of one word that is no ordinary
+word, or a name's first word followed by the rest of the name ("dikandang" is in the pen, and
+"dikebun" before anything but a kebun's name a garden).
 A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
 Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
 `elsewhere.csv` lists those places (provinces, regencies, cities). A post that names none of
@@ -74,6 +79,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -255,6 +261,22 @@ ABBREVIATED_SCORE = 0.8
 VOWELLESS_SCORE = 0.8
 VOWELLESS_NAME_MIN_LEN = 5
 VOWELLESS_NAME_MAX_DROPPED = 2
+# A name written onto the word before it ("diKebun Geran", "kejalan gedang", "KelKebun Beler",
+# "wargapagar dewa", "dikelurahanPondok Besi"): such a word is read as the two (or three) it
+# joins, the first as written here, when what follows one of these is a name's first word.
+JOINED_BEFORE = {
+    "di": "di",
+    "ke": "ke",
+    "dari": "dari",
+    "dr": "dari",
+    "warga": "warga",
+    "daerah": "daerah",
+    "kel": "kelurahan",
+    "kelurahan": "kelurahan",
+    "kec": "kecamatan",
+    "kecamatan": "kecamatan",
+}
+_JOINED_MARKERS = ("kel", "kelurahan", "kec", "kecamatan")
 # A name written as one word with one word shortened ("sawahlbr") has at least this many letters.
 JOINED_SHORT_MIN_LEN = 5
 VOWELS = frozenset("aiueo")
@@ -372,6 +394,10 @@ def _swapped(written: str, meant: str, *word_starts: Container[int]) -> bool:
 def _word_starts(words: Sequence[str]) -> frozenset[int]:
     """Where each of `words` starts in the words joined: (0, 6, 11) for "sawah lebar baru"."""
     return frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0))
+
+
+_BONE = operator.itemgetter(0)
+_JOINS = operator.itemgetter(1)
 
 
 def _tail_squeezed(token: str) -> str:
@@ -682,13 +708,27 @@ class Gazetteer:
             if len(bones) not in counts:
                 counts.append(len(bones))
         self._skeleton_words = frozenset(bone for bones in self._skeletons for bone in bones)
-        # a written word's skeleton, or "" where it is no name word's (most words): computed
-        # once per word
-        self._bones = BoundedWordCache(self._bone_of, FUZZY_CACHE_SIZE)
         self._joined_short = BoundedWordCache(self._joined_short_areas, FUZZY_CACHE_SIZE)
         # whether a written word shortens any word of a name: computed once per word
         self._shortens = BoundedWordCache(self._shortens_a_name_word, FUZZY_CACHE_SIZE)
         self._first_tokens = frozenset(form[0] for form in self._exact)
+        # the words a word of `JOINED_BEFORE` may be written onto: a name of one word that is no
+        # ordinary word ("dikandang" is in the pen, the kelurahan only as "di Kandang" is), or
+        # the first word of a name of several words, when a skeleton of one of the words that
+        # follow it in a name follows it in the post (`skeleton`: "dikebun tbng" too)
+        self._joinable = frozenset(
+            form[0]
+            for area in self.areas
+            for form in area.forms
+            if len(form) == 1 and not area.needs_context
+        )
+        self._next_bones: dict[str, set[str]] = {}
+        for form in self._exact:
+            if len(form) > 1:
+                self._next_bones.setdefault(form[0], set()).add(skeleton(form[1]))
+        # a written word's skeleton ("" where it is no name word's, as for most words) and the
+        # words it joins (`_unjoin`; () for most words): computed once per word
+        self._word_parts = BoundedWordCache(self._parts_of, FUZZY_CACHE_SIZE)
         self.kecamatan_names = [a.name for a in self.areas if a.level == "kecamatan"]
         self.kelurahan_of = {a.name: a.kecamatan for a in self.areas if a.level == "kelurahan"}
         # the names a written word is a typo of depend on the word alone: computed once per word
@@ -819,12 +859,13 @@ class Gazetteer:
         hits.sort(key=lambda h: h.start)  # in the order of the text, as the other hits
         return hits
 
-    def _vowelless_hits(self, tokens: list[str], spans: set[tuple[int, int]]) -> list[_Hit]:
+    def _vowelless_hits(
+        self, tokens: list[str], bones: list[str], spans: set[tuple[int, int]]
+    ) -> list[_Hit]:
         """Names whose words are written with vowels left out (VOWELLESS_SCORE, above): a
-        window whose words have the skeletons of a name's words, each its word or that word
-        `spells_without_vowels`, one at least not as the name writes it."""
+        window whose words have the skeletons (`bones`, by `_parts_of`) of a name's words, each
+        its word or that word `spells_without_vowels`, one at least not as the name writes it."""
         hits: list[_Hit] = []
-        bones = self._bones.many(tokens)
         sizes_of = self._skeleton_sizes
         n = len(tokens)
         for i in [i for i, bone in enumerate(bones) if bone in sizes_of]:
@@ -849,13 +890,13 @@ class Gazetteer:
                 found.setdefault(bone, []).append(word)
         return found
 
-    def _bone_of(self, token: str) -> str:
-        """The skeleton of `token` with a doubled last letter squeezed, or "" when that is no
-        skeleton of a name's word."""
+    def _parts_of(self, token: str) -> tuple[str, tuple[str, ...]]:
+        """The skeleton of `token` with a doubled last letter squeezed ("" when that is no
+        skeleton of a name's word), and the words `_unjoin` reads it as (() for itself)."""
         if not token.isalpha():
-            return ""
+            return "", ()
         bone = skeleton(_tail_squeezed(token))
-        return bone if bone in self._skeleton_words else ""
+        return (bone if bone in self._skeleton_words else ""), self._unjoin(token)
 
     def _spells_name(self, window: list[str], tokens: list[str], form: tuple[str, ...]) -> bool:
         """Whether the words of `window` (`tokens` with a doubled last letter squeezed) write
@@ -1020,11 +1061,57 @@ class Gazetteer:
         tokens = normalised.split()
         if not tokens:
             return NO_AREA
-        found = self._resolve(tokens)
+        parts = self._word_parts.many(tokens)
+        if any(map(_JOINS, parts)):
+            tokens = self._unjoined_tokens(tokens, list(map(_JOINS, parts)))
+            parts = self._word_parts.many(tokens)
+        found = self._resolve(tokens, list(map(_BONE, parts)))
         if found is not NO_AREA or not self._elsewhere:
             return found
         outside = self._outside(tokens)
         return NO_AREA if outside is None else AreaMatch(outside=outside)
+
+    def _unjoined_tokens(self, tokens: list[str], parts: list[tuple[str, ...]]) -> list[str]:
+        """`tokens` with each word `_unjoin` splits written apart where what it splits off
+        is a name of one word, or a name's first word that the rest of the name follows."""
+        out: list[str] = []
+        for i, split in enumerate(parts):
+            rest = split[-1] if split else ""
+            following = self._next_bones.get(rest)
+            if split and (
+                rest in self._joinable
+                or (
+                    following is not None
+                    and i + 1 < len(tokens)
+                    and skeleton(_tail_squeezed(tokens[i + 1])) in following
+                )
+            ):
+                out.extend(split)
+            else:
+                out.append(tokens[i])
+        return out
+
+    def _unjoin(self, token: str) -> tuple[str, ...]:
+        """`token` as the words it joins when a word of `JOINED_BEFORE` is written onto a
+        name of one word or a name's first word ("dikebun" before "geran"), or onto a marker
+        so written ("dikelurahanpondok"); else () (`_unjoined_tokens` decides)."""
+        if token in self._first_tokens:
+            return ()
+        for prefix, word in JOINED_BEFORE.items():
+            if not token.startswith(prefix) or len(token) - len(prefix) < 3:
+                continue
+            rest = token[len(prefix) :]
+            if rest in self._joinable or rest in self._next_bones:
+                return (word, rest)
+            for marker in _JOINED_MARKERS:
+                tail = rest[len(marker) :]
+                if (
+                    rest.startswith(marker)
+                    and len(tail) >= 3
+                    and (tail in self._joinable or tail in self._next_bones)
+                ):
+                    return (word, JOINED_BEFORE[marker], tail)
+        return ()
 
     def _outside(self, tokens: list[str]) -> str | None:
         """The first place outside the city the words name as where the problem is, as
@@ -1046,14 +1133,14 @@ class Gazetteer:
                     return name
         return None
 
-    def _resolve(self, tokens: list[str]) -> AreaMatch:
+    def _resolve(self, tokens: list[str], bones: list[str]) -> AreaMatch:
         hits = self._exact_hits(tokens)
         exact = list(hits)
         spans = {(h.start, h.end) for h in hits}
         hits += self._shortened_hits(tokens, spans)
         hits += self._initial_hits(tokens, spans)
         hits += self._joined_shortened_hits(tokens, spans)
-        hits += self._vowelless_hits(tokens, {(h.start, h.end) for h in hits})
+        hits += self._vowelless_hits(tokens, bones, {(h.start, h.end) for h in hits})
         fuzzy = self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
         if fuzzy and hits:
             fuzzy = [f for f in fuzzy if not self._swallows_exact(f, hits, tokens)]

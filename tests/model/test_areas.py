@@ -845,6 +845,46 @@ def test_words_that_spell_a_name_without_vowels_only_in_part_are_not_places(
 
 
 @pytest.mark.parametrize(
+    ("text", "kecamatan", "kelurahan"),
+    [
+        (
+            "aku la 3 bulan tinggal diKebun Geran, suratnyo masih diproses",
+            "Ratu Samban",
+            "Kebun Geran",
+        ),
+        ("suratnya udah diantar kejalan gedang", "Gading Cempaka", "Jalan Gedang"),
+        ("sy wargapagar dewa udh 2 minggu begadang", "Selebar", "Pagar Dewa"),
+        ("ngurus akta dikelurahanPondok Besi disuruh bolak balik", "Teluk Segara", "Pondok Besi"),
+        ("Air baru ngalir, warnanya item.KelKebun Beler.", "Ratu Agung", "Kebun Beler"),
+        ("banjir lagi dibetungan", "Selebar", "Betungan"),
+        # the rest of the name written without vowels
+        ("dikebun tbng gelap gulita", "Ratu Agung", "Kebun Tebeng"),
+        ("sapi warga dikandang mas ilang", "Kampung Melayu", "Kandang Mas"),
+    ],
+)
+def test_a_name_written_onto_the_word_before_it(
+    gazetteer: Gazetteer, text: str, kecamatan: str, kelurahan: str | None
+) -> None:
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert (match.kecamatan, match.kelurahan) == (kecamatan, kelurahan)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a name that is an ordinary word: "dikandang" is in the pen, "dipagar" fenced
+        "sapi warga yang dikandang pun dicuri maling",
+        "rumahnya dipagar tinggi",
+        # a name's first word without the rest of the name
+        "sampah numpuk dikebun belakang rumah",
+        "ditanah kosong ujung gang",
+    ],
+)
+def test_a_word_written_onto_part_of_a_name_is_no_place(gazetteer: Gazetteer, text: str) -> None:
+    assert not gazetteer.resolve(normalise_clauses(text)).found
+
+
+@pytest.mark.parametrize(
     ("text", "kelurahan"),
     [
         # the word after the name would make it an ordinary phrase ("jembatan kecil dari kayu")
