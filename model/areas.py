@@ -62,7 +62,10 @@ A name written onto the word before it ("diKebun Geran", "kejalan gedang", "warg
 "KelKebun Beler", "dikelurahanPondok Besi") is read as if written apart, when what is written
 onto "di", "ke", "dari", "warga", "daerah" or a marker is a name of one word that is no ordinary
 word, or a name's first word followed by the rest of the name ("dikandang" is in the pen, and
-"dikebun" before anything but a kebun's name a garden).
+"dikebun" before anything but a kebun's name a garden). So is a name with the next word
+written onto it ("Lempuingke", "SAWAH LEBARMATI", "kebun tebengtu"), when that word is no word
+of its own, but at a confidence below the tagging threshold: another city makes names that way
+("Jl. Mojopahit" is no street of Mojo), so a person checks the place.
 A name with a place outside the city right after it ("Sukarami, Palembang", "Muaradua OKU
 Selatan") or right before it ("Palembang Sukarami") is that place's: the city's
 `elsewhere.csv` lists those places (provinces, regencies, cities). A post that names none of
@@ -277,6 +280,14 @@ JOINED_BEFORE = {
     "kecamatan": "kecamatan",
 }
 _JOINED_MARKERS = ("kel", "kelurahan", "kec", "kecamatan")
+_JOINED_WORDS = frozenset(JOINED_BEFORE.values())
+# A name with the next word written onto it ("Lempuingke Bekasi", "SAWAH LEBARMATI", "kebun
+# tebengtu"): a word that is no word of its own, made of a name's last word and a word of the
+# language or the lexicon of at least this many letters. Such a reading scores at most
+# GLUED_SCORE, below the tagging threshold, since another city makes names so ("Jl. Mojopahit"
+# is no street of Mojo): a person checks the place it names.
+SPLIT_AFTER_MIN_LEN = 2
+GLUED_SCORE = 0.65
 # A name written as one word with one word shortened ("sawahlbr") has at least this many letters.
 JOINED_SHORT_MIN_LEN = 5
 VOWELS = frozenset("aiueo")
@@ -723,9 +734,15 @@ class Gazetteer:
             if len(form) == 1 and not area.needs_context
         )
         self._next_bones: dict[str, set[str]] = {}
+        # ...and the word after a name (`SPLIT_AFTER`): a name of one word so, or a name's last
+        # word after a skeleton of the word before it in the name ("sawah LEBARMATI")
+        self._previous_bones: dict[str, set[str]] = {}
         for form in self._exact:
             if len(form) > 1:
                 self._next_bones.setdefault(form[0], set()).add(skeleton(form[1]))
+                self._previous_bones.setdefault(form[-1], set()).add(skeleton(form[-2]))
+        self._name_ends = self._joinable | frozenset(self._previous_bones)
+        self._slang = frozenset(w for w in load_lexicon() if " " not in w)
         # a written word's skeleton ("" where it is no name word's, as for most words) and the
         # words it joins (`_unjoin`; () for most words): computed once per word
         self._word_parts = BoundedWordCache(self._parts_of, FUZZY_CACHE_SIZE)
@@ -1062,39 +1079,51 @@ class Gazetteer:
         if not tokens:
             return NO_AREA
         parts = self._word_parts.many(tokens)
+        glued: set[int] = set()
         if any(map(_JOINS, parts)):
-            tokens = self._unjoined_tokens(tokens, list(map(_JOINS, parts)))
+            tokens, glued = self._unjoined_tokens(tokens, list(map(_JOINS, parts)))
             parts = self._word_parts.many(tokens)
-        found = self._resolve(tokens, list(map(_BONE, parts)))
+        found = self._resolve(tokens, list(map(_BONE, parts)), glued)
         if found is not NO_AREA or not self._elsewhere:
             return found
         outside = self._outside(tokens)
         return NO_AREA if outside is None else AreaMatch(outside=outside)
 
-    def _unjoined_tokens(self, tokens: list[str], parts: list[tuple[str, ...]]) -> list[str]:
-        """`tokens` with each word `_unjoin` splits written apart where what it splits off
-        is a name of one word, or a name's first word that the rest of the name follows."""
+    def _unjoined_tokens(
+        self, tokens: list[str], parts: list[tuple[str, ...]]
+    ) -> tuple[list[str], set[int]]:
+        """`tokens` with each word `_unjoin` splits written apart where the name it holds is a
+        name of one word, or a name's first word that the rest of the name follows, or its last
+        word after the rest; and where, in the words returned, a name a word was written onto
+        ends (`GLUED_SCORE`)."""
         out: list[str] = []
+        glued: set[int] = set()
         for i, split in enumerate(parts):
-            rest = split[-1] if split else ""
-            following = self._next_bones.get(rest)
-            if split and (
-                rest in self._joinable
-                or (
-                    following is not None
-                    and i + 1 < len(tokens)
-                    and skeleton(_tail_squeezed(tokens[i + 1])) in following
-                )
+            if not split:
+                out.append(tokens[i])
+                continue
+            if split[0] in _JOINED_WORDS:  # a word written onto the name: the name is last
+                name, beside, bones = split[-1], i + 1, self._next_bones
+            else:  # the name with a word written onto it
+                name, beside, bones = split[0], i - 1, self._previous_bones
+            near = bones.get(name)
+            if name in self._joinable or (
+                near is not None
+                and 0 <= beside < len(tokens)
+                and skeleton(_tail_squeezed(tokens[beside])) in near
             ):
+                if bones is self._previous_bones:
+                    glued.add(len(out))
                 out.extend(split)
             else:
                 out.append(tokens[i])
-        return out
+        return out, glued
 
     def _unjoin(self, token: str) -> tuple[str, ...]:
         """`token` as the words it joins when a word of `JOINED_BEFORE` is written onto a
         name of one word or a name's first word ("dikebun" before "geran"), or onto a marker
-        so written ("dikelurahanpondok"); else () (`_unjoined_tokens` decides)."""
+        so written ("dikelurahanpondok"), or when a word is written onto a name of one word or a
+        name's last word ("lebarmati" after "sawah"); else () (`_unjoined_tokens` decides)."""
         if token in self._first_tokens:
             return ()
         for prefix, word in JOINED_BEFORE.items():
@@ -1111,6 +1140,12 @@ class Gazetteer:
                     and (tail in self._joinable or tail in self._next_bones)
                 ):
                     return (word, JOINED_BEFORE[marker], tail)
+        if token in self._words or token in self._slang:
+            return ()
+        for cut in range(len(token) - SPLIT_AFTER_MIN_LEN, 2, -1):
+            name, after = token[:cut], token[cut:]
+            if name in self._name_ends and (after in self._words or after in self._slang):
+                return () if is_indonesian_word(token) else (name, after)
         return ()
 
     def _outside(self, tokens: list[str]) -> str | None:
@@ -1133,7 +1168,7 @@ class Gazetteer:
                     return name
         return None
 
-    def _resolve(self, tokens: list[str], bones: list[str]) -> AreaMatch:
+    def _resolve(self, tokens: list[str], bones: list[str], glued: set[int]) -> AreaMatch:
         hits = self._exact_hits(tokens)
         exact = list(hits)
         spans = {(h.start, h.end) for h in hits}
@@ -1184,6 +1219,8 @@ class Gazetteer:
             # "kelurahan Padang Jati indah nian": after a marker the name is the area's
             if _names_a_street(tokens, h.start) or (after in ESTATE_AFTER and not h.marker):
                 h.score = min(h.score, STREET_SCORE)
+            if h.end - 1 in glued:
+                h.score = min(h.score, GLUED_SCORE)
         # Another place's name beside it: the name is that place's, whatever the context.
         hits = [h for h in hits if not self._beside_elsewhere(tokens, h.start, h.end)]
         # Co-mention: a kelurahan and its kecamatan vouch for each other.

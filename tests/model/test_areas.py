@@ -870,6 +870,31 @@ def test_a_name_written_onto_the_word_before_it(
 
 
 @pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        ("PDAM NGAPAIN AJA SIH??? SAWAH LEBARMATI 4HARI!!!!", "Sawah Lebar"),
+        ("pindah domisili dari Lempuingke Bekasi, surat pindahnya belum keluar", "Lempuing"),
+        ("lampu jalan kebun tebengtu mati galo", "Kebun Tebeng"),
+        ("tekanan air di rawamakmurlemah bgt", "Rawa Makmur"),
+    ],
+)
+def test_a_name_with_the_next_word_written_onto_it_is_read_for_a_person_to_check(
+    gazetteer: Gazetteer, text: str, kelurahan: str
+) -> None:
+    """Another city makes names so ("Jl. Mojopahit" is no street of Mojo): the reading stays
+    below the threshold that tags the camat, and the post goes to review naming the place."""
+    match = gazetteer.resolve(normalise_clauses(text))
+    assert match.kelurahan == kelurahan
+    assert match.confidence < 0.7
+
+
+def test_a_word_of_its_own_is_no_name_with_a_word_written_onto_it(gazetteer: Gazetteer) -> None:
+    # "barusan" (just now) is a word: Sawah Lebar, not Sawah Lebar Baru, and read in full
+    match = gazetteer.resolve(normalise_clauses("sawah lebar barusan banjir lagi"))
+    assert (match.kelurahan, match.confidence) == ("Sawah Lebar", 0.9)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         # a name that is an ordinary word: "dikandang" is in the pen, "dipagar" fenced
@@ -878,6 +903,8 @@ def test_a_name_written_onto_the_word_before_it(
         # a name's first word without the rest of the name
         "sampah numpuk dikebun belakang rumah",
         "ditanah kosong ujung gang",
+        # a word of the language ending in a name's last word's letters
+        "jalan lebaran macet total",
     ],
 )
 def test_a_word_written_onto_part_of_a_name_is_no_place(gazetteer: Gazetteer, text: str) -> None:
