@@ -39,6 +39,11 @@ _NOT_EMOJI = re.compile(r"[^\x00-\u2fff]")
 _PUNCTUATION = re.compile(r"[^\w\s]")
 
 
+def _share(right: int, named: int) -> str:
+    """`right` of `named` as a column of nine, "-" where the posts name none."""
+    return f"{right / named:9.4f}" if named else f"{'-':>9}"
+
+
 def perturbations(seed: int) -> dict[str, Callable[[str], str]]:
     """Each way of changing a post, by name; "as written" changes nothing."""
     rng = random.Random(seed)
@@ -139,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             tally.count(want, (match.kecamatan or "", match.kelurahan or ""))
         print(
             f"{name:<36} {accuracy:8.4f} {accuracy - base[0]:+7.4f}  {gate:12.4f} "
-            f"{gate - base[1]:+7.4f}  {tally.kelurahan_right / tally.kelurahan_named:9.4f} "
-            f"{tally.kecamatan_right / tally.kecamatan_named:9.4f} {tally.area_where_none:10d}"
+            f"{gate - base[1]:+7.4f}  {_share(tally.kelurahan_right, tally.kelurahan_named)} "
+            f"{_share(tally.kecamatan_right, tally.kecamatan_named)} {tally.area_where_none:10d}"
         )
     return 0
 

@@ -379,6 +379,8 @@ def test_robustness_reads_the_held_out_posts_changed_one_way_at_a_time(
     rows = {line[:36].strip(): line[36:].split() for line in printed.splitlines()[3:] if line}
     assert list(rows) == list(module.perturbations(0))
     assert rows["as written"][1] == "+0.0000" and rows["upper case"][1] == "+0.0000"
+    # no post names a place: no share of places read, and none read
+    assert rows["as written"][4:] == ["-", "-", "0"]
     # each change is drawn from the seed: the same seed changes a text the same way
     first, second = module.perturbations(3), module.perturbations(3)
     text = "jalanan berlubang parah sekali, kapan diperbaiki? 😡"
@@ -386,6 +388,29 @@ def test_robustness_reads_the_held_out_posts_changed_one_way_at_a_time(
         assert first[name](text) == second[name](text)
     assert first["two letters swapped (1 in 5 words)"]("kapan")[0] == "k"
     assert module.perturbations(0)["emoji stripped"](text) == text[:-1]  # the space stays
+
+
+def test_robustness_reads_the_areas_of_the_changed_posts(
+    tmp_path: Path, tiny_model: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = tmp_path / "posts.csv"
+    with labels.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "topic", "kecamatan", "kelurahan", "source"])
+        writer.writerow(
+            ["sampah numpuk di Sawah Lebar", "sampah", "Ratu Agung", "Sawah Lebar", "x"]
+        )
+        writer.writerow(["jalan rusak di kec. Selebar", "jalan", "Selebar", "", "x"])
+        writer.writerow(["lampu jalan mati di kebun kami", "lampu_jalan", "", "", "x"])
+    assert _bench("robustness").main(["--model", str(tiny_model.path), "--data", str(labels)]) == 0
+    rows = {
+        line[:36].strip(): line[36:].split()
+        for line in capsys.readouterr().out.splitlines()[3:]
+        if line
+    }
+    # as written: the kelurahan, both kecamatan, no area where none is named
+    assert rows["as written"][4:] == ["1.0000", "1.0000", "0"]
+    assert rows["upper case"][4:] == ["1.0000", "1.0000", "0"]
 
 
 # --- bench/probes.py ---------------------------------------------------------------------------
