@@ -734,8 +734,9 @@ class Gazetteer:
             if len(form) == 1 and not area.needs_context
         )
         self._next_bones: dict[str, set[str]] = {}
-        # ...and the word after a name (`SPLIT_AFTER`): a name of one word so, or a name's last
-        # word after a skeleton of the word before it in the name ("sawah LEBARMATI")
+        # ...and a word written onto the name after it (`SPLIT_AFTER_MIN_LEN`): a name of one
+        # word so, or a name's last word after a skeleton of the word before it in the name
+        # ("sawah LEBARMATI")
         self._previous_bones: dict[str, set[str]] = {}
         for form in self._exact:
             if len(form) > 1:
@@ -918,8 +919,9 @@ class Gazetteer:
     def _spells_name(self, window: list[str], tokens: list[str], form: tuple[str, ...]) -> bool:
         """Whether the words of `window` (`tokens` with a doubled last letter squeezed) write
         the name `form` with vowels left out: each word as the name writes it or spelling it
-        without some vowels, and neither a word of the language (`self._words`) nor, for a
-        name of one word, an Indonesian word or fewer than VOWELLESS_NAME_MIN_LEN letters."""
+        without some vowels, and no word of the language (`self._words`); a name of one word is
+        held to VOWELLESS_NAME_MIN_LEN and VOWELLESS_NAME_MAX_DROPPED, and read so only from a
+        word that neither is an Indonesian word nor spells one without vowels."""
         if tuple(tokens) == form:
             return False  # written exactly: an exact hit's, or none where the data says so
         for word, token, name_word in zip(window, tokens, form, strict=True):
