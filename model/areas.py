@@ -411,6 +411,15 @@ _BONE = operator.itemgetter(0)
 _JOINS = operator.itemgetter(1)
 
 
+def _neighbour_bones(token: str, split: tuple[str, ...]) -> set[str]:
+    """The skeletons the word beside a split one may give the name: its own, and where it is
+    split too ("diKampung Kelawitidak"), that of the name's word in it."""
+    bones = {skeleton(_tail_squeezed(token))}
+    if split:
+        bones.add(skeleton(split[-1] if split[0] in _JOINED_WORDS else split[0]))
+    return bones
+
+
 def _tail_squeezed(token: str) -> str:
     """`token` without the second of two equal last letters ("jitraa", "belerr"): a key held a
     moment too long."""
@@ -1112,7 +1121,7 @@ class Gazetteer:
             if name in self._joinable or (
                 near is not None
                 and 0 <= beside < len(tokens)
-                and skeleton(_tail_squeezed(tokens[beside])) in near
+                and not near.isdisjoint(_neighbour_bones(tokens[beside], parts[beside]))
             ):
                 if bones is self._previous_bones:
                     glued.add(len(out))

@@ -876,6 +876,8 @@ def test_a_name_written_onto_the_word_before_it(
         ("pindah domisili dari Lempuingke Bekasi, surat pindahnya belum keluar", "Lempuing"),
         ("lampu jalan kebun tebengtu mati galo", "Kebun Tebeng"),
         ("tekanan air di rawamakmurlemah bgt", "Rawa Makmur"),
+        # and a word written onto it before as well
+        ("Sudah 5 hari air diKampung Kelawitidak keluar setetes pun", "Kampung Kelawi"),
     ],
 )
 def test_a_name_with_the_next_word_written_onto_it_is_read_for_a_person_to_check(
