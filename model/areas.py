@@ -409,6 +409,7 @@ def _word_starts(words: Sequence[str]) -> frozenset[int]:
 
 _BONE = operator.itemgetter(0)
 _JOINS = operator.itemgetter(1)
+_ODD = operator.itemgetter(2)
 
 
 def _neighbour_bones(token: str, split: tuple[str, ...]) -> set[str]:
@@ -917,13 +918,17 @@ class Gazetteer:
                 found.setdefault(bone, []).append(word)
         return found
 
-    def _parts_of(self, token: str) -> tuple[str, tuple[str, ...]]:
+    def _parts_of(self, token: str) -> tuple[str, tuple[str, ...], bool]:
         """The skeleton of `token` with a doubled last letter squeezed ("" when that is no
-        skeleton of a name's word), and the words `_unjoin` reads it as (() for itself)."""
+        skeleton of a name's word), the words `_unjoin` reads it as (() for itself), and
+        whether it may be a name's word with vowels left out (a skeleton of one, and no word of
+        its own): a post with none such has no name so written."""
         if not token.isalpha():
-            return "", ()
+            return "", (), False
         bone = skeleton(_tail_squeezed(token))
-        return (bone if bone in self._skeleton_words else ""), self._unjoin(token)
+        if bone not in self._skeleton_words:
+            bone = ""
+        return bone, self._unjoin(token), bool(bone) and token not in self._words
 
     def _spells_name(self, window: list[str], tokens: list[str], form: tuple[str, ...]) -> bool:
         """Whether the words of `window` (`tokens` with a doubled last letter squeezed) write
@@ -1094,7 +1099,8 @@ class Gazetteer:
         if any(map(_JOINS, parts)):
             tokens, glued = self._unjoined_tokens(tokens, list(map(_JOINS, parts)))
             parts = self._word_parts.many(tokens)
-        found = self._resolve(tokens, list(map(_BONE, parts)), glued)
+        bones = list(map(_BONE, parts)) if any(map(_ODD, parts)) else None
+        found = self._resolve(tokens, bones, glued)
         if found is not NO_AREA or not self._elsewhere:
             return found
         outside = self._outside(tokens)
@@ -1179,14 +1185,15 @@ class Gazetteer:
                     return name
         return None
 
-    def _resolve(self, tokens: list[str], bones: list[str], glued: set[int]) -> AreaMatch:
+    def _resolve(self, tokens: list[str], bones: list[str] | None, glued: set[int]) -> AreaMatch:
         hits = self._exact_hits(tokens)
         exact = list(hits)
         spans = {(h.start, h.end) for h in hits}
         hits += self._shortened_hits(tokens, spans)
         hits += self._initial_hits(tokens, spans)
         hits += self._joined_shortened_hits(tokens, spans)
-        hits += self._vowelless_hits(tokens, bones, {(h.start, h.end) for h in hits})
+        if bones is not None:  # a word may be a name's with vowels left out
+            hits += self._vowelless_hits(tokens, bones, {(h.start, h.end) for h in hits})
         fuzzy = self._fuzzy_hits(tokens, {(h.start, h.end) for h in hits})
         if fuzzy and hits:
             fuzzy = [f for f in fuzzy if not self._swallows_exact(f, hits, tokens)]
