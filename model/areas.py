@@ -279,7 +279,7 @@ JOINED_BEFORE = {
     "kec": "kecamatan",
     "kecamatan": "kecamatan",
 }
-_JOINED_MARKERS = ("kel", "kelurahan", "kec", "kecamatan")
+_JOINED_MARKERS = tuple(k for k, word in JOINED_BEFORE.items() if word in MARKERS)
 _JOINED_WORDS = frozenset(JOINED_BEFORE.values())
 # A name with the next word written onto it ("Lempuingke Bekasi", "SAWAH LEBARMATI", "kebun
 # tebengtu"): a word that is no word of its own, made of a name's last word and a word of the
@@ -1119,17 +1119,17 @@ class Gazetteer:
             if not split:
                 out.append(tokens[i])
                 continue
-            if split[0] in _JOINED_WORDS:  # a word written onto the name: the name is last
-                name, beside, bones = split[-1], i + 1, self._next_bones
-            else:  # the name with a word written onto it
-                name, beside, bones = split[0], i - 1, self._previous_bones
-            near = bones.get(name)
+            before = split[0] in _JOINED_WORDS  # a word written onto the name, which is last
+            if before:
+                name, beside, near = split[-1], i + 1, self._next_bones.get(split[-1])
+            else:  # the name, first, with a word written onto it
+                name, beside, near = split[0], i - 1, self._previous_bones.get(split[0])
             if name in self._joinable or (
                 near is not None
                 and 0 <= beside < len(tokens)
                 and not near.isdisjoint(_neighbour_bones(tokens[beside], parts[beside]))
             ):
-                if bones is self._previous_bones:
+                if not before:
                     glued.add(len(out))
                 out.extend(split)
             else:
