@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Container, Iterable, Set
 from functools import cache, lru_cache, partial
 from importlib import resources
+from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
@@ -903,31 +904,34 @@ class _WordCache:
         """The post from its words' cached entries: `column` 1 as written, 2 made formal and
         corrected."""
         entries = self.entry.many(_PIECE_RE.findall(prepared))
-        pieces = [e[column] for e in entries]
+        pieces = list(map(_PIECE_OF[column], entries))  # one C-level pass
         if None not in pieces:
-            return " ".join([p for p in pieces if p])
+            return " ".join(filter(None, pieces))
         # A word that starts a lexicon phrase: the phrase is matched where such a word stands
         # (`_lexicon_step`, as `_apply_lexicon_indexed` does), and every other word keeps its
         # cached piece (formal words and typos are per word, so the pieces come out the same as
         # from the lexicon over the whole post). A matched phrase takes the words it covers.
-        tokens = [e[0] for e in entries]
+        # The runs of cached pieces between such words are copied whole (C-level slices).
+        tokens = list(map(_PIECE_OF[0], entries))
         typos = self.typos if column == 2 else None
-        out: list[str] = []
-        i, n = 0, len(tokens)
-        while i < n:
-            piece = pieces[i]
-            if piece is None:
-                words, used = _lexicon_step(tokens, i, self.lexicon, self.phrases)
-                piece = self._words(words, formal_words=column == 2)
-                if typos is not None:
-                    piece = typos.text(piece)
-            else:
-                used = 1
-            if piece:
-                out.append(piece)
-            i += used
-        return " ".join(out)
+        out: list[str | None] = []
+        i = 0
+        while True:
+            try:
+                j = pieces.index(None, i)
+            except ValueError:
+                out += pieces[i:]
+                break
+            out += pieces[i:j]
+            words, used = _lexicon_step(tokens, j, self.lexicon, self.phrases)
+            piece = self._words(words, formal_words=column == 2)
+            out.append(piece if typos is None else typos.text(piece))
+            i = j + used
+        return " ".join(filter(None, out))
 
+
+# The part of a word's cached entry that `_normalise_prepared` reads, by column (0: the token).
+_PIECE_OF = {column: itemgetter(column) for column in (0, 1, 2)}
 
 # A fitted normaliser's per-process caches (not pickled; a refit drops them).
 _CACHES = (
