@@ -67,7 +67,7 @@ except ImportError:  # pragma: no cover
 # Largest difference from the pipeline's probabilities the load-time check accepts.
 TOLERANCE = 1e-9
 # The per-token cache's entries (two generations; `WORD_CACHE_SIZE` in model/text.py says why).
-DEFAULT_WORD_CACHE_SIZE = 32_000
+DEFAULT_WORD_CACHE_SIZE = 48_000
 # Posts counted together in a batch.
 CHUNK = 256
 # Constants of sklearn's `_convert_to_logits` and `_CalibratedClassifier.predict_proba`.
