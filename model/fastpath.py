@@ -83,8 +83,7 @@ _NO_IDS = np.zeros(0, dtype=_COL)
 _COL_CODE = "i"
 if array(_COL_CODE).itemsize != _NO_IDS.itemsize:  # pragma: no cover
     raise ImportError(f"array type {_COL_CODE!r} does not hold {_NO_IDS.dtype} values")
-_NO_PAIRS: dict[str, bytes] = {}
-_NOTHING = itertools.repeat(b"")  # the default of every lookup in a `map(dict.get, ...)`
+_NO_PAIRS: dict[str, int] = {}
 _NORM_KINDS = {None: 0, "l1": 1, "l2": 2}
 _SMALL = 256  # arrays up to this size are scanned in plain Python
 
@@ -177,8 +176,8 @@ class _Branch:
     preprocess: Callable[[str], str] | None = None
     char_columns: Callable[[str], bytes] | None = None  # one word's, uncached
     word_columns: Callable[[str], bytes] | None = None  # the same behind a bounded cache
-    # after `index_bigrams`: the column of each word bigram (packed), by first word then second
-    pairs: dict[str, dict[str, bytes]] | None = None
+    # after `index_bigrams`: the columns of word bigrams, by first word then second
+    pairs: dict[str, dict[str, int]] | None = None
     # an opening-words branch: the columns of its few words' n-grams, by those words (bounded)
     lead_columns: BoundedWordCache[bytes] | None = None
 
@@ -187,10 +186,8 @@ class _Branch:
         """Whether the branch reads only a post's opening words, not what the post is about."""
         return bool(self.leads)
 
-    def index_bigrams(self) -> dict[str, dict[str, bytes]]:
-        """Move every bigram ("first second", two words) from `vocabulary` to `pairs`, each
-        column packed as a post's columns are (`_pack`), so that a post's bigram columns are
-        one C-level join of lookups.
+    def index_bigrams(self) -> dict[str, dict[str, int]]:
+        """Move every bigram ("first second", two words) from `vocabulary` to `pairs`.
 
         The per-token plan looks a bigram up by its two stems, with no joined string; holding
         the bigrams only there, keyed by the vocabulary's own unigram strings where it has
@@ -198,12 +195,12 @@ class _Branch:
         vocabulary is bigrams).
         """
         same = {term: term for term in self.vocabulary if " " not in term}
-        pairs: dict[str, dict[str, bytes]] = {}
+        pairs: dict[str, dict[str, int]] = {}
         rest: dict[str, int] = {}
         for term, j in self.vocabulary.items():
             first, _, second = term.partition(" ")
             if first and second and " " not in second:
-                pairs.setdefault(same.get(first, first), {})[same.get(second, second)] = _pack([j])
+                pairs.setdefault(same.get(first, first), {})[same.get(second, second)] = j
             else:
                 rest[term] = j
         self.vocabulary, self.pairs = rest, pairs
@@ -221,9 +218,8 @@ class _Branch:
         j = self.vocabulary.get(gram)
         if j is None and self.pairs is not None:
             first, _, second = gram.partition(" ")
-            packed = self.pairs.get(first, _NO_PAIRS).get(second) if second else None
-            if packed is not None:
-                (j,) = array(_COL_CODE, packed)
+            if second:
+                j = self.pairs.get(first, _NO_PAIRS).get(second)
         return j
 
     def add_columns(self, text: str, parts: list[bytes]) -> None:
@@ -296,13 +292,13 @@ class _PerToken:
                 else _NO_PAIRS,
             )
 
-    def _negated(self, token: str) -> tuple[str | None, bytes, dict[str, bytes]]:
+    def _negated(self, token: str) -> tuple[str | None, bytes, dict[str, int]]:
         """`_entry` of a token whose stem the negation marker marks."""
         stem, _, _ = self.entry(token)
         assert stem is not None and self._negation is not None
         return self._entry_of(token, self._negation.prefix + stem)
 
-    def _entry(self, token: str) -> tuple[str | None, bytes, dict[str, bytes]]:
+    def _entry(self, token: str) -> tuple[str | None, bytes, dict[str, int]]:
         """The token's stem, the columns of its own n-grams (char n-grams and unigram) and the
         bigram columns by the stem that follows; stem None if it would split differently."""
         stem = self._stem(token) if self._stem is not None else token
@@ -310,7 +306,7 @@ class _PerToken:
             return None, b"", _NO_PAIRS
         return self._entry_of(token, stem)
 
-    def _entry_of(self, token: str, stem: str) -> tuple[str, bytes, dict[str, bytes]]:
+    def _entry_of(self, token: str, stem: str) -> tuple[str, bytes, dict[str, int]]:
         """The entry of `token` read as the word-branch term `stem`."""
         cols = self._char_columns(token) if self._char_columns is not None else b""
         unigram = self._get(stem) if self._unigrams else None
@@ -339,7 +335,8 @@ class _PerToken:
         parts = own
         if len(stems) > 1 and (self._pairs is not None or self._longer):
             if self._pairs is not None:
-                parts.append(b"".join(map(dict.get, follows, stems[1:], _NOTHING)))
+                found = map(dict.get, follows, stems[1:])
+                parts.append(_pack([j for j in found if j is not None]))
             get, join = self._get, " ".join
             for n in self._longer:
                 grams = map(join, zip(*(stems[i:] for i in range(n)), strict=False))

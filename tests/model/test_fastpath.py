@@ -497,9 +497,8 @@ def test_the_word_branch_markers_are_read_in_the_per_token_plan(
 def test_bigrams_are_indexed_once_by_their_two_words(
     small_corpus: tuple[list[str], list[str]],
 ) -> None:
-    """Every word bigram is kept once, by its first then its second word, with its column
-    (packed, as a post's columns are), and not as a joined string too; the words are the
-    vocabulary's own unigram strings."""
+    """Every word bigram is kept once, by its first then its second word, with its column, and
+    not as a joined string too; the words are the vocabulary's own unigram strings."""
     pipeline = _fit(build_pipeline("svc", calibration_cv=3), small_corpus)
     fast = FastPath(pipeline)
     assert fast.is_fast and fast._per_token is not None
@@ -511,10 +510,9 @@ def test_bigrams_are_indexed_once_by_their_two_words(
     bigrams = {t: j for t, j in vectorizer.vocabulary_.items() if " " in t}
     assert bigrams
     indexed = {
-        # the vectorizer's column of each column here
-        f"{a} {b}": int(fast._original[np.frombuffer(packed, dtype=np.int32)].item())
+        f"{a} {b}": int(fast._original[j])  # the vectorizer's column of each column here
         for a, following in pairs.items()
-        for b, packed in following.items()
+        for b, j in following.items()
     }
     assert indexed == bigrams
     assert not any(" " in t for t in word.vocabulary)
