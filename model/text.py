@@ -907,7 +907,7 @@ class _WordCache:
         """The post from its words' cached entries: `column` 1 as written, 2 made formal and
         corrected."""
         entries = self.entry.many(_PIECE_RE.findall(prepared))
-        pieces = list(map(_PIECE_OF[column], entries))  # one C-level pass
+        pieces = list(map(itemgetter(column), entries))  # one C-level pass
         if None not in pieces:
             return " ".join(filter(None, pieces))
         # A word that starts a lexicon phrase: the phrase is matched where such a word stands
@@ -915,7 +915,7 @@ class _WordCache:
         # cached piece (formal words and typos are per word, so the pieces come out the same as
         # from the lexicon over the whole post). A matched phrase takes the words it covers.
         # The runs of cached pieces between such words are copied whole (C-level slices).
-        tokens = list(map(_PIECE_OF[0], entries))
+        tokens = list(map(itemgetter(0), entries))
         typos = self.typos if column == 2 else None
         out: list[str | None] = []
         i = 0
@@ -932,9 +932,6 @@ class _WordCache:
             i = j + used
         return " ".join(filter(None, out))
 
-
-# The part of a word's cached entry that `_normalise_prepared` reads, by column (0: the token).
-_PIECE_OF = {column: itemgetter(column) for column in (0, 1, 2)}
 
 # A fitted normaliser's per-process caches (not pickled; a refit drops them).
 _CACHES = (
